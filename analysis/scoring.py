@@ -1,0 +1,362 @@
+"""PAR Index survey points: item scores, sub-criterion points, field totals.
+
+Formulas (domain brief, configurable per round)::
+
+    valid_k  = answers to the questions of sub-criterion k, excluding "don't know"
+               (options.dont_know="zero": don't-know answers are valid with weight 0)
+    s_k,g    = sum(n_o * w_o) / sum(n_o)   over valid answers of group g
+    s_k      = sum_g alpha_g * s_k,g,      sum alpha_g = 1
+               alpha_g = 1/G (pooling="equal") or n_valid_g / sum n_valid (pooling="size")
+    points_k = max_points_k * s_k          (shown half-up rounded to 2 decimals)
+
+Worked example: max 1.5; 18 A (1.0), 12 B (0.6), 6 C (0.2), 2 D (0.0), 2 E (don't
+know) -> s = 26.4 / 38 = 0.6947 -> 1.04 points.
+
+Intervals.  The mean weight of one question (or of one group's answers to a
+sub-criterion) gets a Student t interval from the option-count distribution:
+``s +- t_{1-a/2, n-1} * sd / sqrt(n)`` with ``sd`` the sample standard deviation of
+the discrete weights.  With post-stratification weights ``n`` is Kish's
+effective sample size ``(sum w)^2 / sum w^2``.  The pooled score uses
+``Var(s_k) = sum alpha_g^2 Var(s_k,g)`` and a normal (z) interval.  Answers of one
+respondent to several questions of a sub-criterion are treated as independent,
+which makes the sub-criterion intervals somewhat too narrow.  All intervals are
+clipped to [0, 1] (points: [0, max_points]).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from ._inputs import check_counts, check_items, check_structure, listing, require_columns
+from .options import AnalysisOptions
+from .rounding import round_half_up
+from .suppression import suppress_small_cells
+from .uncertainty import t_interval, z_value
+
+__all__ = ["item_scores", "subcriterion_points", "field_totals", "scored_answers"]
+
+
+def scored_answers(counts: pd.DataFrame, items: pd.DataFrame, options: AnalysisOptions) -> pd.DataFrame:
+    """Count rows joined to their scoring metadata, with validity applied.
+
+    Returns one row per (group, question, option) of every *scored* question
+    (not an expectation question; every non-missing option has a weight), with
+    zero counts for options nobody chose, and columns ``valid`` (bool) and
+    ``score_weight`` (the weight used: 0 for don't-know under dont_know="zero").
+    """
+    if not isinstance(options, AnalysisOptions):
+        raise ValueError("options must be an AnalysisOptions")
+    c = check_counts(counts, weighted=options.weighting == "group")
+    it = check_items(items)
+    keys = ["group", "question", "option"]
+    unknown = c.merge(it[keys], on=keys, how="left", indicator=True)
+    unknown = unknown[unknown["_merge"] == "left_only"]
+    if len(unknown):
+        raise ValueError(f"counts has rows with no matching option in items: {listing(unknown[keys])}")
+    # A question is scored when every substantive option carries a weight.
+    substantive = it[~it["is_missing"]]
+    has_w = substantive.groupby(["group", "question"])["weight"].agg(lambda w: (w.notna().all(), w.notna().any()))
+    mixed = [k for k, (all_, any_) in has_w.items() if any_ and not all_]
+    if mixed:
+        raise ValueError(f"items: questions with weights on some options only: {mixed[:10]}")
+    scored_q = {k for k, (all_, _) in has_w.items() if all_}
+    expectation_q = set(map(tuple, it.loc[it["is_expectation"], ["group", "question"]].to_numpy()))
+    scored_q -= expectation_q
+    it_keys = list(zip(it["group"], it["question"]))
+    sel = it[[k in scored_q for k in it_keys]]
+    out = sel.merge(c, on=keys, how="left")
+    for col in ("n", "n_weighted", "n_w2"):
+        out[col] = out[col].fillna(0.0)
+    zero = options.dont_know == "zero"
+    out["valid"] = ~out["is_missing"] | zero
+    out["score_weight"] = np.where(out["is_missing"], 0.0, out["weight"].fillna(0.0))
+    return out.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
+def _moments(answers: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Per-cell sums: responses, valid answers, weighted sums and Kish terms."""
+    a = answers.assign(
+        n_missing=np.where(answers["is_missing"], answers["n"], 0.0),
+        v_n=np.where(answers["valid"], answers["n"], 0.0),
+        v_m=np.where(answers["valid"], answers["n_weighted"], 0.0),
+        v_m2=np.where(answers["valid"], answers["n_w2"], 0.0),
+        v_s1=np.where(answers["valid"], answers["n_weighted"] * answers["score_weight"], 0.0),
+        v_s2=np.where(answers["valid"], answers["n_weighted"] * answers["score_weight"] ** 2, 0.0),
+    )
+    return a.groupby(by, as_index=False, sort=True)[["n", "n_missing", "v_n", "v_m", "v_m2", "v_s1", "v_s2"]].sum()
+
+
+def _mean_and_var(m: pd.DataFrame, confidence: float) -> pd.DataFrame:
+    """Weighted mean, variance of the mean and t interval from `_moments` sums."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.where(m["v_m"] > 0, m["v_s1"] / m["v_m"], np.nan)
+        n_eff = np.where(m["v_m2"] > 0, m["v_m"] ** 2 / m["v_m2"], 0.0)
+        pop_var = np.maximum(np.where(m["v_m"] > 0, m["v_s2"] / m["v_m"] - mean**2, np.nan), 0.0)
+        var = np.where(n_eff >= 2, pop_var * n_eff / (n_eff - 1), np.nan)
+        var_mean = np.where(n_eff >= 2, var / n_eff, np.nan)
+    low, high = t_interval(mean, var, n_eff, confidence)
+    out = m.copy()
+    out["mean_weight"] = mean
+    out["n_effective"] = n_eff
+    out["sd_weight"] = np.sqrt(var)
+    out["var_mean"] = var_mean
+    out["mean_low"] = np.clip(low, 0.0, 1.0)
+    out["mean_high"] = np.clip(high, 0.0, 1.0)
+    return out
+
+
+def item_scores(counts: pd.DataFrame, items: pd.DataFrame, options: AnalysisOptions | None = None) -> pd.DataFrame:
+    """Mean option weight of every scored question, per respondent group.
+
+    Parameters
+    ----------
+    counts : DataFrame
+        ``group, question, option, n`` (+ ``n_weighted`` when options.weighting="group").
+    items : DataFrame
+        Scoring metadata, see :mod:`analysis`.
+    options : AnalysisOptions
+
+    Returns
+    -------
+    DataFrame, one row per (group, question):
+        ``subcriterion``, ``n_responses`` (all answers incl. don't know),
+        ``n_missing`` (don't know), ``n_valid``, ``mean_weight`` s = sum(n w)/n_valid,
+        ``sd_weight``, ``n_effective``, ``mean_low``/``mean_high`` (Student t interval,
+        see module notes) and ``suppressed`` (n_responses < options.min_cell: the
+        statistics are blanked).
+    """
+    options = options or AnalysisOptions()
+    answers = scored_answers(counts, items, options)
+    m = _moments(answers, ["group", "question"])
+    m = _mean_and_var(m, options.confidence)
+    sub = answers.groupby(["group", "question"], sort=True)["subcriterion"].first().reset_index()
+    m = m.merge(sub, on=["group", "question"], how="left")
+    out = pd.DataFrame(
+        {
+            "group": m["group"],
+            "question": m["question"],
+            "subcriterion": m["subcriterion"],
+            "n_responses": m["n"].astype(int),
+            "n_missing": m["n_missing"].astype(int),
+            "n_valid": m["v_n"].astype(int),
+            "mean_weight": m["mean_weight"],
+            "sd_weight": m["sd_weight"],
+            "n_effective": m["n_effective"],
+            "mean_low": m["mean_low"],
+            "mean_high": m["mean_high"],
+        }
+    )
+    out = suppress_small_cells(out, "n_responses", options.min_cell, keep=())
+    out.attrs["options"] = options.as_dict()
+    return out
+
+
+def _alphas(cells: pd.DataFrame, pooling: str, group_weights: Mapping[str, float] | None) -> np.ndarray:
+    has = cells["v_m"].to_numpy() > 0
+    if group_weights is not None:
+        raw = np.array([float(group_weights.get(g, 0.0)) for g in cells["group"]])
+        if np.any(raw < 0) or np.any(np.isnan(raw)):
+            raise ValueError("group_weights must be >= 0")
+    elif pooling == "equal":
+        raw = np.ones(len(cells))
+    else:
+        raw = cells["v_m"].to_numpy(dtype=float)
+    raw = np.where(has, raw, 0.0)
+    total = raw.sum()
+    return raw / total if total > 0 else np.full(len(cells), np.nan)
+
+
+def subcriterion_points(
+    counts: pd.DataFrame,
+    items: pd.DataFrame,
+    structure: pd.DataFrame,
+    options: AnalysisOptions | None = None,
+    group_weights: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
+    """Points of every survey-scored sub-criterion, per group and pooled.
+
+    Parameters
+    ----------
+    counts, items, structure : DataFrame
+        See :mod:`analysis`.
+    options : AnalysisOptions
+        ``pooling`` chooses alpha_g; ``dont_know`` the validity of don't-know.
+    group_weights : mapping group -> weight, optional
+        Explicit alpha_g (e.g. fixed by MoHA), renormalised over the groups that
+        have valid answers for the sub-criterion.  Overrides ``options.pooling``.
+
+    Returns
+    -------
+    DataFrame in long form, sorted by sub-criterion:
+        one row per (sub-criterion, group) with ``is_pooled`` False and the
+        group score s_k,g, and one pooled row per sub-criterion with ``group``
+        NA and ``is_pooled`` True.  Columns: ``field, criterion, subcriterion,
+        title, max_points, group, is_pooled, alpha, n_responses`` (max over the
+        questions of answers incl. don't know: a lower bound of the respondents),
+        ``n_valid, n_missing, score, score_low, score_high, points_raw`` (unrounded
+        max_points * score), ``points`` (half-up, 2 decimals), ``points_low,
+        points_high, suppressed``.  Group rows with fewer than ``options.min_cell``
+        responses are suppressed; pooled rows are the official score and are not.
+
+    Notes
+    -----
+    points_k = max_points_k * sum_g alpha_g s_k,g.  Interval: see module notes.
+    A survey-scored sub-criterion without any valid answer has score NaN.
+    """
+    options = options or AnalysisOptions()
+    st = check_structure(structure)
+    answers = scored_answers(counts, items, options)
+    answers = answers[answers["subcriterion"].notna()]
+    unknown = sorted(set(answers["subcriterion"]) - set(st["subcriterion"]))
+    if unknown:
+        raise ValueError(f"items reference sub-criteria not in structure: {unknown}")
+    scored = st[st["survey_scored"]]
+    not_survey = sorted(set(answers["subcriterion"]) - set(scored["subcriterion"]))
+    if not_survey:
+        raise ValueError(f"items score sub-criteria that the structure does not mark survey_scored: {not_survey}")
+
+    per_q = _moments(answers, ["subcriterion", "group", "question"])
+    per_g = _moments(answers, ["subcriterion", "group"])
+    per_g = per_g.merge(
+        per_q.groupby(["subcriterion", "group"], as_index=False)["n"].max().rename(columns={"n": "n_resp"}),
+        on=["subcriterion", "group"],
+    )
+    per_g = _mean_and_var(per_g, options.confidence)
+    z = z_value(options.confidence)
+    rows = []
+    for _, meta in scored.iterrows():
+        code = meta["subcriterion"]
+        cells = per_g[per_g["subcriterion"] == code].reset_index(drop=True)
+        base = {
+            "field": meta["field"],
+            "criterion": meta["criterion"],
+            "subcriterion": code,
+            "title": meta["title"],
+            "max_points": meta["max_points"],
+        }
+        alphas = _alphas(cells, options.pooling, group_weights) if len(cells) else np.array([])
+        for i, cell in cells.iterrows():
+            rows.append(
+                {
+                    **base,
+                    "group": cell["group"],
+                    "is_pooled": False,
+                    "alpha": alphas[i],
+                    "n_responses": cell["n_resp"],
+                    "n_valid": cell["v_n"],
+                    "n_missing": cell["n_missing"],
+                    "score": cell["mean_weight"],
+                    "score_low": cell["mean_low"],
+                    "score_high": cell["mean_high"],
+                }
+            )
+        used = alphas > 0 if len(cells) else np.array([], dtype=bool)
+        if used.any():
+            s = float(np.sum(alphas[used] * cells["mean_weight"].to_numpy()[used]))
+            var = float(np.sum(alphas[used] ** 2 * cells["var_mean"].to_numpy()[used]))
+            half = z * np.sqrt(var) if np.isfinite(var) else np.nan
+            low, high = max(0.0, s - half), min(1.0, s + half)
+        else:
+            s = low = high = np.nan
+        rows.append(
+            {
+                **base,
+                "group": pd.NA,
+                "is_pooled": True,
+                "alpha": np.nan,
+                "n_responses": float(cells["n_resp"].sum()) if len(cells) else 0.0,
+                "n_valid": float(cells["v_n"].sum()) if len(cells) else 0.0,
+                "n_missing": float(cells["n_missing"].sum()) if len(cells) else 0.0,
+                "score": s,
+                "score_low": low,
+                "score_high": high,
+            }
+        )
+    cols = [
+        "field", "criterion", "subcriterion", "title", "max_points", "group", "is_pooled", "alpha",
+        "n_responses", "n_valid", "n_missing", "score", "score_low", "score_high",
+    ]
+    out = pd.DataFrame(rows, columns=cols)
+    if len(out):
+        out["group"] = out["group"].astype(object).where(out["group"].notna(), None)
+    for col in ("n_responses", "n_valid", "n_missing"):
+        out[col] = out[col].astype(int)
+    out["alpha"] = out["alpha"].astype(float)
+    out["points_raw"] = out["max_points"] * out["score"]
+    out["points"] = round_half_up(out["points_raw"].to_numpy(), 2) if len(out) else []
+    out["points_low"] = out["max_points"] * out["score_low"]
+    out["points_high"] = out["max_points"] * out["score_high"]
+    pooled = out["is_pooled"].to_numpy(dtype=bool)
+    supp = suppress_small_cells(out[~pooled], "n_responses", options.min_cell, keep=["field", "max_points"])
+    out["suppressed"] = False
+    out = pd.concat([supp, out[pooled]]) if len(supp) and pooled.any() else (supp if len(supp) else out)
+    out = out.sort_values(["field", "subcriterion", "is_pooled", "group"], kind="stable", na_position="last")
+    out = out.reset_index(drop=True)
+    out.attrs["options"] = options.as_dict()
+    return out
+
+
+def field_totals(points: pd.DataFrame, structure: pd.DataFrame) -> pd.DataFrame:
+    """Survey points per field and the survey total (out of 32 with the 2022-2030 table).
+
+    Parameters
+    ----------
+    points : DataFrame
+        Output of :func:`subcriterion_points` (pooled rows are used) or any frame
+        with ``subcriterion`` and ``points``.
+    structure : DataFrame
+
+    Returns
+    -------
+    DataFrame, one row per field of the structure, then a total row (``is_total``
+    True, ``field`` NA): ``survey_points`` = sum of the displayed (2-decimal)
+    points so that the table adds up, ``survey_points_raw`` = sum of unrounded
+    points, ``survey_max`` = sum of max_points of survey-scored sub-criteria,
+    ``percent`` = 100 * survey_points / survey_max, ``n_unscored`` = survey-scored
+    sub-criteria without a score (counted as 0 points).
+    """
+    st = check_structure(structure)
+    require_columns(points, ["subcriterion", "points"], "points")
+    p = points
+    if "is_pooled" in p.columns:
+        p = p[p["is_pooled"].astype(bool)]
+    dup = p["subcriterion"].duplicated(keep=False)
+    if dup.any():
+        raise ValueError(f"points has several rows for sub-criteria {sorted(set(p.loc[dup, 'subcriterion']))}")
+    raw_col = "points_raw" if "points_raw" in p.columns else "points"
+    p = p.assign(subcriterion=p["subcriterion"].astype(str))
+    unknown = sorted(set(p["subcriterion"]) - set(st.loc[st["survey_scored"], "subcriterion"]))
+    if unknown:
+        raise ValueError(f"points has sub-criteria that are not survey-scored in the structure: {unknown}")
+    merged = st[st["survey_scored"]].merge(p[["subcriterion", "points", raw_col]].rename(columns={raw_col: "raw"}) if raw_col != "points" else p[["subcriterion", "points"]].assign(raw=p["points"]), on="subcriterion", how="left")
+    merged["unscored"] = merged["points"].isna()
+    fields = st.groupby("field", sort=True)["field_title"].first().reset_index()
+    agg = merged.groupby("field").agg(
+        survey_points=("points", lambda s: float(s.fillna(0).sum())),
+        survey_points_raw=("raw", lambda s: float(s.fillna(0).sum())),
+        survey_max=("max_points", "sum"),
+        n_unscored=("unscored", "sum"),
+    )
+    out = fields.merge(agg, left_on="field", right_index=True, how="left")
+    out["survey_points"] = out["survey_points"].fillna(0.0)
+    out["survey_points_raw"] = out["survey_points_raw"].fillna(0.0)
+    out["survey_max"] = out["survey_max"].fillna(0.0)
+    out["n_unscored"] = out["n_unscored"].fillna(0).astype(int)
+    total = {
+        "field": pd.NA,
+        "field_title": "Tổng",
+        "survey_points": float(round_half_up(out["survey_points"].sum(), 2)),
+        "survey_points_raw": float(out["survey_points_raw"].sum()),
+        "survey_max": float(out["survey_max"].sum()),
+        "n_unscored": int(out["n_unscored"].sum()),
+    }
+    out["is_total"] = False
+    out = pd.concat([out, pd.DataFrame([{**total, "is_total": True}])], ignore_index=True)
+    out["field"] = out["field"].astype("Int64")
+    out["survey_points"] = round_half_up(out["survey_points"].to_numpy(), 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["percent"] = np.where(out["survey_max"] > 0, 100 * out["survey_points"] / out["survey_max"], np.nan)
+    return out[["field", "field_title", "is_total", "survey_points", "survey_points_raw", "survey_max", "percent", "n_unscored"]]
