@@ -1,0 +1,246 @@
+"""The result of one survey round and the convenience pipeline that computes it."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ._inputs import check_counts, check_items, check_structure
+from .options import AnalysisOptions
+from .par import ParScore, par_score
+from .reliability import reliability_by_scale
+from .scoring import field_totals, item_scores, subcriterion_points
+from .sipas import SipasResult, satisfaction
+from .suppression import suppress_small_cells
+from .weighting import apply_weights, poststratification_weights
+
+__all__ = ["RoundResult", "compute_round", "frequencies"]
+
+
+@dataclass
+class RoundResult:
+    """Everything computed for one round, with the options and provenance used."""
+
+    item_scores: pd.DataFrame
+    subcriterion_points: pd.DataFrame
+    field_totals: pd.DataFrame
+    survey_total: dict
+    frequencies: pd.DataFrame
+    options: AnalysisOptions
+    provenance: dict = field(default_factory=dict)
+    sipas: SipasResult | None = None
+    par: ParScore | None = None
+    reliability: pd.DataFrame | None = None
+    weights: pd.DataFrame | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_json_dict(self) -> dict:
+        """JSON-serialisable dict (NaN/NA -> None, frames -> lists of records)."""
+        out = {
+            "options": self.options.as_dict(),
+            "provenance": _plain(self.provenance),
+            "survey_total": _plain(self.survey_total),
+            "field_totals": _records(self.field_totals),
+            "subcriterion_points": _records(self.subcriterion_points),
+            "item_scores": _records(self.item_scores),
+            "frequencies": _records(self.frequencies),
+            "reliability": _records(self.reliability) if self.reliability is not None else None,
+            "weights": _records(self.weights) if self.weights is not None else None,
+            "notes": list(self.notes),
+            "sipas": None,
+            "par": None,
+        }
+        if self.sipas is not None:
+            s = self.sipas
+            out["sipas"] = {
+                "sipas": _plain(s.sipas),
+                "sipas_interval": _plain(list(s.sipas_interval)),
+                "service_index": _plain(s.service_index),
+                "service_interval": _plain(list(s.service_interval)),
+                "policy_index": _plain(s.policy_index),
+                "policy_interval": _plain(list(s.policy_interval)),
+                "elements": _records(s.elements),
+                "policies": _records(s.policies),
+                "questions": _records(s.questions),
+                "expectations": _records(s.expectations),
+                "notes": list(s.notes),
+            }
+        if self.par is not None:
+            p = self.par
+            out["par"] = {
+                "total": p.total,
+                "max_total": p.max_total,
+                "percent": _plain(p.percent),
+                "classification": p.classification,
+                "fields": _records(p.fields),
+                "subcriteria": _records(p.subcriteria),
+                "missing_self_assessment": p.missing_self_assessment,
+                "missing_survey": p.missing_survey,
+                "delta": p.delta,
+                "delta_fields": _records(p.delta_fields) if p.delta_fields is not None else None,
+            }
+        return out
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return None if math.isnan(value) else float(value)
+    return value
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    return [{str(k): _plain(v) for k, v in row.items()} for row in frame.astype(object).to_dict("records")]
+
+
+def frequencies(counts: pd.DataFrame, items: pd.DataFrame, options: AnalysisOptions | None = None) -> pd.DataFrame:
+    """Answer frequencies per (group, question, option) with the share within the question.
+
+    ``pct = 100 * n / n_responses`` with ``n_responses`` all answers of the group
+    to the question (don't know included).  Every option of the questionnaire is
+    listed (0 when nobody chose it).  A (group, question) with fewer than
+    ``options.min_cell`` responses has ``n`` and ``pct`` blanked.
+    """
+    options = options or AnalysisOptions()
+    c = check_counts(counts, weighted=False)
+    it = check_items(items)
+    keys = ["group", "question", "option"]
+    out = it[keys + ["weight", "is_missing", "subcriterion"]].merge(c[keys + ["n"]], on=keys, how="outer")
+    out["n"] = out["n"].fillna(0.0)
+    out["n_responses"] = out.groupby(["group", "question"])["n"].transform("sum")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["pct"] = np.where(out["n_responses"] > 0, 100 * out["n"] / out["n_responses"], np.nan)
+    out = out.sort_values(keys, kind="stable").reset_index(drop=True)
+    return suppress_small_cells(out, "n_responses", options.min_cell, columns=["n", "pct"])
+
+
+def _scales(items: pd.DataFrame, structure: pd.DataFrame) -> dict[str, list[str]]:
+    it = check_items(items)
+    st = check_structure(structure)
+    scales: dict[str, list[str]] = {}
+    q = it[it["subcriterion"].notna() & it["weight"].notna() & ~it["is_expectation"]]
+    q = q.merge(st[["subcriterion", "field"]], on="subcriterion", how="inner")
+    for f, part in q.groupby("field", sort=True):
+        scales[f"field {int(f)}"] = sorted(set(part["question"]))
+    e = it[it["sipas_element"].notna() & ~it["is_expectation"]]
+    for el, part in e.groupby("sipas_element", sort=True):
+        scales[f"SI_{int(el)}"] = sorted(set(part["question"]))
+    return scales
+
+
+def compute_round(
+    counts: pd.DataFrame,
+    items: pd.DataFrame,
+    structure: pd.DataFrame,
+    options: AnalysisOptions | None = None,
+    provenance: dict | None = None,
+    responses_wide=None,
+    self_assessment: pd.DataFrame | None = None,
+    group_sizes: pd.DataFrame | None = None,
+    progress: Callable[[str], None] | None = None,
+    previous: ParScore | None = None,
+    sipas_respondents=None,
+) -> RoundResult:
+    """Run every analysis of a round.
+
+    Steps (each announced through ``progress(step_name)``): ``weights`` (only
+    with options.weighting="group", needs ``group_sizes``), ``items``,
+    ``subcriteria``, ``fields``, ``frequencies``, ``sipas`` (when items carry
+    SIPAS metadata), ``par`` (when ``self_assessment`` is given), ``reliability``
+    (when ``responses_wide`` is given: alpha per field and per SIPAS element,
+    per group when the frames have a ``group`` column).
+    """
+    options = options or AnalysisOptions()
+    if not isinstance(options, AnalysisOptions):
+        raise ValueError("options must be an AnalysisOptions")
+    provenance = dict(provenance or {})
+    notify = progress or (lambda step: None)
+    notes: list[str] = []
+    weights = None
+    if options.weighting == "group":
+        if group_sizes is None:
+            raise ValueError("options.weighting='group' needs group_sizes")
+        notify("weights")
+        weights = poststratification_weights(group_sizes)
+        counts = apply_weights(counts, weights)
+    elif group_sizes is not None:
+        notes.append("group_sizes given but options.weighting='none': no post-stratification applied")
+
+    notify("items")
+    scores = item_scores(counts, items, options)
+    notify("subcriteria")
+    points = subcriterion_points(counts, items, structure, options)
+    notify("fields")
+    totals = field_totals(points, structure)
+    total_row = totals[totals["is_total"]].iloc[0]
+    survey_total = {
+        "points": float(total_row["survey_points"]),
+        "points_raw": float(total_row["survey_points_raw"]),
+        "max_points": float(total_row["survey_max"]),
+        "percent": _plain(float(total_row["percent"])),
+        "n_unscored": int(total_row["n_unscored"]),
+    }
+    notify("frequencies")
+    freq = frequencies(counts, items, options)
+
+    sipas = None
+    it = check_items(items)
+    if (it["sipas_element"].notna() | it["sipas_policy"].notna()).any():
+        notify("sipas")
+        sipas = satisfaction(counts, items, options, respondents=sipas_respondents, provenance=provenance)
+
+    par = None
+    if self_assessment is not None:
+        notify("par")
+        par = par_score(points, self_assessment, structure, previous=previous, provenance=provenance)
+
+    reliability = None
+    if responses_wide is not None:
+        notify("reliability")
+        chunks = [responses_wide] if isinstance(responses_wide, pd.DataFrame) else responses_wide
+        first = None
+
+        def stream():
+            nonlocal first
+            for chunk in chunks:
+                if first is None:
+                    first = chunk
+                yield chunk
+
+        gen = stream()
+        head = next(gen, None)
+        if head is not None:
+            group_col = "group" if "group" in head.columns else None
+
+            def all_chunks():
+                yield head
+                yield from gen
+
+            reliability = reliability_by_scale(all_chunks(), _scales(items, structure), options.confidence, group_col)
+    return RoundResult(
+        item_scores=scores,
+        subcriterion_points=points,
+        field_totals=totals,
+        survey_total=survey_total,
+        frequencies=freq,
+        options=options,
+        provenance=provenance,
+        sipas=sipas,
+        par=par,
+        reliability=reliability,
+        weights=weights,
+        notes=notes,
+    )
