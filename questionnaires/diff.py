@@ -110,14 +110,35 @@ def _scale_changes(old: Scale | None, new: Scale | None) -> list[str]:
     return changes
 
 
+def _pair(old: object, new: object) -> str:
+    """``old -> new``, trimmed to the part that differs so long texts stay readable."""
+    if not (isinstance(old, str) and isinstance(new, str)) or (len(old) <= 70 and len(new) <= 70):
+        return f"{_short(old)} -> {_short(new)}"
+    a, b = old.split(" "), new.split(" ")
+    head = 0
+    while head < min(len(a), len(b)) and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    head = max(head - 2, 0)  # keep a little context
+    tail = max(tail - 2, 0)
+
+    def part(words: list[str]) -> str:
+        middle = " ".join(words[head:len(words) - tail])
+        return ("…" if head else "") + middle + ("…" if tail else "")
+
+    return f"{_short(part(a), 200)} -> {_short(part(b), 200)}"
+
+
 def _question_changes(old: Question, new: Question) -> list[str]:
     changes = []
     if old.text != new.text:
-        changes.append(f"text: {_short(old.text)} -> {_short(new.text)}")
+        changes.append(f"text: {_pair(old.text, new.text)}")
     for attr in _QUESTION_ATTRS:
         a, b = getattr(old, attr), getattr(new, attr)
         if a != b:
-            changes.append(f"{attr}: {_short(a)} -> {_short(b)}")
+            changes.append(f"{attr}: {_pair(a, b)}")
     changes.extend(_scale_changes(old.scale, new.scale))
     return changes
 
@@ -130,7 +151,7 @@ def diff_questionnaires(old: Questionnaire, new: Questionnaire) -> Questionnaire
     for attr in _META_ATTRS:
         a, b = getattr(old, attr), getattr(new, attr)
         if a != b:
-            diff.meta.append(f"{attr}: {_short(a)} -> {_short(b)}")
+            diff.meta.append(f"{attr}: {_pair(a, b)}")
     old_sections = [s.code for s in old.sections]
     new_sections = [s.code for s in new.sections]
     if old_sections != new_sections:
