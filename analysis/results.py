@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -210,26 +211,14 @@ def compute_round(
     reliability = None
     if responses_wide is not None:
         notify("reliability")
-        chunks = [responses_wide] if isinstance(responses_wide, pd.DataFrame) else responses_wide
-        first = None
-
-        def stream():
-            nonlocal first
-            for chunk in chunks:
-                if first is None:
-                    first = chunk
-                yield chunk
-
-        gen = stream()
-        head = next(gen, None)
+        chunks = iter([responses_wide] if isinstance(responses_wide, pd.DataFrame) else responses_wide)
+        head = next(chunks, None)
         if head is not None:
+            # A group column means one questionnaire per group: alpha per (scale, group).
             group_col = "group" if "group" in head.columns else None
-
-            def all_chunks():
-                yield head
-                yield from gen
-
-            reliability = reliability_by_scale(all_chunks(), _scales(items, structure), options.confidence, group_col)
+            reliability = reliability_by_scale(
+                itertools.chain([head], chunks), _scales(items, structure), options.confidence, group_col
+            )
     return RoundResult(
         item_scores=scores,
         subcriterion_points=points,
