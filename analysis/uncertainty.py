@@ -47,8 +47,8 @@ def wilson_interval(successes, n, confidence: float = 0.95):
         \\frac{\\hat p + z^2/(2n)}{1 + z^2/n} \\pm
         \\frac{z}{1 + z^2/n}\\sqrt{\\frac{\\hat p(1-\\hat p)}{n} + \\frac{z^2}{4n^2}}
 
-    The bounds are clipped to [0, 1] (only rounding noise is clipped: the
-    lower bound is exactly 0 when x = 0 and the upper bound 1 when x = n).
+    The lower bound is exactly 0 when x = 0 and the upper bound exactly 1 when
+    x = n (set explicitly, to remove floating-point noise).
     """
     z = z_value(confidence)
     scalar = np.ndim(successes) == 0 and np.ndim(n) == 0
@@ -63,6 +63,9 @@ def wilson_interval(successes, n, confidence: float = 0.95):
         half = z / denom * np.sqrt(p * (1 - p) / m + z * z / (4 * m * m))
         low = np.clip(centre - half, 0.0, 1.0)
         high = np.clip(centre + half, 0.0, 1.0)
+    # The bounds are exactly 0 and 1 at the edges; remove the rounding noise.
+    low = np.where(x == 0, 0.0, low)
+    high = np.where(x == m, 1.0, high)
     low = np.where(m > 0, low, np.nan)
     high = np.where(m > 0, high, np.nan)
     if scalar:

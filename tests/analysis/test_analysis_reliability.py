@@ -1,0 +1,68 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.reliability import cronbach_alpha, reliability_by_scale
+
+# Hand-computed example (4 responses, 3 items):
+#   X1 = 1 2 3 4   var = 5/3
+#   X2 = 1 3 3 5   var = 8/3
+#   X3 = 2 2 4 4   var = 4/3      sum of item variances = 17/3
+#   total = 4 7 10 13              var = 45/3 = 15
+#   alpha = 3/2 * (1 - (17/3)/15) = 3/2 * 28/45 = 42/45 = 0.933333
+# Same value from the covariance form k*c/(v + (k-1)c) with mean covariance
+# c = (2 + 4/3 + 4/3)/3 = 14/9 and mean variance v = 17/9: (42/9)/(45/9).
+# Feldt interval (n=4, k=3: df 3 and 6), F table values F_.975(3,6) = 6.5988,
+# F_.025(3,6) = 1/F_.975(6,3) = 1/14.735 = 0.067866:
+#   low  = 1 - (1/15) * 6.5988   = 0.56008
+#   high = 1 - (1/15) * 0.067866 = 0.99548
+DATA = pd.DataFrame({"X1": [1, 2, 3, 4], "X2": [1, 3, 3, 5], "X3": [2, 2, 4, 4]}, dtype=float)
+
+
+def test_alpha_by_hand():
+    alpha, (low, high) = cronbach_alpha(DATA)
+    assert alpha == pytest.approx(42 / 45)
+    assert low == pytest.approx(0.56008, abs=2e-4)
+    assert high == pytest.approx(0.99548, abs=2e-4)
+
+
+def test_listwise_deletion():
+    with_missing = pd.concat([DATA, pd.DataFrame({"X1": [5.0], "X2": [np.nan], "X3": [1.0]})], ignore_index=True)
+    assert cronbach_alpha(with_missing)[0] == pytest.approx(42 / 45)
+
+
+def test_parallel_items_give_one():
+    # Textbook property: identical (perfectly parallel) items have alpha = 1.
+    x = [1.0, 2.0, 4.0, 3.0, 5.0]
+    assert cronbach_alpha(pd.DataFrame({"a": x, "b": x, "c": x}))[0] == pytest.approx(1.0)
+
+
+def test_chunked_equals_one_shot():
+    rng = np.random.default_rng(7)
+    latent = rng.normal(size=500)
+    frame = pd.DataFrame({f"q{i}": np.clip(np.round(2 + latent + rng.normal(size=500)), 0, 4) / 4 for i in range(5)})
+    frame.iloc[rng.integers(0, 500, 40), 2] = np.nan
+    whole = cronbach_alpha(frame)
+    chunks = (frame.iloc[i : i + 37] for i in range(0, len(frame), 37))
+    chunked = cronbach_alpha(chunks)
+    assert chunked[0] == pytest.approx(whole[0], rel=1e-12)
+    assert chunked[1] == pytest.approx(whole[1], rel=1e-12)
+
+
+def test_errors():
+    with pytest.raises(ValueError, match="two items"):
+        cronbach_alpha(DATA[["X1"]])
+    with pytest.raises(ValueError, match="two complete"):
+        cronbach_alpha(DATA.iloc[:1])
+    with pytest.raises(ValueError, match="missing item column"):
+        cronbach_alpha(iter([DATA, DATA.drop(columns="X3")]))
+
+
+def test_reliability_by_scale_per_group():
+    a = DATA.assign(group="L")
+    b = DATA.rename(columns={"X1": "Y1", "X2": "Y2", "X3": "Y3"}).assign(group="H")
+    wide = pd.concat([a, b], ignore_index=True)
+    out = reliability_by_scale([wide.iloc[:5], wide.iloc[5:]], {"field 1": ["X1", "X2", "X3", "Y1", "Y2", "Y3"]}, group_column="group")
+    assert list(out["group"]) == ["H", "L"]
+    assert out["alpha"].tolist() == pytest.approx([42 / 45, 42 / 45])
+    assert out["n_items"].tolist() == [3, 3]
