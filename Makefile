@@ -1,0 +1,45 @@
+# Two commands: `make run` (set up everything, serve the demo) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test test-sqlite test-postgresql bench system-test-deps system-bench-deps clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+run: $(STAMP)
+	SURVEY_ENV=development $(BIN)/survey db upgrade
+	SURVEY_ENV=development $(BIN)/survey demo
+	@echo "Serving on http://$(HOST):$(PORT)/ — open a link above."
+	SURVEY_ENV=development SURVEY_BASE_URL=http://$(HOST):$(PORT) $(BIN)/survey run --host $(HOST) --port $(PORT)
+
+# Debian's Chromium for the browser tests (Playwright cannot download its own here).
+system-test-deps:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+system-bench-deps:
+	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+
+test: $(STAMP) system-test-deps
+	$(BIN)/pytest
+
+test-sqlite: $(STAMP) system-test-deps
+	$(BIN)/pytest --databases sqlite
+
+test-postgresql: $(STAMP) system-test-deps
+	$(BIN)/pytest --databases postgresql
+
+bench: $(STAMP) system-bench-deps
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

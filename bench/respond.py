@@ -1,0 +1,115 @@
+"""Issue 2 benchmark: the respondent pages under 32 concurrent clients, beside two baselines.
+
+For each database: gunicorn (4 sync workers) serves the app on loopback, wrk
+loads (a) the largest section page of the longest questionnaire, (b) draft
+saves of that section, (c) submissions with distinct links; then the same for
+a minimal 2 KB Flask page and a minimal one-row SQLAlchemy insert.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlencode
+
+import requests
+from sqlalchemy import func, select
+
+from survey import create_app, db, migrate
+from survey.questionnaire_registry import catalog
+from survey.respond import services
+from survey.respond.links import issue_link
+from survey.respond.models import Submission
+from survey.rounds.services import GroupBinding, create_round, get_or_create_province
+from survey.roster.services import add_respondent
+from survey.timeutil import utcnow
+from bench import wrk
+from tests.databases import temporary_database
+from tests.live_server import gunicorn_server
+
+SUBMIT_LINKS = 12_000
+PAGE_LINKS = 2_000
+SECONDS = 8
+
+
+def _answers_for(questionnaire, questions):
+    return {
+        q.code: ("Ý kiến" if q.kind == "text" else [next(o.code for o in q.scale.options if not o.is_missing)])
+        for q in questions
+    }
+
+
+def seed(app):
+    with app.app_context(), db.unit_of_work() as session:
+        longest = max((catalog().get(*key) for key in catalog().questionnaires), key=lambda q: len(q.questions))
+        province = get_or_create_province(session, "BENCH", "tỉnh Thử nghiệm")
+        now = utcnow()
+        round_ = create_round(
+            session, catalog(), province=province, year=2023, title="Đợt đo hiệu năng",
+            opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=1),
+            bindings=[GroupBinding(longest.key, longest.version)],
+        )
+        group = round_.groups[0]
+        page_tokens, submit_tokens = [], []
+        for i in range(PAGE_LINKS + SUBMIT_LINKS):
+            person = add_respondent(session, round_, group, full_name=f"Người {i}")
+            (page_tokens if i < PAGE_LINKS else submit_tokens).append(issue_link(session, person))
+        complete = _answers_for(longest, longest.questions)
+        for token in submit_tokens:
+            services.save_answers(session, services.open_link(session, token), complete)
+    return longest, page_tokens, submit_tokens
+
+
+def run_backend(backend: str) -> list[wrk.Figures]:
+    with tempfile.TemporaryDirectory() as tmp, temporary_database(backend, Path(tmp)) as url:
+        migrate.upgrade(url)
+        app = create_app({"SECRET_KEY": "bench-secret-key-0123456789abcdef0123", "DATABASE_URL": url,
+                          "QUESTIONNAIRE_DIR": None, "BASE_URL": "http://127.0.0.1"})
+        longest, page_tokens, submit_tokens = seed(app)
+        number, section = max(enumerate(longest.sections, start=1), key=lambda item: len(item[1].questions))
+        results = []
+        with gunicorn_server(url) as base:
+            browser = requests.Session()
+            page = browser.get(f"{base}/r/{page_tokens[0]}/section/{number}")
+            csrf = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+            cookie = "; ".join(f"{k}={v}" for k, v in browser.cookies.items())
+            results.append(wrk.run(
+                f"[{backend}] (a) questionnaire page, {len(section.questions)} questions",
+                base, [f"GET /r/{t}/section/{number}" for t in page_tokens], cookie=cookie, seconds=SECONDS))
+            form = {"csrf_token": csrf, "action": "stay"}
+            for code, value in _answers_for(longest, section.questions).items():
+                form[f"q_{code}"] = value if isinstance(value, str) else value[0]
+            body = urlencode(form)
+            results.append(wrk.run(f"[{backend}] (b) draft save", base,
+                                   [f"POST /r/{t}/section/{number} {body}" for t in page_tokens],
+                                   cookie=cookie, seconds=SECONDS))
+            submit_body = urlencode({"csrf_token": csrf})
+            submitted = wrk.run(f"[{backend}] (c) submit, distinct links", base,
+                                [f"POST /r/{t}/submit {submit_body}" for t in submit_tokens],
+                                cookie=cookie, seconds=SECONDS)
+            results.append(submitted)
+        with app.app_context():
+            stored = db.session().scalar(select(func.count()).select_from(Submission))
+        print(f"[{backend}] submissions stored: {stored} for {submitted.requests} submit requests "
+              f"({len(submit_tokens)} links prepared)")
+        app.extensions["survey.engine"].dispose()
+
+        with gunicorn_server(url, app="bench.baseline:app") as base:
+            results.append(wrk.run(f"[{backend}] baseline: minimal 2 KB page", base, ["GET /page"], seconds=SECONDS))
+            results.append(wrk.run(f"[{backend}] baseline: one-row insert", base, ["POST /insert x=1"], seconds=SECONDS))
+    return results
+
+
+def main() -> None:
+    print("Respondent pages: gunicorn 4 sync workers, wrk 2 threads x 32 connections, "
+          f"{SECONDS} s per scenario")
+    for backend in ("sqlite", "postgresql"):
+        figures = run_backend(backend)
+        for f in figures:
+            print(f.row())
+        page, draft, submit, base_page, base_insert = figures
+        print(f"[{backend}] questionnaire page / minimal page: {page.requests_per_s / base_page.requests_per_s:6.1%} (target >= 30 %)")
+        print(f"[{backend}] submit / one-row insert:          {submit.requests_per_s / base_insert.requests_per_s:6.1%} (target >= 30 %), "
+              f"submit p99 {submit.p99_ms:.0f} ms (target < 150 ms)")
+        print(f"[{backend}] draft save / one-row insert:      {draft.requests_per_s / base_insert.requests_per_s:6.1%}")

@@ -1,0 +1,111 @@
+"""Flask application for the PAR Index sociological survey and SIPAS."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from survey import db
+from survey.config import PROJECT_ROOT, from_environment
+
+csrf = CSRFProtect()
+
+# Whole-request ceiling (spreadsheet uploads); areas set lower ones below.
+MAX_CONTENT_LENGTH = 60 * 1024 * 1024
+# A full questionnaire section posts a few kilobytes; anything far larger is not a form.
+BODY_LIMITS = {"respond": 256 * 1024}
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder="static",
+    )
+    app.config.update(
+        MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,  # a respondent may keep a page open for hours
+    )
+    app.config.update(test_config if test_config is not None else from_environment())
+
+    db.init_app(app)
+
+    from survey import questionnaire_registry
+
+    questionnaire_registry.init_app(app)
+
+    # The edge hooks (body-size limits, write intent) must run before CSRF
+    # protection, which parses the form in its own before_request hook.
+    _register_edge(app)
+    csrf.init_app(app)
+
+    from survey.respond.views import bp as respond_bp
+
+    app.register_blueprint(respond_bp)
+    _register_errors(app)
+
+    from survey.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _register_edge(app: Flask) -> None:
+    @app.before_request
+    def declare_write_intent():
+        db.write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))
+
+    @app.before_request
+    def limit_body_size():
+        limit = BODY_LIMITS.get(request.blueprint)
+        if limit is not None:
+            request.max_content_length = limit
+
+    @app.after_request
+    def commit_at_the_edge(response):
+        # One commit per request: services only flush. An error response
+        # (or an exception, which skips this hook) leaves the session to be
+        # rolled back at teardown.
+        session = db.session_if_open()
+        if session is not None:
+            if response.status_code < 400:
+                session.commit()
+            else:
+                session.rollback()
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "form-action 'self'; frame-ancestors 'none'",
+        )
+        return response
+
+
+def _register_errors(app: Flask) -> None:
+    def page(status: int, title: str, message: str):
+        return render_template("errors/error.html", title=title, message=message), status
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(_e):
+        return page(
+            400,
+            "Phiên làm việc đã hết hạn",
+            "Biểu mẫu không còn hợp lệ (mã bảo mật CSRF thiếu hoặc sai). "
+            "Vui lòng tải lại trang và thử lại; dữ liệu chưa được ghi.",
+        )
+
+    @app.errorhandler(404)
+    def not_found(_e):
+        return page(404, "Không tìm thấy trang", "Địa chỉ này không tồn tại.")
+
+    @app.errorhandler(413)
+    def too_large(_e):
+        return page(413, "Dữ liệu gửi lên quá lớn", "Nội dung gửi lên vượt quá giới hạn cho phép; dữ liệu chưa được ghi.")
+
+    @app.errorhandler(500)
+    def server_error(_e):
+        return page(500, "Lỗi hệ thống", "Đã có lỗi xảy ra; dữ liệu của yêu cầu này chưa được ghi. Vui lòng thử lại sau.")

@@ -1,0 +1,106 @@
+"""Database engine, sessions and the declarative base.
+
+One engine per application, one session per request (or per CLI command).
+Services flush, never commit: the request edge commits once (see
+``survey.create_app``), so a failed request writes nothing.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask import current_app, g
+from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+# Stable constraint names, so Alembic revisions name what they create and
+# drop identically on SQLite and PostgreSQL.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+# Whether the current unit of work intends to write. On SQLite a deferred
+# transaction that reads and then writes can fail at once with "database is
+# locked" when another writer committed in between (the busy timeout does not
+# apply to a lock upgrade), so writing units start with BEGIN IMMEDIATE and
+# queue behind each other instead. Reads keep a deferred BEGIN and run
+# concurrently thanks to WAL.
+write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=True)
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record):
+        # Let SQLAlchemy, not the sqlite3 module, decide when transactions
+        # begin (the documented recipe that makes SAVEPOINT work).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
+
+
+def init_app(app) -> None:
+    engine = make_engine(app.config["DATABASE_URL"], **app.config.get("ENGINE_OPTIONS", {}))
+    app.extensions["survey.engine"] = engine
+    app.extensions["survey.sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
+
+    @app.teardown_appcontext
+    def close_session(_exc):
+        session = g.pop("db_session", None)
+        if session is not None:
+            session.close()  # rolls back anything not committed at the edge
+
+
+def session() -> Session:
+    """The session of the current request or CLI command."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["survey.sessionmaker"]()
+    return g.db_session
+
+
+def session_if_open() -> Session | None:
+    return g.get("db_session")
+
+
+def engine() -> Engine:
+    return current_app.extensions["survey.engine"]
+
+
+@contextmanager
+def unit_of_work(*, write: bool = True) -> Iterator[Session]:
+    """A session outside a request (CLI, worker): commit on success, else roll back."""
+    token = write_intent.set(write)
+    try:
+        with current_app.extensions["survey.sessionmaker"]() as s:
+            with s.begin():
+                yield s
+    finally:
+        write_intent.reset(token)

@@ -1,0 +1,97 @@
+"""Demo data: Lào Cai's 2023 round with a few respondents per group.
+
+The round's window is set around today so that the demo links can be answered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from questionnaires import Catalog
+from survey.respond.links import issue_link
+from survey.respond.models import Submission
+from survey.rounds.models import Round
+from survey.rounds.services import GroupBinding, create_round, get_or_create_agency, get_or_create_province
+from survey.roster.models import Respondent
+from survey.roster.services import add_respondent
+from survey.timeutil import utcnow
+
+DEMO_TITLE = "Khảo sát xã hội học Chỉ số CCHC năm 2023 (dữ liệu minh họa)"
+
+DEMO_BINDINGS = [
+    GroupBinding("par-hdnd-delegates", "2023.1"),
+    GroupBinding("par-department-leaders", "2023.1"),
+    GroupBinding("par-division-leaders", "2023.1"),
+    GroupBinding("par-district-leaders", "2023.1"),
+    GroupBinding("sipas-citizens", "2023.1"),
+]
+
+AGENCIES = [
+    ("HDND", "Văn phòng Đoàn ĐBQH và HĐND tỉnh", "council"),
+    ("SNV", "Sở Nội vụ", "department"),
+    ("STP", "Sở Tư pháp", "department"),
+    ("STC", "Sở Tài chính", "department"),
+    ("VPUB", "Văn phòng UBND tỉnh", "department"),
+    ("BATXAT", "UBND huyện Bát Xát", "district"),
+    ("SAPA", "UBND thị xã Sa Pa", "district"),
+    ("BACHA", "UBND huyện Bắc Hà", "district"),
+]
+
+# (group code, name, position, agency code)
+PEOPLE = [
+    ("hdnd", "Nguyễn Văn An", "Đại biểu HĐND tỉnh", "HDND"),
+    ("hdnd", "Trần Thị Bích", "Đại biểu HĐND tỉnh", "HDND"),
+    ("hdnd", "Lò Văn Cường", "Đại biểu HĐND tỉnh", "HDND"),
+    ("department", "Phạm Minh Đức", "Giám đốc Sở", "SNV"),
+    ("department", "Hoàng Thị Hạnh", "Phó Giám đốc Sở", "STP"),
+    ("department", "Vũ Quốc Khánh", "Phó Giám đốc Sở", "STC"),
+    ("division", "Đỗ Thị Lan", "Trưởng phòng Cải cách hành chính", "SNV"),
+    ("division", "Giàng A Lử", "Trưởng phòng Kiểm soát TTHC", "VPUB"),
+    ("division", "Bùi Thu Mai", "Phó Trưởng phòng Ngân sách", "STC"),
+    ("district", "Sần Văn Nam", "Chủ tịch UBND huyện", "BATXAT"),
+    ("district", "Lý Thị Oanh", "Phó Chủ tịch UBND thị xã", "SAPA"),
+    ("district", "Vàng Văn Phúc", "Phó Chủ tịch UBND huyện", "BACHA"),
+    ("citizen", "Ngô Thị Quỳnh", "Người dân", None),
+    ("citizen", "Đặng Văn Sơn", "Đại diện doanh nghiệp", None),
+    ("citizen", "Hà Thị Thu", "Người dân", None),
+]
+
+
+@dataclass(frozen=True)
+class DemoLink:
+    group_label: str
+    full_name: str
+    token: str
+
+
+def load_demo(session: Session, catalog: Catalog) -> tuple[Round, list[DemoLink]]:
+    """Create (once) the demo round, then issue fresh links to those who have not submitted.
+
+    Tokens are not stored, so each run revokes the previous demo links and prints new ones.
+    """
+    province = get_or_create_province(session, "LCI", "tỉnh Lào Cai")
+    agencies = {code: get_or_create_agency(session, province, code, name, kind) for code, name, kind in AGENCIES}
+    round_ = session.scalar(select(Round).where(Round.province_id == province.id, Round.title == DEMO_TITLE))
+    if round_ is None:
+        now = utcnow()
+        round_ = create_round(
+            session, catalog, province=province, year=2023, title=DEMO_TITLE,
+            opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=60), bindings=DEMO_BINDINGS,
+        )
+        groups = {g.code: g for g in round_.groups}
+        for group_code, name, position, agency_code in PEOPLE:
+            add_respondent(
+                session, round_, groups[group_code], full_name=name, position=position,
+                agency=agencies.get(agency_code), email=None,
+            )
+    respondents = session.scalars(
+        select(Respondent)
+        .where(Respondent.round_id == round_.id, ~exists().where(Submission.respondent_id == Respondent.id))
+        .order_by(Respondent.group_id, Respondent.id)
+    ).all()
+    links = [DemoLink(r.group.label, r.full_name, issue_link(session, r)) for r in respondents]
+    return round_, links

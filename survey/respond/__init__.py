@@ -1,0 +1,1 @@
+"""The respondent's journey: personal link, drafts, exactly-once submission."""

@@ -1,0 +1,44 @@
+"""Personal links: 192 random bits, only their SHA-256 stored."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from survey.respond.models import AccessLink
+from survey.roster.models import Respondent
+from survey.timeutil import utcnow
+
+TOKEN_BYTES = 24  # 192 bits, URL-safe base64: 32 characters
+_TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{32}$")
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def issue_link(session: Session, respondent: Respondent, *, revoke_previous: bool = True) -> str:
+    """Create a new link for ``respondent`` and return its token (shown once, never stored)."""
+    if revoke_previous:
+        session.execute(
+            update(AccessLink)
+            .where(AccessLink.respondent_id == respondent.id, AccessLink.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    session.add(AccessLink(respondent_id=respondent.id, token_hash=hash_token(token)))
+    session.flush()
+    return token
+
+
+def find_active_link(session: Session, token: str) -> AccessLink | None:
+    """The unrevoked link for ``token``; None for anything malformed, unknown or revoked."""
+    if not _TOKEN_SHAPE.match(token):
+        return None
+    return session.scalar(
+        select(AccessLink).where(AccessLink.token_hash == hash_token(token), AccessLink.revoked_at.is_(None))
+    )

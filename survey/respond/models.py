@@ -1,0 +1,103 @@
+"""Links, drafts, the submission ledger and the anonymous responses.
+
+The anonymity guarantee is structural:
+
+* ``Submission`` records *who* has submitted (respondent, time) and nothing
+  of what they answered.
+* ``Response`` and ``Answer`` record *what* was answered, with the group and a
+  week-coarsened date only: no respondent, no link, no exact time, and a
+  random primary key, so neither a foreign key, an ID sequence nor a
+  timestamp joins the two tables.
+* ``Draft`` holds answers next to a respondent only until submission, when it
+  is deleted in the same transaction that writes the response.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from survey.db import Base
+from survey.roster.models import Respondent
+from survey.timeutil import utcnow
+
+
+class AccessLink(Base):
+    __tablename__ = "access_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    respondent_id: Mapped[int] = mapped_column(ForeignKey("respondents.id", ondelete="CASCADE"), index=True)
+    # SHA-256 of the token; the token itself exists only in the link sent out.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    respondent: Mapped[Respondent] = relationship()
+
+
+class Draft(Base):
+    __tablename__ = "drafts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    respondent_id: Mapped[int] = mapped_column(
+        ForeignKey("respondents.id", ondelete="CASCADE"), unique=True
+    )
+    # {question_code: [option_code, ...] | "free text"}
+    answers: Mapped[dict] = mapped_column(JSON, default=dict)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Submission(Base):
+    """The ledger of who submitted. Unique per respondent: the database enforces exactly-once."""
+
+    __tablename__ = "submissions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    respondent_id: Mapped[int] = mapped_column(ForeignKey("respondents.id", ondelete="CASCADE"), unique=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+def _random_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Response(Base):
+    __tablename__ = "responses"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=_random_id)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("round_groups.id"), index=True)
+    questionnaire_key: Mapped[str] = mapped_column(String(64))
+    questionnaire_version: Mapped[str] = mapped_column(String(32))
+    submitted_week: Mapped[date] = mapped_column(Date)
+
+    answers: Mapped[list[Answer]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+
+
+class Answer(Base):
+    """One chosen option (several rows for a multiple-choice question) or one text."""
+
+    __tablename__ = "answers"
+    # group_id is repeated from the response so that the counts every index
+    # needs are one GROUP BY over this table, without a join.
+    __table_args__ = (Index("ix_answers_group_question_option", "group_id", "question_code", "option_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[str] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"), index=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("round_groups.id"))
+    question_code: Mapped[str] = mapped_column(String(64))
+    option_code: Mapped[str | None] = mapped_column(String(64))
+    text_value: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,1 @@
+"""The respondent roster (danh sách đối tượng) of a round."""

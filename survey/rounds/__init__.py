@@ -1,0 +1,1 @@
+"""Provinces, agencies, survey rounds and the respondent groups of a round."""

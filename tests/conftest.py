@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from survey import create_app, migrate
+from survey.timeutil import utcnow
+from tests.databases import empty_all_tables, temporary_database
+
+BACKENDS = ("sqlite", "postgresql")
+TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--databases", default=",".join(BACKENDS),
+        help="comma-separated backends that database tests run on (sqlite,postgresql)",
+    )
+
+
+def pytest_generate_tests(metafunc):
+    if "backend" in metafunc.fixturenames:
+        chosen = [b for b in metafunc.config.getoption("--databases").split(",") if b]
+        unknown = set(chosen) - set(BACKENDS)
+        if unknown:
+            raise pytest.UsageError(f"unknown --databases {sorted(unknown)}")
+        metafunc.parametrize("backend", chosen, scope="session")
+
+
+@pytest.fixture(scope="session")
+def database_url(backend, tmp_path_factory):
+    """A migrated database for the whole session, emptied after each test."""
+    with temporary_database(backend, tmp_path_factory.mktemp(backend)) as url:
+        migrate.upgrade(url)
+        yield url
+
+
+def make_test_config(database_url: str, **overrides) -> dict:
+    config = {
+        "ENV_MODE": "production",
+        "TESTING": True,
+        "SECRET_KEY": TEST_SECRET,
+        "DATABASE_URL": database_url,
+        "QUESTIONNAIRE_DIR": None,
+        "BASE_URL": "http://localhost",
+        "SESSION_COOKIE_SECURE": False,
+    }
+    config.update(overrides)
+    return config
+
+
+@pytest.fixture
+def app(database_url):
+    app = create_app(make_test_config(database_url))
+    yield app
+    engine = app.extensions["survey.engine"]
+    empty_all_tables(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token_in(html: str) -> str:
+    match = CSRF_FIELD.search(html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+@pytest.fixture
+def survey_round(app):
+    """Factory: a round around now (or shifted) with the demo bindings and respondents; returns tokens."""
+    from survey import db
+    from survey.demo.data import DEMO_BINDINGS
+    from survey.questionnaire_registry import catalog
+    from survey.respond.links import issue_link
+    from survey.rounds.services import create_round, get_or_create_province
+    from survey.roster.services import add_respondent
+
+    def build(*, per_group: int = 2, opens_in: timedelta = timedelta(days=-1),
+              closes_in: timedelta = timedelta(days=30), bindings=DEMO_BINDINGS, title: str = "Đợt thử nghiệm"):
+        with app.app_context(), db.unit_of_work() as session:
+            province = get_or_create_province(session, "LCI", "tỉnh Lào Cai")
+            now = utcnow()
+            round_ = create_round(
+                session, catalog(), province=province, year=2023, title=title,
+                opens_at=now + opens_in, closes_at=now + closes_in, bindings=bindings,
+            )
+            tokens: dict[str, list[str]] = {}
+            for group in round_.groups:
+                for i in range(per_group):
+                    person = add_respondent(session, round_, group, full_name=f"Người {group.code} {i}")
+                    tokens.setdefault(group.code, []).append(issue_link(session, person))
+            return round_.id, tokens
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def live_server(database_url):
+    from tests.live_server import gunicorn_server
+
+    with gunicorn_server(database_url) as base:
+        yield base

@@ -1,0 +1,43 @@
+"""Throw-away databases for tests: a SQLite file, or a PostgreSQL database created and dropped."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+from sqlalchemy import text
+
+from survey.db import Base
+
+POSTGRES_ADMIN = os.environ.get("SURVEY_TEST_POSTGRES", "host=127.0.0.1 port=5432 user=postgres dbname=postgres")
+POSTGRES_URL = os.environ.get("SURVEY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/{name}")
+
+
+@contextmanager
+def temporary_database(backend: str, directory: Path):
+    if backend == "sqlite":
+        yield f"sqlite:///{directory / 'survey-test.db'}"
+        return
+    if backend != "postgresql":
+        raise ValueError(backend)
+    name = f"survey_test_{os.getpid()}_{secrets.token_hex(4)}"
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield POSTGRES_URL.format(name=name)
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def empty_all_tables(engine) -> None:
+    tables = [table.name for table in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(text(f"DELETE FROM {table}"))

@@ -1,0 +1,72 @@
+"""A respondent answers a whole questionnaire on a phone-sized Chromium (Debian's, via Playwright)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from sqlalchemy import select
+
+from survey import db
+from survey.questionnaire_registry import catalog
+from survey.respond.models import Response, Submission
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+# Without these, Chromium tries the network at start-up and this machine refuses it.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def phone():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                                      device_scale_factor=2, locale="vi-VN")
+        page = context.new_page()
+        yield page
+        context.close()
+        browser.close()
+
+
+def test_answer_save_reload_and_submit_on_a_phone(app, survey_round, live_server, phone):
+    _, tokens = survey_round(per_group=1)
+    token = tokens["department"][0]
+    with app.app_context():
+        questionnaire = catalog().get("par-department-leaders", "2023.1")
+
+    phone.goto(f"{live_server}/r/{token}")
+    expect(phone.get_by_role("heading", name="Cam kết ẩn danh")).to_be_visible()
+    phone.get_by_role("link", name="Bắt đầu trả lời").click()
+
+    for number, section in enumerate(questionnaire.sections, start=1):
+        expect(phone.get_by_role("heading", level=1)).to_have_text(section.title)
+        for question in section.questions:
+            if question.kind == "text":
+                phone.locator(f"textarea[name='q_{question.code}']").fill("Không có ý kiến thêm")
+                continue
+            option = next(o for o in question.scale.options if not o.is_missing)
+            phone.locator(f"fieldset[id='q_{question.code}'] label.option", has_text=option.label).first.click()
+        if number == 1:
+            # Autosave reached the server: a reload (same link, no form post) keeps the answers.
+            expect(phone.locator(".autosave-status")).to_contain_text("Đã tự động lưu")
+            phone.reload()
+            first = section.questions[0]
+            expect(phone.locator(f"input[name='q_{first.code}']:checked")).to_have_count(1)
+        last = number == len(questionnaire.sections)
+        phone.get_by_role("button", name="Lưu và xem lại »" if last else "Lưu và tiếp tục »").click()
+
+    expect(phone.get_by_text("đã trả lời đủ các câu bắt buộc")).to_be_visible()
+    phone.get_by_role("button", name="Gửi phiếu khảo sát").click()
+    expect(phone.locator("#confirmation")).to_contain_text("Cảm ơn Ông/Bà đã hoàn thành phiếu khảo sát")
+    phone.goto(f"{live_server}/r/{token}")
+    expect(phone.locator("#confirmation")).to_contain_text(re.compile("đã hoàn thành phiếu khảo sát này"))
+
+    with app.app_context():
+        session = db.session()
+        assert len(session.scalars(select(Submission)).all()) == 1
+        assert len(session.scalars(select(Response)).all()) == 1

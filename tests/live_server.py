@@ -1,0 +1,63 @@
+"""A real gunicorn server process (sync workers) serving the app on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def gunicorn_server(database_url: str, *, workers: int = 4, app: str = "wsgi:app", extra_env: dict | None = None):
+    port = free_port()
+    env = dict(os.environ)
+    env.update({
+        "SURVEY_ENV": "production",
+        "SURVEY_SECRET_KEY": "live-server-secret-key-0123456789abcdef",
+        "SURVEY_DATABASE_URL": database_url,
+        "SURVEY_SECURE_COOKIES": "0",
+        "SURVEY_BASE_URL": f"http://127.0.0.1:{port}",
+    })
+    env.update(extra_env or {})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--worker-class", "sync",
+         "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--timeout", "60", app],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited:\n{process.stdout.read()}")
+            try:
+                requests.get(f"{base}/r/probe", timeout=5)
+                break
+            except requests.RequestException:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("gunicorn did not start in 30 s") from None
+                time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout:
+            process.stdout.close()
