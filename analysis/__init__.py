@@ -31,6 +31,38 @@ Every result carries the :class:`~analysis.options.AnalysisOptions` used and a
 versions, content hashes).
 """
 
+from .compare import compare_distributions, compare_scores
 from .options import AnalysisOptions
+from .par import ParScore, par_score, read_self_assessment
+from .reliability import cronbach_alpha, reliability_by_scale
+from .results import RoundResult, compute_round
+from .scoring import field_totals, item_scores, subcriterion_points
+from .sipas import SipasResult, sample_size, satisfaction
+from .suppression import suppress_small_cells
+from .uncertainty import bootstrap_interval, mean_interval, wilson_interval
+from .weighting import apply_weights, poststratification_weights
 
-__all__ = ["AnalysisOptions"]
+__all__ = [
+    "AnalysisOptions",
+    "ParScore",
+    "RoundResult",
+    "SipasResult",
+    "apply_weights",
+    "bootstrap_interval",
+    "compare_distributions",
+    "compare_scores",
+    "compute_round",
+    "cronbach_alpha",
+    "field_totals",
+    "item_scores",
+    "mean_interval",
+    "par_score",
+    "poststratification_weights",
+    "read_self_assessment",
+    "reliability_by_scale",
+    "sample_size",
+    "satisfaction",
+    "subcriterion_points",
+    "suppress_small_cells",
+    "wilson_interval",
+]

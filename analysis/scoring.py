@@ -331,7 +331,10 @@ def field_totals(points: pd.DataFrame, structure: pd.DataFrame) -> pd.DataFrame:
     unknown = sorted(set(p["subcriterion"]) - set(st.loc[st["survey_scored"], "subcriterion"]))
     if unknown:
         raise ValueError(f"points has sub-criteria that are not survey-scored in the structure: {unknown}")
-    merged = st[st["survey_scored"]].merge(p[["subcriterion", "points", raw_col]].rename(columns={raw_col: "raw"}) if raw_col != "points" else p[["subcriterion", "points"]].assign(raw=p["points"]), on="subcriterion", how="left")
+    given = pd.DataFrame(
+        {"subcriterion": p["subcriterion"], "points": p["points"].astype(float), "raw": p[raw_col].astype(float)}
+    )
+    merged = st[st["survey_scored"]].merge(given, on="subcriterion", how="left")
     merged["unscored"] = merged["points"].isna()
     fields = st.groupby("field", sort=True)["field_title"].first().reset_index()
     agg = merged.groupby("field").agg(
