@@ -306,7 +306,28 @@ def load_questionnaire(
     path = Path(path)
     inferred = _infer_root(path, FORMS_DIR)
     root = root if root is not None else inferred
-    name = _display_name(path, root)
+    if structures is not None:
+        index = _structure_index(structures)
+
+        def resolve(key: StructureKey) -> tuple[Structure | None, str | None, list[Problem]]:
+            return index.get(key), "does not exist", []
+    else:
+        base = root or DEFAULT_ROOT
+
+        def resolve(key: StructureKey) -> tuple[Structure | None, str | None, list[Problem]]:
+            spath = base / STRUCTURES_DIR / key[0] / f"{key[1]}.yaml"
+            if not spath.is_file():
+                return None, f"does not exist (no file {STRUCTURES_DIR}/{key[0]}/{key[1]}.yaml)", []
+            try:
+                return load_structure(spath, root=base), None, []
+            except LoadError as exc:
+                return None, "could not be loaded; fix it first", exc.problems
+
+    return _load_questionnaire(path, _display_name(path, root), resolve)
+
+
+def _load_questionnaire(path: Path, name: str, resolve) -> Questionnaire:  # noqa: ANN001
+    """``resolve(key)`` -> (structure or None, why it would be missing, the structure's own problems)."""
     doc, problems = _read_yaml(path, name)
     if doc is None:
         raise LoadError(problems)
@@ -318,26 +339,11 @@ def load_questionnaire(
     structure: Structure | None = None
     ref = doc.get("structure")
     if ref is not None:
-        ref_key = (ref["key"], ref["version"])
-        if structures is not None:
-            structure = _structure_index(structures).get(ref_key)
-            if structure is None:
-                problems.append(Problem(name, "structure", f"structure '{ref_key[0]}' version '{ref_key[1]}' "
-                                                           "does not exist"))
-        else:
-            base = root or inferred or DEFAULT_ROOT
-            spath = base / STRUCTURES_DIR / ref_key[0] / f"{ref_key[1]}.yaml"
-            if not spath.is_file():
-                problems.append(Problem(name, "structure", f"structure '{ref_key[0]}' version '{ref_key[1]}' "
-                                                           f"does not exist (no file {STRUCTURES_DIR}/"
-                                                           f"{ref_key[0]}/{ref_key[1]}.yaml)"))
-            else:
-                try:
-                    structure = load_structure(spath, root=base)
-                except LoadError as exc:
-                    problems.append(Problem(name, "structure", f"structure '{ref_key[0]}' version "
-                                                               f"'{ref_key[1]}' is invalid; fix it first"))
-                    problems.extend(exc.problems)
+        structure, why, structure_problems = resolve((ref["key"], ref["version"]))
+        if structure is None:
+            problems.append(Problem(name, "structure", f"structure '{ref['key']}' version "
+                                                       f"'{ref['version']}' {why}"))
+            problems.extend(structure_problems)
 
     problems += _questionnaire_problems(doc, name, structure, check_refs=structure is not None)
     if problems:
@@ -578,22 +584,24 @@ def load_catalog(root: Path | str = DEFAULT_ROOT) -> Catalog:
             problems.extend(exc.problems)
             continue
         catalog.structures[(s.key, s.version)] = s
-    broken_structures = {(p.parent.name, p.stem) for p in _data_files(root, STRUCTURES_DIR)} - set(catalog.structures)
+    # Structure files that exist but failed have their problems listed already; a
+    # questionnaire referencing one must say "could not be loaded", not "does not exist".
+    failed = {(p.parent.name, p.stem) for p in _data_files(root, STRUCTURES_DIR)} - set(catalog.structures)
+
+    def resolve(key: StructureKey) -> tuple[Structure | None, str | None, list[Problem]]:
+        if key in failed:
+            return None, "could not be loaded; fix it first", []
+        return catalog.structures.get(key), "does not exist", []
+
     for path in _data_files(root, FORMS_DIR):
         name = _display_name(path, root)
         if path.suffix != ".yaml":
             problems.append(Problem(name, "", "data files must end in .yaml"))
             continue
         try:
-            q = load_questionnaire(path, structures=catalog.structures, root=root)
+            q = _load_questionnaire(path, name, resolve)
         except LoadError as exc:
-            for p in exc.problems:
-                # The broken structure already has its own problems listed; say so.
-                if p.path == "structure" and any(
-                    f"'{k}' version '{v}' does not exist" in p.message for k, v in broken_structures
-                ):
-                    p = Problem(p.file, p.path, p.message.replace("does not exist", "could not be loaded"))
-                problems.append(p)
+            problems.extend(exc.problems)
             continue
         catalog.questionnaires[(q.key, q.version)] = q
     if problems:

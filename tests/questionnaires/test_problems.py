@@ -164,7 +164,18 @@ def test_referenced_structure_must_exist(tiny):
     doc = tiny.form()
     doc["structure"]["version"] = "2030.1"
     assert_problems(problems_of(tiny.load_form, doc), [
-        (F, "structure", "structure 'tiny' version '2030.1' does not exist"),
+        (F, "structure", "structure 'tiny' version '2030.1' does not exist (no file structures/tiny/2030.1.yaml)"),
+    ])
+
+
+def test_broken_structure_is_reported_with_the_questionnaire(tiny):
+    structure = tiny.structure()
+    structure["fields"][0]["max_points"] = 6
+    tiny.write(S, structure)
+    assert_problems(problems_of(tiny.load_form, tiny.form()), [
+        (F, "structure", "structure 'tiny' version '2023.1' could not be loaded; fix it first"),
+        (S, "fields[0].max_points", "field 1 has max_points 6 but its criteria sum to 5"),
+        (S, "fields", "fields sum to 11, expected 10"),
     ])
 
 
