@@ -32,7 +32,6 @@ from .model import (
     Section,
     Structure,
     SubCriterion,
-    version_tuple,
 )
 
 DEFAULT_ROOT = Path(__file__).resolve().parent

@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Literal, Mapping
+from collections.abc import Mapping
+from typing import Literal
 
 QuestionKind = Literal["single", "multi", "text"]
 SurveyKind = Literal["par", "sipas"]
