@@ -39,7 +39,7 @@ test-postgresql: $(STAMP) system-test-deps
 	$(BIN)/pytest --databases postgresql
 
 bench: $(STAMP) system-bench-deps
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -1,6 +1,13 @@
 """`make bench`: every benchmark, each printing its figures."""
 
-from bench import respond
+import sys
+
+from bench import analysis, mail, respond, roster
+
+BENCHMARKS = {"respond": respond.main, "roster": roster.main, "mail": mail.main, "analysis": analysis.main}
 
 if __name__ == "__main__":
-    respond.main()
+    chosen = sys.argv[1:] or list(BENCHMARKS)
+    for name in chosen:
+        print(f"\n=== {name} ===", flush=True)
+        BENCHMARKS[name]()

@@ -41,9 +41,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     _register_edge(app)
     csrf.init_app(app)
 
+    from survey.accounts.views import bp as accounts_bp
+    from survey.invitations.views import bp as invitations_bp
+    from survey.reports.views import bp as reports_bp
     from survey.respond.views import bp as respond_bp
+    from survey.roster.views import bp as roster_bp
+    from survey.rounds.views import bp as rounds_bp
 
-    app.register_blueprint(respond_bp)
+    for blueprint in (respond_bp, accounts_bp, rounds_bp, roster_bp, invitations_bp, reports_bp):
+        app.register_blueprint(blueprint)
     _register_errors(app)
 
     from survey.cli import register_commands
@@ -53,9 +59,17 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _register_edge(app: Flask) -> None:
+    from survey.accounts import access
+
     @app.before_request
     def declare_write_intent():
         db.write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))
+
+    @app.before_request
+    def identify_staff():
+        # Respondents are identified by their link only; staff sessions are not consulted there.
+        if request.blueprint != "respond" and request.endpoint != "static":
+            access.load_user()
 
     @app.before_request
     def limit_body_size():

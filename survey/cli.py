@@ -29,6 +29,14 @@ def register_commands(app) -> None:
     app.cli.add_command(db_group)
     app.cli.add_command(questionnaires_group)
     app.cli.add_command(demo_command)
+    app.cli.add_command(users_group)
+    from survey.invitations.cli import group as mail_group
+    from survey.reports.cli import group as analysis_group
+    from survey.roster.cli import group as roster_group
+    from survey.rounds.cli import group as rounds_group
+
+    for group in (rounds_group, roster_group, mail_group, analysis_group):
+        app.cli.add_command(group)
 
 
 # --- database -----------------------------------------------------------------------------
@@ -117,12 +125,61 @@ def questionnaires_diff(key: str, old_version: str, new_version: str) -> None:
 @with_appcontext
 def demo_command() -> None:
     from survey import db
-    from survey.demo.data import load_demo
+    from survey.demo.data import DEMO_PASSWORD, load_demo, load_demo_accounts
     from survey.questionnaire_registry import catalog
 
     with db.unit_of_work() as session:
         round_, links = load_demo(session, catalog())
+        accounts = load_demo_accounts(session)
         base = current_app.config["BASE_URL"]
+        click.echo(f"Trang quản trị: {base}/admin/  —  tài khoản minh họa (mật khẩu chung: {DEMO_PASSWORD}):")
+        for email, role in accounts:
+            click.echo(f"  {role:34} {email}")
         click.echo(f"Đợt khảo sát minh họa: {round_.title} (mã đợt {round_.id})")
         for link in links:
             click.echo(f"  {link.group_label:42} {link.full_name:24} {base}/r/{link.token}")
+
+
+# --- accounts -----------------------------------------------------------------------------
+
+@click.group("users", help="Staff accounts.")
+def users_group() -> None:
+    pass
+
+
+@users_group.command("create")
+@click.option("--email", required=True)
+@click.option("--name", "full_name", required=True)
+@click.option("--role", type=click.Choice(["system_admin", "province_admin", "focal_point", "analyst"]), required=True)
+@click.option("--province", "province_code", help="province code (all roles but system_admin)")
+@click.option("--agency", "agency_code", help="agency code (focal_point)")
+@click.password_option("--password", help="at least 10 characters; prompted if omitted")
+@with_appcontext
+def users_create(email, full_name, role, province_code, agency_code, password) -> None:
+    """Create a staff account (there is no self-registration)."""
+    from sqlalchemy import select
+
+    from survey import db
+    from survey.accounts.services import AccountError, create_user, record
+    from survey.rounds.models import Agency, Province
+
+    with db.unit_of_work() as session:
+        province = agency = None
+        if province_code:
+            province = session.scalar(select(Province).where(Province.code == province_code))
+            if province is None:
+                raise click.ClickException(f"Không có tỉnh mã {province_code}.")
+        if agency_code:
+            if province is None:
+                raise click.ClickException("--agency cần --province.")
+            agency = session.scalar(select(Agency).where(Agency.province_id == province.id, Agency.code == agency_code))
+            if agency is None:
+                raise click.ClickException(f"Không có cơ quan mã {agency_code} trong tỉnh {province_code}.")
+        try:
+            user = create_user(session, email=email, full_name=full_name, password=password, role=role,
+                               province=province, agency=agency)
+        except AccountError as error:
+            raise click.ClickException(str(error)) from None
+        record(session, "user.create", target=user.email, details={"role": role}, actor=None,
+               province_id=user.province_id)
+    click.echo(f"Đã tạo tài khoản {user.email} ({user.role_label}).")

@@ -1,10 +1,14 @@
 """Every model, imported once so that the metadata (and Alembic) sees all tables."""
 
+from survey.accounts.models import AuditEvent, LoginAttempt, User
+import survey.invitations.models  # noqa: F401  (issue 4 tables)
+import survey.reports.models  # noqa: F401  (issue 5 tables)
 from survey.respond.models import AccessLink, Answer, Draft, Response, Submission
 from survey.rounds.models import Agency, Province, Round, RoundGroup
 from survey.roster.models import Respondent
 
 __all__ = [
+    "AuditEvent", "LoginAttempt", "User",
     "AccessLink", "Agency", "Answer", "Draft", "Province", "Respondent",
     "Response", "Round", "RoundGroup", "Submission",
 ]

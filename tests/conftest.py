@@ -65,7 +65,7 @@ def client(app):
     return app.test_client()
 
 
-CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+CSRF_FIELD = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def csrf_token_in(html: str) -> str:
@@ -109,3 +109,42 @@ def live_server(database_url):
 
     with gunicorn_server(database_url) as base:
         yield base
+
+
+STAFF_PASSWORD = "mat-khau-thu-nghiem-2023"
+
+
+@pytest.fixture
+def staff(app):
+    """Factory: a staff account of a role (province LCI, agency STP for a focal point); returns its e-mail."""
+    from survey import db
+    from survey.accounts.services import create_user
+    from survey.rounds.services import get_or_create_agency, get_or_create_province
+
+    def make(role: str, *, province_code: str = "LCI", agency_code: str = "STP", email: str | None = None):
+        with app.app_context(), db.unit_of_work() as session:
+            province = get_or_create_province(session, province_code, f"tỉnh {province_code}")
+            agency = get_or_create_agency(session, province, agency_code, f"Cơ quan {agency_code}", "department")
+            user = create_user(
+                session, email=email or f"{role}.{province_code.lower()}@example.vn", full_name=f"Cán bộ {role}",
+                password=STAFF_PASSWORD, role=role, province=None if role == "system_admin" else province,
+                agency=agency if role == "focal_point" else None,
+            )
+            return user.email
+
+    return make
+
+
+@pytest.fixture
+def login(client, staff):
+    """Sign the test client in as a new account of ``role``; returns the e-mail."""
+
+    def sign_in(role: str, **kwargs) -> str:
+        email = staff(role, **kwargs)
+        page = client.get("/admin/login")
+        reply = client.post("/admin/login", data={"email": email, "password": STAFF_PASSWORD,
+                                                  "csrf_token": csrf_token_in(page.text)})
+        assert reply.status_code == 302, reply.text
+        return email
+
+    return sign_in

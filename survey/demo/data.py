@@ -95,3 +95,30 @@ def load_demo(session: Session, catalog: Catalog) -> tuple[Round, list[DemoLink]
     ).all()
     links = [DemoLink(r.group.label, r.full_name, issue_link(session, r)) for r in respondents]
     return round_, links
+
+
+# A demo password is printed by `make run`; demo accounts exist only in demo databases.
+DEMO_PASSWORD = "demo-laocai-2023"
+
+DEMO_ACCOUNTS = [
+    ("quantri@demo.local", "Quản trị hệ thống (minh họa)", "system_admin", None),
+    ("sonoivu@demo.local", "Sở Nội vụ Lào Cai (minh họa)", "province_admin", None),
+    ("daumoi.stp@demo.local", "Đầu mối Sở Tư pháp (minh họa)", "focal_point", "STP"),
+    ("phantich@demo.local", "Cán bộ phân tích (minh họa)", "analyst", None),
+]
+
+
+def load_demo_accounts(session: Session) -> list[tuple[str, str]]:
+    from survey.accounts.models import ROLE_LABELS, User
+    from survey.accounts.services import create_user
+    from survey.rounds.models import Agency
+
+    province = get_or_create_province(session, "LCI", "tỉnh Lào Cai")
+    created = []
+    for email, name, role, agency_code in DEMO_ACCOUNTS:
+        if session.scalar(select(User).where(User.email == email)) is None:
+            agency = session.scalar(select(Agency).where(Agency.province_id == province.id, Agency.code == agency_code)) if agency_code else None
+            create_user(session, email=email, full_name=name, password=DEMO_PASSWORD, role=role,
+                        province=None if role == "system_admin" else province, agency=agency)
+        created.append((email, ROLE_LABELS[role]))
+    return created

@@ -1,0 +1,5 @@
+"""Benchmark placeholder: filled in by the issue that owns it."""
+
+
+def main() -> None:
+    print("bench/mail.py: not written yet")

@@ -1,0 +1,1 @@
+"""Staff accounts, roles, sign-in and the audit log."""

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, CheckConstraint, DateTime, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from survey.db import Base
+from survey.rounds.models import Agency, Province
+from survey.timeutil import utcnow
+
+SYSTEM_ADMIN = "system_admin"
+PROVINCE_ADMIN = "province_admin"
+FOCAL_POINT = "focal_point"
+ANALYST = "analyst"
+ROLES = (SYSTEM_ADMIN, PROVINCE_ADMIN, FOCAL_POINT, ANALYST)
+ROLE_LABELS = {
+    SYSTEM_ADMIN: "Quản trị hệ thống",
+    PROVINCE_ADMIN: "Quản trị cấp tỉnh (Sở Nội vụ)",
+    FOCAL_POINT: "Đầu mối cơ quan, đơn vị",
+    ANALYST: "Cán bộ phân tích",
+}
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(f"role IN {ROLES!r}", name="known_role"),
+        # A province administrator and an analyst belong to one province; a
+        # focal point to one agency; only the system administrator to none.
+        CheckConstraint(f"role = '{SYSTEM_ADMIN}' OR province_id IS NOT NULL", name="scoped_to_province"),
+        CheckConstraint(f"role <> '{FOCAL_POINT}' OR agency_id IS NOT NULL", name="focal_point_has_agency"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)  # stored lower-case
+    full_name: Mapped[str] = mapped_column(String(255))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(32))
+    province_id: Mapped[int | None] = mapped_column(ForeignKey("provinces.id"), index=True)
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped on password change or deactivation: every existing session of the user ends.
+    session_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    province: Mapped[Province | None] = relationship()
+    agency: Mapped[Agency | None] = relationship()
+
+    @property
+    def role_label(self) -> str:
+        return ROLE_LABELS[self.role]
+
+
+class LoginAttempt(Base):
+    """Failed and successful sign-ins, for throttling password guessing."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_email_at", "email", "attempted_at"),
+                      Index("ix_login_attempts_ip_at", "ip", "attempted_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    ip: Mapped[str] = mapped_column(String(64))
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+    attempted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AuditEvent(Base):
+    """Who did what and when. Never holds answers; holds identities only as targets of admin actions."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_province_at", "province_id", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    actor: Mapped[str] = mapped_column(String(320))  # e-mail at the time, kept if the user is deleted
+    action: Mapped[str] = mapped_column(String(64))  # e.g. "auth.login", "roster.import"
+    province_id: Mapped[int | None] = mapped_column(ForeignKey("provinces.id"))
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id", ondelete="SET NULL"))
+    target: Mapped[str | None] = mapped_column(String(255))
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    ip: Mapped[str | None] = mapped_column(String(64))

@@ -1,0 +1,110 @@
+"""Accounts, password checks with throttling, and the audit log."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from datetime import timedelta
+
+from email_validator import EmailNotValidError, validate_email
+from flask import g, has_request_context, request
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from survey.accounts.models import FOCAL_POINT, ROLES, SYSTEM_ADMIN, AuditEvent, LoginAttempt, User
+from survey.rounds.models import Agency, Province
+from survey.timeutil import utcnow
+
+MIN_PASSWORD_LENGTH = 10
+THROTTLE_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_EMAIL = 5
+MAX_FAILURES_PER_IP = 30
+# werkzeug's default is scrypt: memory-hard, in the standard library, no extra dependency.
+_DUMMY_HASH = generate_password_hash("timing equaliser for unknown accounts")
+
+
+class AccountError(ValueError):
+    pass
+
+
+def normalise_email(email: str) -> str:
+    try:
+        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as error:
+        raise AccountError(f"Địa chỉ e-mail không hợp lệ: {email!r}.") from error
+
+
+def create_user(session: Session, *, email: str, full_name: str, password: str, role: str,
+                province: Province | None = None, agency: Agency | None = None) -> User:
+    email = normalise_email(email)
+    if role not in ROLES:
+        raise AccountError(f"Vai trò không hợp lệ: {role}.")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"Mật khẩu phải có ít nhất {MIN_PASSWORD_LENGTH} ký tự.")
+    if role != SYSTEM_ADMIN and province is None:
+        raise AccountError("Tài khoản này phải thuộc một tỉnh.")
+    if role == FOCAL_POINT and agency is None:
+        raise AccountError("Tài khoản đầu mối phải thuộc một cơ quan, đơn vị.")
+    if agency is not None and province is not None and agency.province_id != province.id:
+        raise AccountError("Cơ quan không thuộc tỉnh đã chọn.")
+    if session.scalar(select(User).where(User.email == email)) is not None:
+        raise AccountError(f"Đã có tài khoản với e-mail {email}.")
+    user = User(
+        email=email, full_name=unicodedata.normalize("NFC", full_name.strip()),
+        password_hash=generate_password_hash(password), role=role,
+        province_id=province.id if province else None, agency_id=agency.id if agency else None,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"Mật khẩu phải có ít nhất {MIN_PASSWORD_LENGTH} ký tự.")
+    user.password_hash = generate_password_hash(password)
+    user.session_version += 1
+
+
+@dataclass(frozen=True)
+class SignIn:
+    user: User | None
+    throttled: bool = False
+
+
+def authenticate(session: Session, email: str, password: str, ip: str) -> SignIn:
+    email = email.strip().lower()
+    since = utcnow() - THROTTLE_WINDOW
+    failures_email = session.scalar(select(func.count()).select_from(LoginAttempt).where(
+        LoginAttempt.email == email, LoginAttempt.succeeded.is_(False), LoginAttempt.attempted_at >= since))
+    failures_ip = session.scalar(select(func.count()).select_from(LoginAttempt).where(
+        LoginAttempt.ip == ip, LoginAttempt.succeeded.is_(False), LoginAttempt.attempted_at >= since))
+    if failures_email >= MAX_FAILURES_PER_EMAIL or failures_ip >= MAX_FAILURES_PER_IP:
+        session.add(LoginAttempt(email=email, ip=ip, succeeded=False))
+        return SignIn(None, throttled=True)
+    user = session.scalar(select(User).where(User.email == email))
+    valid = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+    ok = bool(user and valid and user.is_active)
+    session.add(LoginAttempt(email=email, ip=ip, succeeded=ok))
+    if ok:
+        user.last_login_at = utcnow()
+    session.flush()
+    return SignIn(user if ok else None)
+
+
+def record(session: Session, action: str, *, target: str | None = None, round_id: int | None = None,
+           province_id: int | None = None, details: dict | None = None, actor: User | None = None) -> AuditEvent:
+    """Append to the audit log, in the same transaction as the action it records."""
+    if actor is None and has_request_context():
+        actor = g.get("user")
+    event = AuditEvent(
+        user_id=actor.id if actor else None,
+        actor=actor.email if actor else "hệ thống",
+        action=action, target=target, round_id=round_id,
+        province_id=province_id if province_id is not None else (actor.province_id if actor else None),
+        details=details or {}, ip=request.remote_addr if has_request_context() else None,
+    )
+    session.add(event)
+    session.flush()
+    return event

@@ -1,0 +1,1 @@
+"""Invitations, reminders, the e-mail outbox and its worker, response monitoring."""

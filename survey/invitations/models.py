@@ -1,0 +1,1 @@
+"""Models of the invitations area (issue 4)."""

@@ -1,0 +1,1 @@
+"""Analysts' pages, downloads and CLI over the pure analysis library."""

@@ -1,0 +1,5 @@
+"""`survey reports …` commands: thin wrappers over services."""
+
+import click
+
+group = click.Group("analysis", help="Index computation and reports.")

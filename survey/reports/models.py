@@ -1,0 +1,1 @@
+"""Models of the reports area (issue 5), if any."""
