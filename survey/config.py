@@ -58,4 +58,33 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
         "QUESTIONNAIRE_DIR": env.get("SURVEY_QUESTIONNAIRE_DIR"),
         "BASE_URL": env.get("SURVEY_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "SESSION_COOKIE_SECURE": env.get("SURVEY_SECURE_COOKIES", "0" if mode == "development" else "1") == "1",
+        **_mail_settings(env, mode),
+        # Development only: where the local SMTP sink of `make run` writes .eml files.
+        "MAIL_SINK_DIR": str(instance / "mail") if mode == "development" else None,
+    }
+
+
+SMTP_SECURITY = ("none", "starttls", "ssl")
+
+
+def _mail_settings(env, mode: str) -> dict:
+    """Outgoing mail (issue 4). Development defaults point at the local sink started by `make run`."""
+    security = env.get("SURVEY_SMTP_SECURITY", "none" if mode == "development" else "starttls")
+    if security not in SMTP_SECURITY:
+        raise ConfigError(f"SURVEY_SMTP_SECURITY must be one of {', '.join(SMTP_SECURITY)}, not {security!r}")
+    try:
+        port = int(env.get("SURVEY_SMTP_PORT", "8025" if mode == "development" else "587"))
+        rate = int(env.get("SURVEY_MAIL_RATE", "600" if mode == "development" else "60"))
+    except ValueError:
+        raise ConfigError("SURVEY_SMTP_PORT and SURVEY_MAIL_RATE must be whole numbers") from None
+    if rate < 0:
+        raise ConfigError("SURVEY_MAIL_RATE must be 0 (no limit) or a positive number of messages per minute")
+    return {
+        "SMTP_HOST": env.get("SURVEY_SMTP_HOST", "127.0.0.1" if mode == "development" else None),
+        "SMTP_PORT": port,
+        "SMTP_SECURITY": security,
+        "SMTP_USER": env.get("SURVEY_SMTP_USER") or None,
+        "SMTP_PASSWORD": env.get("SURVEY_SMTP_PASSWORD") or None,
+        "MAIL_FROM": env.get("SURVEY_SMTP_FROM", "khao-sat@localhost" if mode == "development" else None),
+        "MAIL_RATE": rate,
     }

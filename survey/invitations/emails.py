@@ -1,0 +1,132 @@
+"""E-mails from a round's templates: sandboxed rendering and complete RFC 5322 messages.
+
+Administrators edit the templates, so they are rendered in Jinja's sandbox
+with a fixed set of variables; the HTML part is autoescaped, the text part is not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, make_msgid, parseaddr
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
+
+from survey.config import PROJECT_ROOT
+from survey.invitations.models import INVITATION, REMINDER
+from survey.timeutil import utcnow
+
+EMAIL_TEMPLATES = PROJECT_ROOT / "templates" / "emails"
+
+DEFAULT_SUBJECTS = {
+    INVITATION: "Thư mời tham gia {{ round_title }}",
+    REMINDER: "Nhắc trả lời phiếu {{ round_title }} (hạn {{ deadline }})",
+}
+
+# What a template may use, with the sample values of the preview.
+VARIABLES = {
+    "full_name": ("họ và tên người nhận", "Nguyễn Văn An"),
+    "round_title": ("tên đợt khảo sát", "Khảo sát xã hội học Chỉ số CCHC năm 2023"),
+    "province": ("tên tỉnh", "tỉnh Lào Cai"),
+    "deadline": ("hạn trả lời (giờ Việt Nam)", "23:59 ngày 31/12/2023"),
+    "link": ("đường dẫn riêng của người nhận", "https://khaosat.example.vn/r/XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"),
+    "group": ("nhóm đối tượng", "Lãnh đạo sở, ban, ngành"),
+    "agency": ("cơ quan, đơn vị", "Sở Nội vụ"),
+}
+
+
+class TemplateProblem(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Wording:
+    subject: str
+    body_text: str
+    body_html: str
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+def default_wording(kind: str) -> Wording:
+    return Wording(
+        subject=DEFAULT_SUBJECTS[kind],
+        body_text=(EMAIL_TEMPLATES / f"{kind}.txt").read_text(encoding="utf-8"),
+        body_html=(EMAIL_TEMPLATES / f"{kind}.html").read_text(encoding="utf-8"),
+    )
+
+
+_text_env = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined, keep_trailing_newline=True)
+_html_env = SandboxedEnvironment(autoescape=True, undefined=StrictUndefined, keep_trailing_newline=True)
+
+
+class Renderer:
+    """A wording compiled once, rendered per recipient (thousands per campaign)."""
+
+    def __init__(self, wording: Wording):
+        parts = (("Tiêu đề", _text_env, wording.subject), ("Nội dung văn bản", _text_env, wording.body_text),
+                 ("Nội dung HTML", _html_env, wording.body_html))
+        self._templates = []
+        for label, env, source in parts:
+            try:
+                self._templates.append(env.from_string(source))
+            except TemplateSyntaxError as error:
+                raise TemplateProblem(f"{label}: lỗi cú pháp ở dòng {error.lineno}: {error.message}") from None
+            if "link" not in source and label != "Tiêu đề":
+                raise TemplateProblem(f"{label} phải chứa đường dẫn riêng {{{{ link }}}}.")
+
+    def render(self, context: dict) -> Rendered:
+        labels = ("Tiêu đề", "Nội dung văn bản", "Nội dung HTML")
+        out = []
+        for label, template in zip(labels, self._templates):
+            try:
+                out.append(template.render(context))
+            except UndefinedError as error:
+                known = ", ".join(VARIABLES)
+                raise TemplateProblem(f"{label}: biến không tồn tại ({error.message}); chỉ dùng được: {known}.") from None
+            except SecurityError as error:
+                raise TemplateProblem(f"{label}: thao tác không được phép trong mẫu thư ({error}).") from None
+        subject = " ".join(out[0].split())  # a header: one line
+        if not subject:
+            raise TemplateProblem("Tiêu đề thư không được để trống.")
+        return Rendered(subject=subject[:255], text=out[1], html=out[2])
+
+
+def sample_context() -> dict:
+    return {name: sample for name, (_label, sample) in VARIABLES.items()}
+
+
+def check_wording(wording: Wording) -> Rendered:
+    """Compile and render with the sample values; raise TemplateProblem with a Vietnamese reason."""
+    return Renderer(wording).render(sample_context())
+
+
+def envelope_address(sender: str) -> str:
+    """The bare address of a From value that may carry a display name."""
+    return parseaddr(sender)[1] or sender
+
+
+def new_message_id(sender: str) -> str:
+    domain = envelope_address(sender).rpartition("@")[2] or "localhost"
+    return make_msgid(domain=domain)
+
+
+def build_message(*, sender: str, recipient: str, message_id: str, rendered: Rendered) -> bytes:
+    """The complete message as sent, CRLF line endings (policy SMTP), UTF-8 throughout."""
+    message = EmailMessage(policy=SMTP)
+    message["From"] = sender
+    message["To"] = recipient
+    message["Subject"] = rendered.subject
+    message["Date"] = format_datetime(utcnow())
+    message["Message-ID"] = message_id
+    message["Auto-Submitted"] = "auto-generated"  # vacation responders should not answer
+    message.set_content(rendered.text, cte="quoted-printable")
+    message.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
+    return message.as_bytes(policy=SMTP)

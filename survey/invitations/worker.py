@@ -1,0 +1,371 @@
+"""The outbox worker: claims due messages, sends them over SMTP, records each outcome at once.
+
+Guarantees, and how:
+
+* **Claims**: a batch is claimed in one short transaction (``FOR UPDATE SKIP
+  LOCKED`` on PostgreSQL, so several workers share the queue; on SQLite the
+  claim runs under ``BEGIN IMMEDIATE`` and is therefore atomic). A claim is a
+  lease: the worker renews it while it works; a claim not renewed for
+  ``lease`` seconds belongs to a dead worker and is taken over.
+* **State per message**: each delivery outcome is committed on its own right
+  after the server's reply, so a crash loses at most the message in flight.
+* **At least once, recognisably**: if the worker dies after the server
+  accepted a message and before the commit, the message is sent again after
+  the lease expires with the *same* Message-ID (fixed at enqueue time); the
+  receiving side can drop the copy. That window is the only way to a repeat.
+* **Failures**: 4xx replies, refused connections, disconnects and timeouts
+  are retried with exponential backoff; 5xx replies fail the message with the
+  server's reply, kept for the administrator.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import smtplib
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import and_, func, or_, select, update
+
+from survey import db
+from survey.accounts.services import record
+from survey.invitations import services
+from survey.invitations.emails import envelope_address
+from survey.invitations.models import FAILED, QUEUED, SENDING, SENT, OutboxMessage
+from survey.rounds.models import Round
+from survey.timeutil import as_utc, utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: str = "none"  # none | starttls | ssl
+    user: str | None = None
+    password: str | None = None
+    timeout: float = 30.0
+
+    @classmethod
+    def from_config(cls, config) -> SmtpSettings:
+        if not config.get("SMTP_HOST"):
+            raise services.MailError("Chưa cấu hình máy chủ thư (SURVEY_SMTP_HOST).")
+        return cls(host=config["SMTP_HOST"], port=int(config.get("SMTP_PORT", 25)),
+                   security=config.get("SMTP_SECURITY", "none"), user=config.get("SMTP_USER"),
+                   password=config.get("SMTP_PASSWORD"))
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    rate_per_minute: int = 60  # 0: no limit
+    batch_size: int = 50
+    lease: float = 300.0
+    retry_base: float = 60.0
+    retry_cap: float = 3600.0
+    max_attempts: int = 12
+    poll_interval: float = 5.0
+
+    def backoff(self, attempts: int) -> float:
+        return min(self.retry_cap, self.retry_base * 2 ** max(0, attempts - 1))
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    message_id: str
+    sender: str
+    recipient: str
+    body: bytes
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Result:
+    status: str  # SENT, QUEUED (temporary failure) or FAILED (permanent)
+    reply: str | None = None
+    connection_lost: bool = False
+
+
+@dataclass
+class Stats:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    schedules: int = 0
+
+
+class RateLimiter:
+    """At most ``per_minute`` sends per minute, evenly spaced (a province relay counts per minute)."""
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic):
+        self.interval = 60.0 / per_minute if per_minute > 0 else 0.0
+        self.clock = clock
+        self.next_at = 0.0
+
+    def delay(self) -> float:
+        """Seconds to wait before the next send; books that send."""
+        now = self.clock()
+        wait = max(0.0, self.next_at - now)
+        self.next_at = max(now, self.next_at) + self.interval
+        return wait
+
+
+def _reply_text(code: int, message: bytes | str) -> str:
+    text = message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
+    return f"{code} {' '.join(text.split())}"[:500]
+
+
+class Worker:
+    def __init__(self, app, smtp: SmtpSettings, options: WorkerOptions = WorkerOptions(), *,
+                 name: str | None = None, after_send: Callable[[Claimed], None] | None = None):
+        self.app, self.smtp, self.options = app, smtp, options
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"[:64]
+        self.after_send = after_send  # tests inject a crash here: after the reply, before the commit
+        self.limiter = RateLimiter(options.rate_per_minute)
+        self.stats = Stats()
+        self._connection: smtplib.SMTP | None = None
+        self._renewed_at = 0.0
+        self._schedules_checked_at = 0.0
+
+    # --- the loop ---------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event | None = None, *, until_idle: bool = False) -> Stats:
+        """Work until ``stop`` is set (or, with ``until_idle``, until no message is queued or in flight)."""
+        stop = stop or threading.Event()
+        with self.app.app_context():
+            try:
+                while not stop.is_set():
+                    self._run_due_schedules()
+                    batch = self._claim()
+                    if batch:
+                        self._send_batch(batch, stop)
+                        continue
+                    self._disconnect()  # do not hold a relay connection open while idle
+                    wait = self._idle_wait()
+                    if wait is None and until_idle:
+                        break
+                    stop.wait(self.options.poll_interval if wait is None else wait)
+            finally:
+                self._disconnect()
+        return self.stats
+
+    def _idle_wait(self) -> float | None:
+        """Seconds until the next queued message is due (None when nothing is queued or in flight)."""
+        with db.unit_of_work(write=False) as session:
+            in_flight = session.scalar(select(func.count()).select_from(OutboxMessage)
+                                       .where(OutboxMessage.status == SENDING))
+            next_due = session.scalar(select(func.min(OutboxMessage.next_attempt_at))
+                                      .where(OutboxMessage.status == QUEUED))
+        if next_due is None:
+            return None if not in_flight else self.options.poll_interval
+        seconds = (as_utc(next_due) - utcnow()).total_seconds()
+        return min(self.options.poll_interval, max(0.02, seconds))
+
+    def _run_due_schedules(self) -> None:
+        if time.monotonic() - self._schedules_checked_at < self.options.poll_interval:
+            return
+        self._schedules_checked_at = time.monotonic()
+        try:
+            context = services.mail_context(self.app.config)
+        except services.MailError:
+            return
+        while True:
+            with db.unit_of_work() as session:
+                done = services.run_due_schedule(session, context)
+                if done is None:
+                    return
+                record(session, "mail.schedule_run", round_id=done.round_id, target=done.kind,
+                       details={"schedule": done.id, "enqueued": done.enqueued}, actor=None,
+                       province_id=session.get(Round, done.round_id).province_id)
+                self.stats.schedules += 1
+                log.info("schedule %s (%s, round %s) queued %s messages", done.id, done.kind, done.round_id,
+                         done.enqueued)
+
+    # --- claiming ---------------------------------------------------------------------------
+
+    def _claim(self) -> list[Claimed]:
+        now = utcnow()
+        size = self.options.batch_size
+        if self.options.rate_per_minute:
+            size = max(1, min(size, self.options.rate_per_minute))  # a batch takes at most about a minute
+        due = or_(
+            and_(OutboxMessage.status == QUEUED, OutboxMessage.next_attempt_at <= now),
+            and_(OutboxMessage.status == SENDING,
+                 OutboxMessage.claimed_at < now - timedelta(seconds=self.options.lease)),
+        )
+        with db.unit_of_work() as session:
+            ids = session.scalars(select(OutboxMessage.id).where(due).order_by(OutboxMessage.id).limit(size)
+                                  .with_for_update(skip_locked=True)).all()
+            if not ids:
+                return []
+            session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids))
+                            .values(status=SENDING, claimed_at=now, claimed_by=self.name))
+            rows = session.execute(
+                select(OutboxMessage.id, OutboxMessage.message_id, OutboxMessage.sender, OutboxMessage.recipient,
+                       OutboxMessage.body, OutboxMessage.attempts)
+                .where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)).all()
+        self._renewed_at = time.monotonic()
+        return [Claimed(*row) for row in rows]
+
+    def _renew(self, pending: list[Claimed]) -> set[int]:
+        """Extend the lease on what is left of the batch; returns the ids still ours."""
+        with db.unit_of_work() as session:
+            mine = session.scalars(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_([m.id for m in pending]), OutboxMessage.claimed_by == self.name,
+                       OutboxMessage.status == SENDING)
+                .values(claimed_at=utcnow()).returning(OutboxMessage.id)).all()
+        self._renewed_at = time.monotonic()
+        return set(mine)
+
+    # --- sending ----------------------------------------------------------------------------
+
+    def _send_batch(self, batch: list[Claimed], stop: threading.Event) -> None:
+        for index, message in enumerate(batch):
+            if stop.is_set():
+                self._release(batch[index:], delay=0.0)
+                return
+            if time.monotonic() - self._renewed_at > self.options.lease / 3:
+                mine = self._renew(batch[index:])
+                if message.id not in mine:
+                    continue  # our lease lapsed and another worker took it over
+            wait = self.limiter.delay()
+            if wait and stop.wait(wait):
+                self._release(batch[index:], delay=0.0)
+                return
+            result = self._deliver(message)
+            if result.status == SENT and self.after_send is not None:
+                self.after_send(message)
+            self._record(message, result)
+            if result.connection_lost and result.status == QUEUED:
+                # The server is unreachable: the rest waits as long as this one.
+                self._release(batch[index + 1:], delay=self.options.backoff(message.attempts + 1))
+                return
+
+    def _connect(self) -> smtplib.SMTP:
+        if self._connection is None:
+            settings = self.smtp
+            if settings.security == "ssl":
+                connection = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout,
+                                              context=ssl.create_default_context())
+            else:
+                connection = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+            try:
+                connection.ehlo()
+                if settings.security == "starttls":
+                    connection.starttls(context=ssl.create_default_context())
+                    connection.ehlo()
+                if settings.user:
+                    connection.login(settings.user, settings.password or "")
+            except BaseException:
+                connection.close()
+                raise
+            self._connection = connection
+        return self._connection
+
+    def _disconnect(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.quit()
+            except (smtplib.SMTPException, OSError):
+                self._connection.close()
+            self._connection = None
+
+    def _drop(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def _deliver(self, message: Claimed) -> Result:
+        try:
+            connection = self._connect()
+            connection.sendmail(envelope_address(message.sender), [message.recipient], message.body)
+            return Result(SENT)
+        except smtplib.SMTPRecipientsRefused as error:
+            code, reply = error.recipients.get(message.recipient, next(iter(error.recipients.values())))
+            return self._classify(code, reply)
+        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as error:
+            return self._classify(error.smtp_code, error.smtp_error)
+        except smtplib.SMTPAuthenticationError as error:
+            # A configuration problem, not this recipient's: keep the message and retry later.
+            self._drop()
+            return Result(QUEUED, _reply_text(error.smtp_code, error.smtp_error), connection_lost=True)
+        except smtplib.SMTPResponseException as error:
+            self._drop()
+            result = self._classify(error.smtp_code, error.smtp_error)
+            return Result(result.status, result.reply, connection_lost=True)
+        except smtplib.SMTPServerDisconnected as error:
+            self._drop()
+            return Result(QUEUED, f"máy chủ ngắt kết nối: {error}"[:500], connection_lost=True)
+        except (TimeoutError, socket.timeout) as error:
+            self._drop()
+            return Result(QUEUED, f"quá thời gian chờ máy chủ: {error}"[:500], connection_lost=True)
+        except (OSError, smtplib.SMTPException) as error:
+            self._drop()
+            return Result(QUEUED, f"không kết nối được máy chủ thư: {error}"[:500], connection_lost=True)
+
+    def _classify(self, code: int, reply) -> Result:
+        text = _reply_text(code, reply)
+        if 500 <= code < 600:
+            return Result(FAILED, text)
+        if code == 421:  # the server is closing the connection
+            self._drop()
+            return Result(QUEUED, text, connection_lost=True)
+        return Result(QUEUED, text)
+
+    # --- recording --------------------------------------------------------------------------
+
+    def _record(self, message: Claimed, result: Result) -> None:
+        now = utcnow()
+        attempts = message.attempts + 1
+        if result.status == SENT:
+            values = dict(status=SENT, sent_at=now, body=None, last_error=None)
+            self.stats.sent += 1
+        elif result.status == FAILED or attempts >= self.options.max_attempts:
+            reply = result.reply if result.status == FAILED else f"{result.reply} (bỏ sau {attempts} lần thử)"
+            values = dict(status=FAILED, body=None, last_error=(reply or "")[:500])
+            self.stats.failed += 1
+            log.warning("message %s to %s failed: %s", message.message_id, message.recipient, reply)
+        else:
+            values = dict(status=QUEUED, claimed_at=None, claimed_by=None, last_error=result.reply,
+                          next_attempt_at=now + timedelta(seconds=self.options.backoff(attempts)))
+            self.stats.retried += 1
+            log.info("message %s to %s retried later: %s", message.message_id, message.recipient, result.reply)
+        with db.unit_of_work() as session:
+            session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id)
+                            .values(attempts=attempts, **values))
+
+    def _release(self, messages: list[Claimed], *, delay: float) -> None:
+        """Give back claimed messages that were not attempted (their attempt count is unchanged)."""
+        if not messages:
+            return
+        with db.unit_of_work() as session:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_([m.id for m in messages]), OutboxMessage.claimed_by == self.name,
+                       OutboxMessage.status == SENDING)
+                .values(status=QUEUED, claimed_at=None, claimed_by=None,
+                        next_attempt_at=utcnow() + timedelta(seconds=delay)))
+
+
+@dataclass
+class Pool:
+    """Several workers in threads of one process (tests, and `survey mail run --threads`)."""
+
+    workers: list[Worker] = field(default_factory=list)
+
+    def run(self, *, until_idle: bool = True, stop: threading.Event | None = None) -> list[Stats]:
+        stop = stop or threading.Event()
+        threads = [threading.Thread(target=w.run, kwargs={"stop": stop, "until_idle": until_idle}) for w in self.workers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return [w.stats for w in self.workers]
