@@ -7,6 +7,7 @@ from functools import wraps
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 
 from survey import db
+from survey.invitations.opens import record_opened
 from survey.respond import answers as answer_rules
 from survey.respond import services
 from survey.respond.services import LinkRefused, Refusal
@@ -19,6 +20,14 @@ def never_cache(response):
     # Pages behind a personal link must not be kept by shared caches or the back button of a shared phone.
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.before_request
+def landing_records_the_opening():
+    # The landing page writes (first opening, for monitoring): on SQLite the
+    # unit must begin as a writer (BEGIN IMMEDIATE) before its first query.
+    if request.endpoint == "respond.landing":
+        db.write_intent.set(True)
 
 
 @bp.app_template_filter("local_time")
@@ -66,6 +75,7 @@ def with_visit(*, for_update: bool = False, must_be_open: bool = True):
 @bp.get("/<token>")
 @with_visit(must_be_open=False)
 def landing(visit, token):
+    record_opened(db.session(), visit.link)
     if visit.submitted:
         return render_template("respond/already.html", visit=visit)
     state = visit.round.state()

@@ -1,0 +1,178 @@
+"""Spreadsheets and printable letters: the monitoring export and links for people without e-mail.
+
+Links are issued when exported (tokens are never stored), so exporting a
+person's link replaces the one they had; the pages say so before the click.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+import segno
+from fpdf import FPDF
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from survey.invitations import monitoring
+from survey.invitations.services import MailContext, normalised_email, respondents_query
+from survey.respond.links import issue_link
+from survey.respond.models import Submission
+from survey.rounds.models import Agency, Round
+from survey.timeutil import format_local
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _sheet(workbook: Workbook, title: str, header: list[str], rows) -> None:
+    sheet = workbook.create_sheet(title)
+    sheet.append(header)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        sheet.append(list(row))
+    for column, name in zip(sheet.columns, header):
+        sheet.column_dimensions[column[0].column_letter].width = max(12, min(48, len(name) + 4))
+
+
+def _bytes(workbook: Workbook) -> bytes:
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def monitoring_workbook(session: Session, round_: Round, *, agency_id: int | None = None) -> bytes:
+    view = monitoring.overview(session, round_, agency_id=agency_id)
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    header = ["", *(monitoring.STAGE_LABELS[s] for s in ("expected", *monitoring.STAGES)), "Tỷ lệ nộp (%)"]
+
+    def tally_rows(tallies):
+        for t in [*tallies, view.total]:
+            yield [t.label, t.expected, *(t.counts[s] for s in monitoring.STAGES),
+                   round(t.rate, 1) if t.rate is not None else None]
+
+    _sheet(workbook, "Theo nhóm", ["Nhóm đối tượng", *header[1:]], tally_rows(view.by_group))
+    _sheet(workbook, "Theo cơ quan", ["Cơ quan, đơn vị", *header[1:]], tally_rows(view.by_agency))
+    days = monitoring.submissions_per_day(session, round_, agency_id=agency_id)
+    _sheet(workbook, "Theo ngày", ["Ngày", "Số phiếu nộp", "Lũy kế"], ((d.day, d.count, d.cumulative) for d in days))
+    people = monitoring.non_respondents(session, round_, agency_id=agency_id)
+    _sheet(workbook, "Chưa nộp", ["Họ và tên", "Chức vụ", "Nhóm", "Cơ quan, đơn vị", "Điện thoại", "E-mail",
+                                  "Thư gần nhất", "Lỗi gửi", "Đã mở phiếu", "Đã bắt đầu"],
+           ((p.full_name, p.position or "", p.group, p.agency, p.phone or "", p.email or "", p.status_label,
+             p.last_error or "", "có" if p.opened else "", "có" if p.started else "") for p in people))
+    return _bytes(workbook)
+
+
+# --- links for people without e-mail ------------------------------------------------------
+
+TARGETS = {
+    "no_email": "Người chưa nộp không có e-mail hợp lệ",
+    "failed": "Người chưa nộp có thư gửi lỗi",
+    "pending": "Mọi người chưa nộp",
+}
+
+
+@dataclass(frozen=True)
+class IssuedLink:
+    full_name: str
+    position: str
+    group: str
+    agency: str
+    phone: str
+    link: str
+
+
+def issue_links(session: Session, round_: Round, context: MailContext, *, target: str, group_id: int | None = None,
+                agency_id: int | None = None) -> list[IssuedLink]:
+    """New links (replacing the old ones) for the chosen people who have not submitted."""
+    if target not in TARGETS:
+        raise ValueError(target)
+    failed_ids = {p.id for p in monitoring.non_respondents(session, round_, only_failed=True)} if target == "failed" else set()
+    submitted = set(session.scalars(select(Submission.respondent_id).where(Submission.round_id == round_.id)))
+    groups = {g.id: g.label for g in round_.groups}
+    agencies: dict[int, str] = {}
+    out = []
+    for respondent in session.scalars(respondents_query(round_, group_id=group_id, agency_id=agency_id)):
+        if respondent.id in submitted:
+            continue
+        if target == "no_email" and normalised_email(respondent.email) is not None:
+            continue
+        if target == "failed" and respondent.id not in failed_ids:
+            continue
+        if respondent.agency_id is not None and respondent.agency_id not in agencies:
+            agencies[respondent.agency_id] = session.get(Agency, respondent.agency_id).name
+        token = issue_link(session, respondent)
+        out.append(IssuedLink(respondent.full_name, respondent.position or "", groups.get(respondent.group_id, ""),
+                              agencies.get(respondent.agency_id, ""), respondent.phone or "",
+                              f"{context.base_url}/r/{token}"))
+    return out
+
+
+def sms_text(round_: Round, link: str) -> str:
+    return (f"Sở Nội vụ {round_.province.name} mời Ông/Bà trả lời phiếu {round_.title} "
+            f"trước {format_local(round_.closes_at)} tại: {link}")
+
+
+def links_workbook(round_: Round, links: list[IssuedLink]) -> bytes:
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    _sheet(workbook, "Đường dẫn", ["Họ và tên", "Chức vụ", "Nhóm", "Cơ quan, đơn vị", "Điện thoại", "Đường dẫn",
+                                   "Nội dung tin nhắn (SMS, Zalo)"],
+           ((l.full_name, l.position, l.group, l.agency, l.phone, l.link, sms_text(round_, l.link)) for l in links))
+    return _bytes(workbook)
+
+
+def _font(bold: bool = False) -> str:
+    # DejaVu Sans ships with matplotlib (a dependency) and covers Vietnamese diacritics.
+    return str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / ("DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"))
+
+
+def letters_pdf(round_: Round, links: list[IssuedLink]) -> bytes:
+    """One A4 letter per person, with the link printed and as a QR code."""
+    pdf = FPDF(format="A4")
+    pdf.set_margins(22, 20, 22)
+    pdf.set_auto_page_break(True, margin=18)
+    pdf.add_font("DejaVu", "", _font())
+    pdf.add_font("DejaVu", "B", _font(bold=True))
+    pdf.set_title(f"Thư mời — {round_.title}")
+    province = round_.province.name
+    for item in links:
+        pdf.add_page()
+        pdf.set_font("DejaVu", "B", 11)
+        pdf.cell(0, 6, f"SỞ NỘI VỤ {province.upper()}", new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(8)
+        pdf.set_font("DejaVu", "B", 15)
+        pdf.multi_cell(0, 8, "THƯ MỜI THAM GIA KHẢO SÁT", align="C", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("DejaVu", "", 11)
+        pdf.multi_cell(0, 6, round_.title, align="C", new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(8)
+        pdf.set_font("DejaVu", "", 12)
+        who = item.full_name + (f", {item.position}" if item.position else "") + (f" — {item.agency}" if item.agency else "")
+        pdf.multi_cell(0, 7, f"Kính gửi: {who}", new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(3)
+        pdf.multi_cell(0, 7, (
+            f"Sở Nội vụ {province} trân trọng mời Ông/Bà tham gia {round_.title}, phục vụ việc xác định "
+            "Chỉ số cải cách hành chính (PAR Index) do Bộ Nội vụ chủ trì. Xin Ông/Bà quét mã QR dưới đây bằng "
+            "điện thoại, hoặc nhập đường dẫn vào trình duyệt, để trả lời phiếu."), new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(4)
+        qr = io.BytesIO()
+        segno.make(item.link, error="m").save(qr, kind="png", scale=10, border=2)
+        qr.seek(0)
+        pdf.image(qr, x=(pdf.w - 60) / 2, w=60, h=60)
+        pdf.ln(2)
+        pdf.set_font("DejaVu", "B", 11)
+        pdf.multi_cell(0, 6, item.link, align="C", new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(4)
+        pdf.set_font("DejaVu", "", 12)
+        pdf.multi_cell(0, 7, (
+            f"Hạn trả lời: {format_local(round_.closes_at)}. Phiếu được xử lý ẩn danh: câu trả lời được lưu tách "
+            "biệt với danh tính người trả lời và chỉ được tổng hợp theo nhóm. Đường dẫn này dành riêng cho Ông/Bà; "
+            "xin không chuyển cho người khác."), new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(8)
+        pdf.multi_cell(0, 7, f"Trân trọng,\nSở Nội vụ {province}", new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
