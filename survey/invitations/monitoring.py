@@ -51,7 +51,7 @@ def _stage_tests():
         "delivered": has(OutboxMessage.status == SENT),
         # Failed means the latest message failed: a corrected, re-sent address is no longer a failure.
         "failed": has(OutboxMessage.status == FAILED,
-                      ~exists().where(later.respondent_id == Respondent.id, later.id > OutboxMessage.id)),
+                      ~exists().where(later.respondent_id == OutboxMessage.respondent_id, later.id > OutboxMessage.id)),
         "opened": exists().where(AccessLink.respondent_id == Respondent.id, AccessLink.first_opened_at.is_not(None)),
         # A draft is deleted when the response is submitted, so a submission also counts as started.
         "started": or_(exists().where(Draft.respondent_id == Respondent.id), submitted),

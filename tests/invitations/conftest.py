@@ -60,3 +60,14 @@ def smtp_server():
 
 def worker_for(app, server: SmtpServer, options: WorkerOptions = FAST, *, timeout: float = 5.0, **kwargs) -> Worker:
     return Worker(app, SmtpSettings("127.0.0.1", server.port, timeout=timeout), options, **kwargs)
+
+
+def text_part(raw: bytes) -> str:
+    """The decoded plain-text part of a complete message (bodies are quoted-printable)."""
+    from email import message_from_bytes, policy
+
+    return message_from_bytes(raw, policy=policy.default).get_body(("plain",)).get_content()
+
+
+def link_token(raw: bytes) -> str:
+    return text_part(raw).split("http://localhost/r/", 1)[1][:32]
