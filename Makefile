@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 5000
+SMTP_PORT ?= 8025
 
 .PHONY: run test test-sqlite test-postgresql bench system-test-deps system-bench-deps clean
 
@@ -20,7 +21,14 @@ run: $(STAMP)
 	SURVEY_ENV=development $(BIN)/survey db upgrade
 	SURVEY_ENV=development $(BIN)/survey demo
 	@echo "Serving on http://$(HOST):$(PORT)/ — open a link above."
-	SURVEY_ENV=development SURVEY_BASE_URL=http://$(HOST):$(PORT) $(BIN)/survey run --host $(HOST) --port $(PORT)
+	@echo "E-mails go to a local SMTP sink on port $(SMTP_PORT): read them at http://$(HOST):$(PORT)/admin/mail/sink (files in instance/mail/)."
+	@# The mail sink and the outbox worker run beside the web server and stop with it (Ctrl-C).
+	export SURVEY_ENV=development SURVEY_BASE_URL=http://$(HOST):$(PORT) \
+	       SURVEY_SMTP_HOST=127.0.0.1 SURVEY_SMTP_PORT=$(SMTP_PORT) SURVEY_SMTP_SECURITY=none; \
+	$(BIN)/survey mail sink --host 127.0.0.1 --port $(SMTP_PORT) & sink=$$!; \
+	$(BIN)/survey mail run --poll 2 & worker=$$!; \
+	trap 'kill $$sink $$worker 2>/dev/null; wait $$sink $$worker 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/survey run --host $(HOST) --port $(PORT)
 
 # Debian's Chromium for the browser tests (Playwright cannot download its own here).
 system-test-deps:

@@ -83,10 +83,11 @@ def load_demo(session: Session, catalog: Catalog) -> tuple[Round, list[DemoLink]
             opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=60), bindings=DEMO_BINDINGS,
         )
         groups = {g.code: g for g in round_.groups}
-        for group_code, name, position, agency_code in PEOPLE:
+        for number, (group_code, name, position, agency_code) in enumerate(PEOPLE, start=1):
+            # Demo addresses, so that invitations can be tried against the local mail sink of `make run`.
             add_respondent(
                 session, round_, groups[group_code], full_name=name, position=position,
-                agency=agencies.get(agency_code), email=None,
+                agency=agencies.get(agency_code), email=f"nguoi{number:02d}@demo.local",
             )
     respondents = session.scalars(
         select(Respondent)
