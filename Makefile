@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	SURVEY_ENV=development $(BIN)/survey db upgrade
-	SURVEY_ENV=development $(BIN)/survey demo
+	SURVEY_ENV=development SURVEY_BASE_URL=http://$(HOST):$(PORT) $(BIN)/survey demo
 	@echo "Serving on http://$(HOST):$(PORT)/ — open a link above."
 	@echo "E-mails go to a local SMTP sink on port $(SMTP_PORT): read them at http://$(HOST):$(PORT)/admin/mail/sink (files in instance/mail/)."
 	@# The mail sink and the outbox worker run beside the web server and stop with it (Ctrl-C).
