@@ -87,7 +87,7 @@ def load_demo(session: Session, catalog: Catalog) -> tuple[Round, list[DemoLink]
             # Demo addresses, so that invitations can be tried against the local mail sink of `make run`.
             add_respondent(
                 session, round_, groups[group_code], full_name=name, position=position,
-                agency=agencies.get(agency_code), email=f"nguoi{number:02d}@demo.local",
+                agency=agencies.get(agency_code), email=f"nguoi{number:02d}@demo.example.vn",
             )
     respondents = session.scalars(
         select(Respondent)
