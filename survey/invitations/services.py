@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import and_, case, delete, exists, func, select
+from sqlalchemy import and_, case, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from survey.accounts.models import User
@@ -31,7 +31,7 @@ from survey.invitations.models import (
     OutboxMessage,
 )
 from survey.respond.links import issue_link
-from survey.respond.models import Submission
+from survey.respond.models import AccessLink, Submission
 from survey.rounds.models import Agency, Round, RoundGroup
 from survey.roster.models import Respondent
 from survey.timeutil import as_utc, format_local, utcnow
@@ -209,6 +209,11 @@ def normalised_email(address: str | None) -> str | None:
         return None
 
 
+def round_context(round_: Round) -> dict:
+    """The template variables every message of a round shares."""
+    return {"round_title": round_.title, "province": round_.province.name, "deadline": format_local(round_.closes_at)}
+
+
 class Enqueuer:
     """Renders and queues messages of one kind for one round (compiles the templates once)."""
 
@@ -219,8 +224,7 @@ class Enqueuer:
         except TemplateProblem as problem:
             raise MailError(str(problem)) from None
         self.session, self.round, self.kind, self.context, self.actor = session, round_, kind, context, actor
-        self.common = {"round_title": round_.title, "province": round_.province.name,
-                       "deadline": format_local(round_.closes_at)}
+        self.common = round_context(round_)
         self._groups = {g.id: g.label for g in round_.groups}
         self._agencies: dict[int, str] = {}
 
@@ -231,8 +235,22 @@ class Enqueuer:
             self._agencies[agency_id] = self.session.get(Agency, agency_id).name
         return self._agencies[agency_id]
 
-    def enqueue(self, respondent: Respondent, recipient: str) -> OutboxMessage:
-        token = issue_link(self.session, respondent)
+    def enqueue_all(self, recipients: list[tuple[Respondent, str]]) -> int:
+        """Queue one message per (respondent, address); their previous links are revoked in bulk first."""
+        now = utcnow()
+        ids = [respondent.id for respondent, _address in recipients]
+        for start in range(0, len(ids), 500):
+            self.session.execute(
+                update(AccessLink).where(AccessLink.respondent_id.in_(ids[start:start + 500]),
+                                         AccessLink.revoked_at.is_(None))
+                .values(revoked_at=now).execution_options(synchronize_session="fetch"))
+        for respondent, address in recipients:
+            self.enqueue(respondent, address, revoke_previous=False)
+        self.session.flush()
+        return len(recipients)
+
+    def enqueue(self, respondent: Respondent, recipient: str, *, revoke_previous: bool = True) -> OutboxMessage:
+        token = issue_link(self.session, respondent, revoke_previous=revoke_previous)
         rendered = self.renderer.render({
             **self.common, "full_name": respondent.full_name, "link": f"{self.context.base_url}/r/{token}",
             "group": self._groups.get(respondent.group_id, ""), "agency": self._agency_name(respondent.agency_id),
@@ -269,7 +287,7 @@ def invite(session: Session, round_: Round, context: MailContext, *, group_id: i
     enqueuer = Enqueuer(session, round_, INVITATION, context, actor)
     histories = _histories(session, round_)
     submitted = _submitted_ids(session, round_)
-    outcome = Outcome()
+    outcome, chosen = Outcome(), []
     query = respondents_query(round_, group_id=group_id, agency_id=agency_id, respondent_ids=respondent_ids)
     for respondent in session.scalars(query):
         history = histories.get(respondent.id)
@@ -283,9 +301,8 @@ def invite(session: Session, round_: Round, context: MailContext, *, group_id: i
         elif history and not history.last_failed and not include_invited:
             outcome.skip("already_invited")
         else:
-            enqueuer.enqueue(respondent, address)
-            outcome.enqueued += 1
-    session.flush()
+            chosen.append((respondent, address))
+    outcome.enqueued = enqueuer.enqueue_all(chosen)
     return outcome
 
 
@@ -303,7 +320,7 @@ def remind(session: Session, round_: Round, context: MailContext, *, group_id: i
     histories = _histories(session, round_)
     submitted = _submitted_ids(session, round_)
     quiet_since = now - timedelta(days=settings.reminder_interval_days)
-    outcome = Outcome()
+    outcome, chosen = Outcome(), []
     query = respondents_query(round_, group_id=group_id, agency_id=agency_id, respondent_ids=respondent_ids)
     for respondent in session.scalars(query):
         history = histories.get(respondent.id)
@@ -321,9 +338,8 @@ def remind(session: Session, round_: Round, context: MailContext, *, group_id: i
         elif history.last_at is not None and history.last_at > quiet_since:
             outcome.skip("too_recent")
         else:
-            enqueuer.enqueue(respondent, address)
-            outcome.enqueued += 1
-    session.flush()
+            chosen.append((respondent, address))
+    outcome.enqueued = enqueuer.enqueue_all(chosen)
     return outcome
 
 

@@ -208,7 +208,8 @@ def edit_template(round_id: int):
     preview = None
     if problem is None:
         try:
-            preview = Renderer(wording).render(sample_context())
+            preview = Renderer(wording).render({**sample_context(), **services.round_context(round_),
+                                                "link": f"{current_app.config['BASE_URL']}/r/{'X' * 32}"})
         except TemplateProblem as error:
             problem = str(error)
     status = 400 if problem and action == "save" else 200
