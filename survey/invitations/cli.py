@@ -6,6 +6,7 @@ import logging
 import signal
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -13,6 +14,18 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 group = click.Group("mail", help="Invitations, reminders and the outbox worker.")
+
+
+@contextmanager
+def _stop_on_signals():
+    """An event set by SIGTERM or Ctrl-C (the worker stops between messages); handlers restored after."""
+    stop = threading.Event()
+    previous = {signum: signal.signal(signum, lambda *_: stop.set()) for signum in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield stop
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 @group.command("run")
@@ -36,12 +49,10 @@ def run_worker(rate, until_idle, retry_base, lease, poll) -> None:
         raise click.ClickException(str(error)) from None
     options = WorkerOptions(rate_per_minute=config.get("MAIL_RATE", 60) if rate is None else rate,
                             retry_base=retry_base, lease=lease, poll_interval=poll)
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
     click.echo(f"Gửi thư qua {smtp.host}:{smtp.port} ({smtp.security}), "
                f"{options.rate_per_minute or 'không giới hạn'} thư/phút.")
-    stats = Worker(current_app._get_current_object(), smtp, options).run(stop, until_idle=until_idle)
+    with _stop_on_signals() as stop:
+        stats = Worker(current_app._get_current_object(), smtp, options).run(stop, until_idle=until_idle)
     click.echo(f"Đã gửi {stats.sent}, thử lại sau {stats.retried}, lỗi {stats.failed}.")
 
 
@@ -60,13 +71,11 @@ def sink(host: str, port: int, folder: Path | None) -> None:
         raise click.ClickException("Cần --folder (ngoài môi trường phát triển không có thư mục mặc định).")
     controller = sink_controller(folder, host, port)
     controller.start()
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
     click.echo(f"Máy chủ thư thử nghiệm tại {host}:{port}; thư được lưu trong {folder}/")
     try:
-        while not stop.wait(1):
-            pass
+        with _stop_on_signals() as stop:
+            while not stop.wait(1):
+                pass
     finally:
         controller.stop()
 
