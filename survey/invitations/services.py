@@ -9,12 +9,13 @@ the outbox only until it is delivered or fails, then is erased.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import and_, case, delete, exists, func, select, update
+from sqlalchemy import and_, case, delete, exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from survey.accounts.models import User
@@ -30,7 +31,7 @@ from survey.invitations.models import (
     MailTemplate,
     OutboxMessage,
 )
-from survey.respond.links import issue_link
+from survey.respond.links import TOKEN_BYTES, hash_token, issue_link
 from survey.respond.models import AccessLink, Submission
 from survey.rounds.models import Agency, Round, RoundGroup
 from survey.roster.models import Respondent
@@ -141,6 +142,7 @@ SKIP_REASONS = {
     "already_invited": "đã được mời",
     "not_invited": "chưa được mời lần nào",
     "cap": "đã nhận đủ số lần nhắc tối đa",
+    "last_failed": "thư trước gửi lỗi (hãy sửa địa chỉ rồi gửi lại)",
     "too_recent": "vừa nhận thư gần đây (chưa đủ khoảng cách giữa hai lần nhắc)",
 }
 
@@ -236,35 +238,48 @@ class Enqueuer:
         return self._agencies[agency_id]
 
     def enqueue_all(self, recipients: list[tuple[Respondent, str]]) -> int:
-        """Queue one message per (respondent, address); their previous links are revoked in bulk first."""
+        """Queue one message per (respondent, address), each with a new link replacing the previous one.
+
+        Bulk statements per 500 people: a province-wide campaign is one web request. The tokens are
+        made exactly as ``issue_link`` makes them (same length, same hash); only the rows are
+        written in bulk.
+        """
         now = utcnow()
-        ids = [respondent.id for respondent, _address in recipients]
-        for start in range(0, len(ids), 500):
+        for start in range(0, len(recipients), 500):
+            chunk = recipients[start:start + 500]
             self.session.execute(
-                update(AccessLink).where(AccessLink.respondent_id.in_(ids[start:start + 500]),
+                update(AccessLink).where(AccessLink.respondent_id.in_([r.id for r, _address in chunk]),
                                          AccessLink.revoked_at.is_(None))
                 .values(revoked_at=now).execution_options(synchronize_session="fetch"))
-        for respondent, address in recipients:
-            self.enqueue(respondent, address, revoke_previous=False)
-        self.session.flush()
+            links, messages = [], []
+            for respondent, address in chunk:
+                token = secrets.token_urlsafe(TOKEN_BYTES)
+                links.append({"respondent_id": respondent.id, "token_hash": hash_token(token), "issued_at": now})
+                messages.append(self._message(respondent, address, token, now))
+            self.session.execute(insert(AccessLink), links)
+            self.session.execute(insert(OutboxMessage), messages)
         return len(recipients)
 
-    def enqueue(self, respondent: Respondent, recipient: str, *, revoke_previous: bool = True) -> OutboxMessage:
-        token = issue_link(self.session, respondent, revoke_previous=revoke_previous)
+    def enqueue(self, respondent: Respondent, recipient: str) -> OutboxMessage:
+        """One message (a re-send): issue_link revokes the previous link."""
+        token = issue_link(self.session, respondent)
+        message = OutboxMessage(**self._message(respondent, recipient, token, utcnow()))
+        self.session.add(message)
+        return message
+
+    def _message(self, respondent: Respondent, recipient: str, token: str, now: datetime) -> dict:
         rendered = self.renderer.render({
             **self.common, "full_name": respondent.full_name, "link": f"{self.context.base_url}/r/{token}",
             "group": self._groups.get(respondent.group_id, ""), "agency": self._agency_name(respondent.agency_id),
         })
         message_id = new_message_id(self.context.sender)
-        message = OutboxMessage(
-            round_id=self.round.id, respondent_id=respondent.id, kind=self.kind, message_id=message_id,
-            sender=self.context.sender, recipient=recipient, subject=rendered.subject,
-            body=build_message(sender=self.context.sender, recipient=recipient, message_id=message_id,
-                               rendered=rendered),
-            created_by_id=self.actor.id if self.actor else None, next_attempt_at=utcnow(),
-        )
-        self.session.add(message)
-        return message
+        return {
+            "round_id": self.round.id, "respondent_id": respondent.id, "kind": self.kind, "message_id": message_id,
+            "sender": self.context.sender, "recipient": recipient, "subject": rendered.subject,
+            "body": build_message(sender=self.context.sender, recipient=recipient, message_id=message_id,
+                                  rendered=rendered),
+            "created_by_id": self.actor.id if self.actor else None, "next_attempt_at": now, "created_at": now,
+        }
 
 
 def _refuse_closed(round_: Round, now: datetime) -> None:
@@ -333,6 +348,8 @@ def remind(session: Session, round_: Round, context: MailContext, *, group_id: i
             outcome.skip("no_email")
         elif address is None:
             outcome.skip("bad_email")
+        elif history.last_failed:
+            outcome.skip("last_failed")
         elif history.reminders >= settings.reminder_max:
             outcome.skip("cap")
         elif history.last_at is not None and history.last_at > quiet_since:

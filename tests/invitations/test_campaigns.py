@@ -167,3 +167,16 @@ def test_resend_corrects_the_address_and_a_failed_person_counts_as_not_invited(a
         assert respondent.email == f"r{ids[0]}@example.vn"
         message = services.resend(session, round_, respondent, CONTEXT, new_email=" Dung.Dia.Chi@Example.vn ")
         assert respondent.email == "Dung.Dia.Chi@example.vn" == message.recipient
+
+
+def test_no_reminder_to_an_address_that_just_failed(app, campaign):
+    round_id = campaign(per_group=1)
+    with app.app_context(), db.unit_of_work() as session:
+        round_ = _round(session, round_id)
+        services.invite(session, round_, CONTEXT)
+        session.execute(text("UPDATE outbox_messages SET created_at = :t"), {"t": utcnow() - timedelta(days=30)})
+        failed = _messages(session)[0]
+        session.execute(text("UPDATE outbox_messages SET status = 'failed', body = NULL WHERE id = :i"), {"i": failed.id})
+        outcome = services.remind(session, round_, CONTEXT)
+        assert outcome.enqueued == 4 and outcome.skipped == {"last_failed": 1}
+        assert failed.respondent_id not in {m.respondent_id for m in _messages(session, REMINDER)}
