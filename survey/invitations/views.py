@@ -97,6 +97,9 @@ def _campaign_action(round_id: int, action: str):
     back = "invitations.monitor" if request.form.get("back") == "monitor" else "invitations.campaign"
     try:
         ids = request.form.getlist("respondent", type=int) or None
+        if request.form.get("selection") == "1" and not ids:
+            # The call list's buttons act on the ticked people only, never on the whole round.
+            raise MailError("Chưa chọn người nào trong danh sách.")
         outcome = getattr(services, action)(
             session, round_, services.mail_context(current_app.config),
             group_id=_optional_int("group_id"), agency_id=_optional_int("agency_id"), respondent_ids=ids,

@@ -229,3 +229,17 @@ def test_the_campaign_page_queues_invitations_for_one_group(app, client, campaig
         actions = db.session().scalars(text("SELECT action FROM audit_events ORDER BY id")).all()
     assert "mail.invite" in actions
     assert SENT != FAILED
+
+
+def test_the_call_list_acts_on_the_ticked_people_only(app, client, campaign, login):
+    round_id = campaign(per_group=2)
+    ids = respondent_ids(app, round_id)
+    login("province_admin")
+    url = f"/admin/rounds/{round_id}/monitor"
+    nobody = _post(client, f"/admin/rounds/{round_id}/mail/invite", url, back="monitor", selection="1")
+    assert nobody.status_code == 302 and outbox(app) == []
+    assert "Chưa chọn người nào" in client.get(url).text
+    ticked = _post(client, f"/admin/rounds/{round_id}/mail/invite", url, back="monitor", selection="1",
+                   respondent=[str(ids[2]), str(ids[7])])
+    assert ticked.status_code == 302
+    assert sorted(r.respondent_id for r in outbox(app)) == [ids[2], ids[7]]
