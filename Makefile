@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	SURVEY_ENV=development $(BIN)/survey db upgrade
-	SURVEY_ENV=development $(BIN)/survey demo
+	SURVEY_ENV=development SURVEY_BASE_URL=http://$(HOST):$(PORT) $(BIN)/survey demo
 	@echo "Serving on http://$(HOST):$(PORT)/ — open a link above."
 	SURVEY_ENV=development SURVEY_BASE_URL=http://$(HOST):$(PORT) $(BIN)/survey run --host $(HOST) --port $(PORT)
 

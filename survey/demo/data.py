@@ -112,10 +112,10 @@ def load_demo(session: Session, catalog: Catalog) -> tuple[Round, list[DemoLink]
 DEMO_PASSWORD = "demo-laocai-2023"
 
 DEMO_ACCOUNTS = [
-    ("quantri@demo.local", "Quản trị hệ thống (minh họa)", "system_admin", None),
-    ("sonoivu@demo.local", "Sở Nội vụ Lào Cai (minh họa)", "province_admin", None),
-    ("daumoi.stp@demo.local", "Đầu mối Sở Tư pháp (minh họa)", "focal_point", "STP"),
-    ("phantich@demo.local", "Cán bộ phân tích (minh họa)", "analyst", None),
+    ("quantri@demo.example.vn", "Quản trị hệ thống (minh họa)", "system_admin", None),
+    ("sonoivu@demo.example.vn", "Sở Nội vụ Lào Cai (minh họa)", "province_admin", None),
+    ("daumoi.stp@demo.example.vn", "Đầu mối Sở Tư pháp (minh họa)", "focal_point", "STP"),
+    ("phantich@demo.example.vn", "Cán bộ phân tích (minh họa)", "analyst", None),
 ]
 
 

@@ -35,10 +35,16 @@ def issue_link(session: Session, respondent: Respondent, *, revoke_previous: boo
     return token
 
 
+def hash_token_if_plausible(token: str) -> str | None:
+    """The hash to look up, or None for a string that cannot be a token (no query needed)."""
+    return hash_token(token) if _TOKEN_SHAPE.match(token) else None
+
+
 def find_active_link(session: Session, token: str) -> AccessLink | None:
     """The unrevoked link for ``token``; None for anything malformed, unknown or revoked."""
-    if not _TOKEN_SHAPE.match(token):
+    token_hash = hash_token_if_plausible(token)
+    if token_hash is None:
         return None
     return session.scalar(
-        select(AccessLink).where(AccessLink.token_hash == hash_token(token), AccessLink.revoked_at.is_(None))
+        select(AccessLink).where(AccessLink.token_hash == token_hash, AccessLink.revoked_at.is_(None))
     )

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import enum
 import logging
+import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import delete, exists, insert, select
+from sqlalchemy import bindparam, delete, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from questionnaires import Questionnaire
 from survey.questionnaire_registry import QuestionnaireChanged, QuestionnaireMissing, pinned_questionnaire
 from survey.respond import answers as answer_rules
-from survey.respond.links import find_active_link
+from survey.respond.links import hash_token_if_plausible
 from survey.respond.models import AccessLink, Answer, Draft, Response, Submission
-from survey.rounds.models import Round, RoundGroup
+from survey.rounds.models import Province, Round, RoundGroup
 from survey.roster.models import Respondent
 from survey.timeutil import utcnow, week_start
 
@@ -42,32 +43,53 @@ class Visit:
     respondent: Respondent
     round: Round
     group: RoundGroup
+    province_name: str
     questionnaire: Questionnaire
     submitted: bool
+    stored_draft: dict | None  # the draft as stored, None if the respondent has not started
+
+
+def _visit_query():
+    submitted = exists().where(Submission.respondent_id == Respondent.id).label("submitted")
+    return (
+        select(AccessLink, Respondent, RoundGroup, Round, Province.name, submitted, Draft.answers)
+        .join(Respondent, Respondent.id == AccessLink.respondent_id)
+        .join(RoundGroup, RoundGroup.id == Respondent.group_id)
+        .join(Round, Round.id == Respondent.round_id)
+        .join(Province, Province.id == Round.province_id)
+        .outerjoin(Draft, Draft.respondent_id == Respondent.id)
+        .where(AccessLink.token_hash == bindparam("token_hash"), AccessLink.revoked_at.is_(None))
+    )
+
+
+# Built once: constructing the statement costs as much as running it on this path.
+_VISIT = _visit_query()
+_VISIT_FOR_UPDATE = _visit_query().with_for_update(of=Respondent)
 
 
 def open_link(session: Session, token: str, *, for_update: bool = False) -> Visit:
     """Resolve a token into a visit, or raise LinkRefused.
 
-    ``for_update`` locks the respondent row (PostgreSQL), so that saving and
-    submitting through the same link are serialised per respondent.
+    One query: every page behind a link needs the link, the person, their
+    group and round, whether they submitted and their draft, and this is the
+    respondent's hot path. ``for_update`` locks the respondent row
+    (PostgreSQL), so that saving and submitting through the same link are
+    serialised per respondent.
     """
-    link = find_active_link(session, token)
-    if link is None:
+    token_hash = hash_token_if_plausible(token)
+    if token_hash is None:
         raise LinkRefused(Refusal.INVALID)
-    query = select(Respondent).where(Respondent.id == link.respondent_id)
-    if for_update:
-        query = query.with_for_update()
-    respondent = session.scalar(query)
-    round_ = respondent.round
-    group = respondent.group
-    submitted = session.scalar(select(exists().where(Submission.respondent_id == respondent.id)))
+    query = _VISIT_FOR_UPDATE if for_update else _VISIT
+    row = session.execute(query, {"token_hash": token_hash}).one_or_none()
+    if row is None:
+        raise LinkRefused(Refusal.INVALID)
+    link, respondent, group, round_, province_name, is_submitted, draft = row
     try:
         questionnaire = pinned_questionnaire(group.questionnaire_key, group.questionnaire_version, group.questionnaire_hash)
     except (QuestionnaireChanged, QuestionnaireMissing) as problem:
         log.error("round %s group %s refused: %s", round_.id, group.code, problem)
         raise LinkRefused(Refusal.UNAVAILABLE, round_) from problem
-    return Visit(link, respondent, round_, group, questionnaire, bool(submitted))
+    return Visit(link, respondent, round_, group, province_name, questionnaire, bool(is_submitted), draft)
 
 
 def require_open(visit: Visit) -> None:
@@ -78,11 +100,10 @@ def require_open(visit: Visit) -> None:
         raise LinkRefused(Refusal.CLOSED, visit.round)
 
 
-def draft_answers(session: Session, visit: Visit) -> dict:
-    draft = session.scalar(select(Draft).where(Draft.respondent_id == visit.respondent.id))
-    if draft is None:
+def draft_answers(visit: Visit) -> dict:
+    if not visit.stored_draft:
         return {}
-    return answer_rules.sanitise_stored(visit.questionnaire, draft.answers or {})
+    return answer_rules.sanitise_stored(visit.questionnaire, visit.stored_draft)
 
 
 class AlreadySubmitted(Exception):
@@ -94,15 +115,16 @@ def save_answers(session: Session, visit: Visit, updates: dict) -> dict:
     require_open(visit)
     if visit.submitted:
         raise AlreadySubmitted()
-    draft = session.scalar(select(Draft).where(Draft.respondent_id == visit.respondent.id))
-    if draft is None:
-        draft = Draft(respondent_id=visit.respondent.id, answers={})
-        session.add(draft)
-    current = answer_rules.sanitise_stored(visit.questionnaire, draft.answers or {})
-    merged = answer_rules.merge(current, updates)
-    draft.answers = merged  # a new dict, so the JSON column is seen as changed
-    draft.updated_at = utcnow()
-    session.flush()
+    merged = answer_rules.merge(draft_answers(visit), updates)
+    now = utcnow()
+    # The respondent is locked (or the SQLite write lock held) since open_link,
+    # so the draft cannot appear or vanish between this check and the write.
+    if visit.stored_draft is None:
+        session.execute(insert(Draft).values(respondent_id=visit.respondent.id, answers=merged,
+                                             started_at=now, updated_at=now))
+    else:
+        session.execute(update(Draft).where(Draft.respondent_id == visit.respondent.id)
+                        .values(answers=merged, updated_at=now))
     return merged
 
 
@@ -122,34 +144,33 @@ def submit(session: Session, visit: Visit) -> SubmitOutcome:
     require_open(visit)
     if visit.submitted:
         return SubmitOutcome(submitted=False, already=True)
-    answers = draft_answers(session, visit)
+    answers = draft_answers(visit)
     progress = answer_rules.progress(visit.questionnaire, answers)
     if not progress.is_complete:
         return SubmitOutcome(submitted=False, progress=progress)
 
     now = utcnow()
     try:
-        with session.begin_nested():
-            session.add(Submission(respondent_id=visit.respondent.id, round_id=visit.round.id, submitted_at=now))
-            session.flush()
+        session.execute(insert(Submission).values(respondent_id=visit.respondent.id, round_id=visit.round.id,
+                                                  submitted_at=now))
     except IntegrityError:
+        # Only reachable if the lock was bypassed; the ledger row is the first
+        # write of this transaction, so rolling back loses nothing.
+        session.rollback()
         return SubmitOutcome(submitted=False, already=True)
 
-    response = Response(
-        round_id=visit.round.id,
-        group_id=visit.group.id,
-        questionnaire_key=visit.questionnaire.key,
-        questionnaire_version=visit.questionnaire.version,
+    response_id = uuid.uuid4().hex
+    session.execute(insert(Response).values(
+        id=response_id, round_id=visit.round.id, group_id=visit.group.id,
+        questionnaire_key=visit.questionnaire.key, questionnaire_version=visit.questionnaire.version,
         submitted_week=week_start(now),
-    )
-    session.add(response)
-    session.flush()
+    ))
     rows = [
-        {"response_id": response.id, "group_id": visit.group.id, "question_code": q, "option_code": o, "text_value": t}
+        {"response_id": response_id, "group_id": visit.group.id, "question_code": q, "option_code": o, "text_value": t}
         for q, o, t in answer_rules.answer_rows(visit.questionnaire, answers)
     ]
     if rows:
-        session.execute(insert(Answer), rows)
+        # Core executemany: the ORM's bulk path does per-row bookkeeping we do not need here.
+        session.execute(Answer.__table__.insert(), rows)
     session.execute(delete(Draft).where(Draft.respondent_id == visit.respondent.id))
-    session.flush()
     return SubmitOutcome(submitted=True)

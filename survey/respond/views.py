@@ -71,7 +71,7 @@ def landing(visit, token):
     state = visit.round.state()
     if state != "open":
         return refusal_page(LinkRefused(Refusal.SCHEDULED if state == "scheduled" else Refusal.CLOSED, visit.round))
-    answers = services.draft_answers(db.session(), visit)
+    answers = services.draft_answers(visit)
     return render_template(
         "respond/landing.html", visit=visit, token=token,
         progress=answer_rules.progress(visit.questionnaire, answers), has_draft=bool(answers),
@@ -91,7 +91,7 @@ def section(visit, token, number):
     if visit.submitted:
         return redirect(url_for(".landing", token=token))
     current = _section_or_404(visit, number)
-    answers = services.draft_answers(db.session(), visit)
+    answers = services.draft_answers(visit)
     return render_template(
         "respond/section.html", visit=visit, token=token, number=number, section=current,
         answers=answers, errors=[], progress=answer_rules.progress(visit.questionnaire, answers),
@@ -108,7 +108,7 @@ def save_section(visit, token, number):
     except answer_rules.InvalidAnswers as invalid:
         if wants_json():
             return jsonify(ok=False, messages=invalid.messages), 400
-        answers = services.draft_answers(db.session(), visit)
+        answers = services.draft_answers(visit)
         return render_template(
             "respond/section.html", visit=visit, token=token, number=number, section=current,
             answers=answers, errors=invalid.messages, progress=answer_rules.progress(visit.questionnaire, answers),
@@ -142,7 +142,7 @@ def _section_numbers(questionnaire):
 def review(visit, token):
     if visit.submitted:
         return redirect(url_for(".landing", token=token))
-    answers = services.draft_answers(db.session(), visit)
+    answers = services.draft_answers(visit)
     return render_template(
         "respond/review.html", visit=visit, token=token,
         progress=answer_rules.progress(visit.questionnaire, answers),
@@ -160,5 +160,5 @@ def submit(visit, token):
     return render_template(
         "respond/review.html", visit=visit, token=token, progress=outcome.progress,
         section_of=_section_numbers(visit.questionnaire),
-        answers=services.draft_answers(db.session(), visit), incomplete=True,
+        answers=services.draft_answers(visit), incomplete=True,
     ), 422

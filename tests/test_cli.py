@@ -1,0 +1,67 @@
+"""The `survey` command line: questionnaires and demo."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from survey import db
+from survey.respond.models import AccessLink
+from survey.roster.models import Respondent
+
+
+def test_questionnaires_list_shows_every_version(app):
+    from survey.questionnaire_registry import catalog
+
+    result = app.test_cli_runner().invoke(args=["questionnaires", "list"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        versions = [(q.key, q.version) for q in catalog().questionnaires.values()]
+    for key, version in versions:
+        assert re.search(rf"^{re.escape(key)}\s+{re.escape(version)}\s", result.output, re.M), key
+    assert "100 điểm, 32 điểm điều tra XHH" in result.output
+
+
+def test_questionnaires_diff_names_added_removed_and_changed_questions(app):
+    from questionnaires import diff_questionnaires
+    from survey.questionnaire_registry import catalog
+
+    result = app.test_cli_runner().invoke(args=["questionnaires", "diff", "par-department-leaders", "2023.1", "2025.1"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        cat = catalog()
+        diff = diff_questionnaires(cat.get("par-department-leaders", "2023.1"), cat.get("par-department-leaders", "2025.1"))
+    assert diff.added and diff.removed and diff.changed
+    for code in diff.added + diff.removed + [code for code, _ in diff.changed]:
+        assert code in result.output
+    missing = app.test_cli_runner().invoke(args=["questionnaires", "diff", "par-department-leaders", "2023.1", "1999.1"])
+    assert missing.exit_code != 0 and "Không có phiếu" in missing.output
+
+
+def test_questionnaires_check_passes_for_an_untouched_catalog(app, survey_round):
+    survey_round()
+    result = app.test_cli_runner().invoke(args=["questionnaires", "check"])
+    assert result.exit_code == 0 and "Tất cả phiếu hợp lệ" in result.output
+
+
+def test_demo_prints_working_links_and_reissues_them(app, client):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["demo"])
+    assert first.exit_code == 0, first.output
+    links = re.findall(r"http://localhost(/r/[A-Za-z0-9_-]{32})", first.output)
+    with app.app_context():
+        people = db.session().scalar(select(func.count()).select_from(Respondent))
+    assert len(links) == people == 15
+    assert client.get(links[0]).status_code == 200
+
+    second = runner.invoke(args=["demo"])
+    assert second.exit_code == 0
+    again = re.findall(r"http://localhost(/r/[A-Za-z0-9_-]{32})", second.output)
+    assert len(again) == 15 and not set(again) & set(links)
+    assert client.get(links[0]).status_code == 404  # the earlier link was revoked
+    assert client.get(again[0]).status_code == 200
+    with app.app_context():
+        active = db.session().scalar(select(func.count()).select_from(AccessLink).where(AccessLink.revoked_at.is_(None)))
+        people_after = db.session().scalar(select(func.count()).select_from(Respondent))
+    assert active == 15 and people_after == 15
