@@ -45,10 +45,10 @@ AGENCIES = _agencies()
 
 
 def demo_contact(index: int, name: str) -> tuple[str, str]:
-    """A name-based @demo.local address and a well-formed mobile number for demo respondent ``index``."""
+    """A name-based @demo.example.vn address and a well-formed mobile number for demo respondent ``index``."""
     from survey.roster.normalise import fold
 
-    return f"{fold(name).replace(' ', '.')}@demo.local", f"0912{index:06d}"
+    return f"{fold(name).replace(' ', '.')}@demo.example.vn", f"0912{index:06d}"
 
 
 # (group code, name, position, agency code)

@@ -83,7 +83,7 @@ def test_the_demo_ships_lao_cai_2023_agencies_and_gives_respondents_contacts(app
         assert kinds["council"] == ["Văn phòng Đoàn ĐBQH và HĐND tỉnh"]
         people = session.scalars(select(Respondent).order_by(Respondent.id)).all()
         assert (people[0].full_name, people[0].email, people[0].phone) == \
-            ("Nguyễn Văn An", "nguyen.van.an@demo.local", "0912000001")
+            ("Nguyễn Văn An", "nguyen.van.an@demo.example.vn", "0912000001")
         assert len({p.email_normalised for p in people}) == len(people)
 
 
