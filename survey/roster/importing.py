@@ -13,6 +13,7 @@ import re
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from survey.roster.normalise import (
     InvalidValue,
@@ -288,6 +289,7 @@ _GROUP_WORDS: list[tuple[str, re.Pattern[str]]] = [
 ]
 
 
+@lru_cache(maxsize=4096)
 def position_group(position: str) -> str | None:
     folded = fold(position)
     for code, pattern in _POSITION_GROUPS:
@@ -307,6 +309,8 @@ class Resolver:
             self.group_exact[fold(g.code)] = g
             self.group_exact[fold(g.label)] = g
         self.agencies: dict[str, AgencyRef | None] = {}
+        self._groups_seen: dict[str, GroupRef | None] = {}
+        self._agencies_seen: dict[str, AgencyRef | None] = {}
         for a in agencies:
             for alias in self._agency_aliases(a):
                 # An alias two agencies share resolves to neither.
@@ -322,6 +326,17 @@ class Resolver:
         return {a for a in aliases if a}
 
     def group(self, text: str) -> GroupRef | None:
+        # A list repeats the same few group and agency spellings thousands of times.
+        if text not in self._groups_seen:
+            self._groups_seen[text] = self._group(text)
+        return self._groups_seen[text]
+
+    def agency(self, text: str) -> AgencyRef | None:
+        if text not in self._agencies_seen:
+            self._agencies_seen[text] = self._agency(text)
+        return self._agencies_seen[text]
+
+    def _group(self, text: str) -> GroupRef | None:
         folded = fold(text)
         if folded in self.group_exact:
             return self.group_exact[folded]
@@ -330,7 +345,7 @@ class Resolver:
                 return self.group_codes[code]
         return None
 
-    def agency(self, text: str) -> AgencyRef | None:
+    def _agency(self, text: str) -> AgencyRef | None:
         folded = fold(text)
         found = self.agencies.get(folded)
         if found is None:

@@ -112,3 +112,20 @@ def test_email_keeps_the_address_and_a_lower_case_key():
                                              ("@A1", "'@A1"), ("Nguyễn", "Nguyễn"), (3, 3)])
 def test_exported_cells_never_start_like_a_formula(value, expected):
     assert spreadsheet_safe(value) == expected
+
+
+@pytest.mark.parametrize("raw", ["an@laocai.gov.vn", "An.Nguyen+ds@LaoCai.Gov.VN", "a@b", "@laocai.gov.vn", "an@",
+                                 "an@@laocai.gov.vn", "an nguyen@laocai.gov.vn", "an@laocai..vn", "an@localhost",
+                                 "an@x.local", "\"an@x\"@laocai.gov.vn", "an@" + "a" * 250 + ".vn",
+                                 "a" * 65 + "@laocai.gov.vn", "nguyễn@laocai.gov.vn", "an@bộnộivụ.vn"])
+def test_the_cached_email_check_agrees_with_email_validator_on_the_whole_address(raw):
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        expected = validate_email(raw, check_deliverability=False)
+    except EmailNotValidError:
+        with pytest.raises(InvalidValue):
+            normalise_email(raw)
+    else:
+        address, key = normalise_email(raw)
+        assert address == f"{expected.local_part}@{expected.ascii_domain}" and key == address.lower()
