@@ -88,7 +88,8 @@ def _analyse(session: Session, imp: RosterImport, round_: Round,
 
 
 def start_import(session: Session, round_: Round, *, filename: str, content: bytes, user: User | None,
-                 agency: Agency | None = None, progress: Callable[[int], None] | None = None) -> RosterImport:
+                 agency: Agency | None = None, mapping: dict[str, int] | None = None,
+                 progress: Callable[[int], None] | None = None) -> RosterImport:
     """Read and validate an uploaded list and keep it for preview. Writes no respondent.
 
     Raises ImportRefused (nothing stored) when the file itself is unusable.
@@ -97,7 +98,7 @@ def start_import(session: Session, round_: Round, *, filename: str, content: byt
         raise RosterError("Đợt khảo sát chưa có nhóm đối tượng nào.")
     imp = RosterImport(round_id=round_.id, agency_id=agency.id if agency else None, agency=agency,
                        user_id=user.id if user else None, filename=(filename or "danh-sach")[:255],
-                       content=content, mapping={}, status="pending")
+                       content=content, mapping=_checked_mapping(mapping or {}), status="pending")
     _analyse(session, imp, round_, progress)
     session.add(imp)
     session.flush()
@@ -107,14 +108,22 @@ def start_import(session: Session, round_: Round, *, filename: str, content: byt
 def remap_import(session: Session, imp: RosterImport, mapping: dict[str, int]) -> None:
     """Re-read the stored file with columns chosen by the user."""
     _require_pending(imp)
-    if "full_name" not in mapping:
+    imp.mapping = _checked_mapping(mapping)
+    if not imp.mapping:
+        raise RosterError("Vui lòng chọn cột “Họ và tên”.")
+    _analyse(session, imp, imp.round)
+    session.flush()
+
+
+def _checked_mapping(mapping: dict[str, int]) -> dict[str, int]:
+    if mapping and "full_name" not in mapping:
         raise RosterError("Vui lòng chọn cột “Họ và tên”.")
     columns = list(mapping.values())
     if len(columns) != len(set(columns)):
         raise RosterError("Mỗi cột chỉ được chọn cho một thông tin.")
-    imp.mapping = mapping
-    _analyse(session, imp, imp.round)
-    session.flush()
+    if any(c < 0 or c >= importing.MAX_COLUMNS for c in columns):
+        raise RosterError(f"Cột phải nằm trong {importing.MAX_COLUMNS} cột đầu tiên.")
+    return mapping
 
 
 def _require_pending(imp: RosterImport) -> None:

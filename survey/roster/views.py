@@ -210,10 +210,8 @@ def upload(round_id: int):
                 mapping = _mapping_from(request.form)
                 imp = services.start_import(
                     session, round_, filename=upload_file.filename, content=upload_file.read(),
-                    user=current_user(), agency=session.get(Agency, own) if own else None,
+                    user=current_user(), agency=session.get(Agency, own) if own else None, mapping=mapping,
                 )
-                if mapping:
-                    services.remap_import(session, imp, mapping)
             except (ImportRefused, RosterError) as problem:
                 error = str(problem)
             else:

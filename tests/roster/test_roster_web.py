@@ -292,3 +292,25 @@ def test_dashboard_counts_expected_listed_missing_contacts_and_silent_agencies(a
     assert 'id="total-no-email">1<' in board and 'id="total-no-phone">1<' in board
     assert "Chưa gửi danh sách (1):</strong>\n  Sở Y tế" in board
     assert "Hạn gửi danh sách về Bộ Nội vụ: 10/12/2023" in board
+
+
+def test_columns_the_system_cannot_recognise_are_mapped_by_the_user(app, client, login, roster_round):
+    round_id = roster_round()
+    login("province_admin")
+    rows = [["Cột 1", "Cột 2", "Cột 3", "Cột 4"],
+            ["Nguyễn Văn An", "Sở Nội vụ", "Giám đốc Sở", "an@laocai.gov.vn"]]
+    refused = upload(client, round_id, xlsx(rows))
+    assert refused.status_code == 400 and "Không tìm thấy dòng tiêu đề" in refused.text
+    imp = import_id_of(upload(client, round_id, xlsx(rows), col_full_name="A", col_agency="B", col_position="C",
+                              col_email="d"))
+    preview = client.get(f"/admin/imports/{imp}")
+    # Without a recognised header the first row is data too, and fails as a person.
+    assert 'id="count-add">1<' in preview.text and 'id="count-errors">1<' in preview.text
+    # Re-mapping on the preview: the e-mail column left out.
+    remapped = client.post(f"/admin/imports/{imp}/mapping", data={
+        "csrf_token": csrf_token_in(preview.text), "col_full_name": "0", "col_agency": "1", "col_position": "2"})
+    assert remapped.status_code == 303
+    with app.app_context():
+        batch = db.session().get(RosterImport, imp)
+        assert batch.mapping == {"full_name": 0, "agency": 1, "position": 2}
+        assert [r["email"] for r in batch.rows] == [""]
