@@ -172,3 +172,24 @@ def test_cli_creates_binds_opens_and_closes_a_round(app, staff):
     assert runner.invoke(args=["rounds", "close", str(round_id)]).exit_code == 0
     listing = runner.invoke(args=["rounds", "list"])
     assert "closed" in listing.output and "commune=par-commune-leaders@2025.1" in listing.output
+
+
+def test_editing_the_round_moves_the_ministry_deadline_and_is_audited(app, client, login, survey_round):
+    round_id, _ = survey_round(per_group=0, opens_in=timedelta(days=5), closes_in=timedelta(days=30))
+    login("province_admin")
+    page = client.get(f"/admin/rounds/{round_id}")
+    deadline = utcnow().date() + timedelta(days=12)
+    form = {"csrf_token": csrf_token_in(page.text), "title": "Đợt đã sửa", "year": "2023",
+            "opens_at": "2030-01-01T08:00", "closes_at": "2030-02-01T08:00", "ministry_deadline": deadline.isoformat()}
+    assert client.post(f"/admin/rounds/{round_id}/edit", data=form).status_code == 302
+    page = client.get(f"/admin/rounds/{round_id}").text
+    # The countdown is in Vietnam days; UTC "today" may be a day behind.
+    assert "còn 12 ngày" in page or "còn 11 ngày" in page
+    bad = client.post(f"/admin/rounds/{round_id}/edit", data={**form, "closes_at": "2029-01-01T08:00", "title": "X"})
+    assert bad.status_code == 400 and "Thời điểm đóng phải sau thời điểm mở." in bad.text
+    with app.app_context():
+        session = db.session()
+        round_ = session.get(Round, round_id)
+        assert (round_.title, round_.ministry_deadline) == ("Đợt đã sửa", deadline)
+        event = session.scalar(select(AuditEvent).where(AuditEvent.action == "round.update"))
+        assert event.details == {"changed": ["title", "opens_at", "closes_at", "ministry_deadline"]}
