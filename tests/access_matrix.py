@@ -30,6 +30,7 @@ def parameter_values(app, round_id: int) -> dict[str, object]:
             "group_id": respondent.group_id,
             "agency_id": agency.id,
             "filename": "x",
+            "import_id": 1,  # none exists: allowed roles get 404, the others 403
         }
 
 
