@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from sqlalchemy import exists, select
@@ -17,7 +17,7 @@ from questionnaires import Catalog
 from survey.respond.links import issue_link
 from survey.respond.models import Submission
 from survey.rounds.models import Round
-from survey.rounds.services import GroupBinding, create_round, get_or_create_agency, get_or_create_province
+from survey.rounds.services import GroupBinding, create_round, default_milestones, get_or_create_agency, get_or_create_province
 from survey.roster.models import Respondent
 from survey.roster.services import add_respondent
 from survey.timeutil import utcnow
@@ -92,6 +92,11 @@ def load_demo(session: Session, catalog: Catalog) -> tuple[Round, list[DemoLink]
             session, catalog, province=province, year=2023, title=DEMO_TITLE,
             opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=60), bindings=DEMO_BINDINGS,
         )
+        # The questionnaires are 2023's, but the plan's dates follow today's
+        # calendar, so the dashboard shows a live countdown, not three years of delays.
+        cycle = now.date().year if now.date() <= date(now.year, 12, 10) else now.year + 1
+        round_.ministry_deadline = date(cycle, 12, 10)
+        round_.milestones = default_milestones(cycle)
         groups = {g.code: g for g in round_.groups}
         for index, (group_code, name, position, agency_code) in enumerate(PEOPLE, start=1):
             email, phone = demo_contact(index, name)
