@@ -30,6 +30,11 @@ def parameter_values(app, round_id: int) -> dict[str, object]:
             "group_id": respondent.group_id,
             "agency_id": agency.id,
             "filename": "x",
+            # reports: field 1 of the structure, the field chart as PNG, the CSV export
+            "field": 1,
+            "chart": "fields",
+            "fmt": "png",
+            "kind": "csv",
         }
 
 

@@ -164,6 +164,29 @@ def self_assessment_rows(session: Session, round_: Round) -> list[SelfAssessment
                                 .order_by(SelfAssessment.subcriterion)))
 
 
+def field_breakdown(computed: Computed, field) -> list[dict]:
+    """Criterion -> sub-criterion -> question rows of one field, for the drill-down page."""
+    result = computed.result
+    points, items, freq = result.subcriterion_points, result.item_scores, result.frequencies
+    out = []
+    for criterion in field.criteria:
+        subs = []
+        for sub in criterion.subcriteria:
+            questions = []
+            for item in items[items["subcriterion"] == sub.code].to_dict("records"):
+                q = computed.frames.questionnaires[item["group"]].question(item["question"])
+                rows = freq[(freq["group"] == item["group"]) & (freq["question"] == item["question"])]
+                options = [{**f, "label": (q.scale.option(f["option"]).label if q and q.scale and
+                                           q.scale.option(f["option"]) else f["option"])}
+                           for f in rows.to_dict("records")]
+                questions.append({**item, "text": q.text if q else "", "options": options,
+                                  "chartable": not rows["suppressed"].any()})
+            subs.append({"model": sub, "rows": points[points["subcriterion"] == sub.code].to_dict("records"),
+                         "questions": questions})
+        out.append({"model": criterion, "subcriteria": subs})
+    return out
+
+
 # --- charts -----------------------------------------------------------------------------------
 
 def chart(computed: Computed, name: str, question: str | None = None, group: str | None = None) -> Figure | None:
