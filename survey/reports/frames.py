@@ -223,27 +223,29 @@ def responses_wide(session: Session, round_: Round, items: pd.DataFrame, chunk_s
         select(Answer.response_id, Answer.group_id, Answer.question_code, Answer.option_code)
         .where(Answer.group_id.in_(list(ids)), Answer.question_code.in_(codes), Answer.option_code.is_not(None))
         .order_by(Answer.response_id)
-        .execution_options(stream_results=True, yield_per=chunk_size)
+        .execution_options(stream_results=True, yield_per=chunk_size * 8)
     )
-    buffer: list[tuple] = []
-    last = None
-    seen = 0
-    for response_id, group_id, question, option in session.execute(query):
-        if response_id != last:
-            if seen >= chunk_size:
-                yield _pivot(buffer)
-                buffer, seen = [], 0
-            last = response_id
-            seen += 1
-        group = ids[group_id]
-        buffer.append((response_id, group, question, weight.get((group, question, option), np.nan)))
-    if buffer:
-        yield _pivot(buffer)
+    # Rows come in partitions of the cursor; the last response of a partition may
+    # continue in the next one, so it is carried over instead of being cut.
+    carry = pd.DataFrame(columns=["response", "group_id", "question", "option"])
+    for part in session.execute(query).partitions():
+        frame = pd.concat([carry, pd.DataFrame(part, columns=carry.columns)], ignore_index=True)
+        last = frame["response"].iat[-1]
+        tail = (frame["response"] == last).to_numpy()
+        carry, frame = frame[tail], frame[~tail]
+        if len(frame):
+            yield from _wide_chunks(frame, ids, weight, chunk_size)
+    if len(carry):
+        yield from _wide_chunks(carry, ids, weight, chunk_size)
 
 
-def _pivot(rows: list[tuple]) -> pd.DataFrame:
-    long = pd.DataFrame(rows, columns=["response", "group", "question", "weight"])
-    wide = long.drop_duplicates(["response", "question"]).set_index(["response", "question"])["weight"].unstack()
+def _wide_chunks(frame: pd.DataFrame, ids: dict[int, str], weight: dict, chunk_size: int) -> Iterator[pd.DataFrame]:
+    frame = frame.assign(group=frame["group_id"].map(ids))
+    keys = pd.MultiIndex.from_frame(frame[["group", "question", "option"]])
+    lookup = pd.Series(weight, dtype=float)
+    frame["weight"] = lookup.reindex(keys).to_numpy()
+    wide = frame.drop_duplicates(["response", "question"]).set_index(["response", "question"])["weight"].unstack()
     wide.columns = [str(c) for c in wide.columns]
-    wide["group"] = long.groupby("response")["group"].first().reindex(wide.index)
-    return wide
+    wide["group"] = frame.groupby("response", sort=True)["group"].first().reindex(wide.index)
+    for start in range(0, len(wide), chunk_size):
+        yield wide.iloc[start:start + chunk_size]

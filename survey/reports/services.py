@@ -15,7 +15,8 @@ from matplotlib.figure import Figure
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from analysis import AnalysisOptions, RoundResult, compute_round, read_self_assessment
+from analysis import (AnalysisOptions, RoundResult, compare_distributions, compare_scores, compute_round,
+                      read_self_assessment)
 from analysis.charts import answer_distribution_chart, field_points_chart, sipas_elements_chart
 from analysis.par import SelfAssessmentError, validate_self_assessment
 from analysis.report import write_csvs, write_pdf, write_sav, write_workbook
@@ -79,6 +80,7 @@ def compute(session: Session, round_: Round, catalog: Catalog, options: Analysis
     if data.structure is None:
         raise OptionsError("Đợt khảo sát không dùng bộ tiêu chí Chỉ số CCHC nào: không có điểm để tính.")
     wide = frames.responses_wide(session, round_, data.items) if reliability else None
+    previous = _previous_par(session, round_, catalog, options) if data.self_assessment is not None else None
     result = compute_round(
         data.counts, data.items, data.structure, options, data.provenance,
         responses_wide=wide,
@@ -86,11 +88,33 @@ def compute(session: Session, round_: Round, catalog: Catalog, options: Analysis
         group_sizes=data.group_sizes if options.weighting == "group" else None,
         progress=notify,
         sipas_respondents=data.sipas_respondents or None,
+        previous=previous[1] if previous else None,
     )
+    if previous:
+        result.provenance["previous_round"] = {"round_id": previous[0].id, "title": previous[0].title,
+                                               "year": previous[0].year}
     if options.weighting == "group":
         result.notes.append("Gia quyền theo nhóm đối tượng; không thể gia quyền theo cơ quan vì phiếu trả lời "
                             "ẩn danh không gắn với cơ quan.")
     return Computed(result, data, frames.response_counts(session, round_), frames.roster_counts(session, round_))
+
+
+def _previous_par(session: Session, round_: Round, catalog: Catalog, options: AnalysisOptions):
+    """(round, PAR score) of the province's latest earlier round with self-assessment points, if any."""
+    earlier = session.scalars(
+        select(Round).where(Round.province_id == round_.province_id, Round.year < round_.year,
+                            Round.id.in_(select(SelfAssessment.round_id)))
+        .order_by(Round.year.desc(), Round.id.desc())
+    ).first()
+    if earlier is None:
+        return None
+    data = frames.round_frames(session, earlier, catalog)
+    if data.structure is None:
+        return None
+    result = compute_round(data.counts, data.items, data.structure, options, data.provenance,
+                           self_assessment=data.self_assessment,
+                           group_sizes=data.group_sizes if options.weighting == "group" else None)
+    return earlier, result.par
 
 
 # --- self-assessment ---------------------------------------------------------------------------
@@ -182,8 +206,35 @@ def field_breakdown(computed: Computed, field) -> list[dict]:
                 questions.append({**item, "text": q.text if q else "", "options": options,
                                   "chartable": not rows["suppressed"].any()})
             subs.append({"model": sub, "rows": points[points["subcriterion"] == sub.code].to_dict("records"),
-                         "questions": questions})
+                         "questions": questions, "comparisons": group_comparisons(computed, sub.code)})
         out.append({"model": criterion, "subcriteria": subs})
+    return out
+
+
+def group_comparisons(computed: Computed, subcriterion: str) -> list[dict]:
+    """Do groups answer a question differently?  Chi-square and Kruskal-Wallis, with effect sizes.
+
+    Only groups with at least k responses to the question take part (the test of a
+    small group against the others would describe that small group).
+    """
+    result = computed.result
+    k = result.options.min_cell
+    items = computed.frames.items
+    scores = result.item_scores
+    here = scores[(scores["subcriterion"] == subcriterion) & (scores["n_responses"] >= k)]
+    counts = computed.frames.counts
+    out = []
+    for question, rows in here.groupby("question", sort=True):
+        groups = sorted(set(rows["group"]))
+        if len(groups) < 2:
+            continue
+        c = counts[(counts["question"] == question) & counts["group"].isin(groups)]
+        it = items[(items["question"] == question) & items["group"].isin(groups)]
+        dist = compare_distributions(c, it, question)
+        score = compare_scores(c, it, question)
+        out.append({"question": question, "groups": groups, "chi2": dist.chi2, "dof": dist.dof,
+                    "p_chi2": dist.p_value, "cramers_v": dist.cramers_v, "min_expected": dist.min_expected,
+                    "h": score.h, "p_kw": score.p_value, "epsilon_squared": score.epsilon_squared})
     return out
 
 

@@ -114,3 +114,35 @@ def test_weighting_uses_roster_sizes(app, answered_round):
     assert set(covered.index) == {"hdnd", "department", "division", "citizen"}
     assert covered.loc["hdnd", "weight"] == pytest.approx((10 / 40) / (6 / 18))
     assert any("cơ quan" in n for n in computed.result.notes)
+
+
+def test_group_comparison_by_hand(app, answered_round):
+    round_id = answered_round()
+    computed = _compute(app, round_id)
+    [test] = [t for t in services.group_comparisons(computed, "1.5.1") if t["question"] == "Q1.01"]
+    # division (2 responses) takes no part; don't know left out.
+    # hdnd A2 B1 C1 D1, department A5: expected 3.5, .5, .5, .5 per row
+    assert test["groups"] == ["department", "hdnd"]
+    chi2 = 2 * ((2 - 3.5) ** 2 / 3.5 + 3 * 0.5**2 / 0.5)
+    assert test["chi2"] == pytest.approx(chi2) and test["dof"] == 3
+    assert test["cramers_v"] == pytest.approx(math.sqrt(chi2 / 10))
+    # mid-ranks: 0 -> 1, 0.2 -> 2, 0.6 -> 3, 1 (seven times) -> 7; R_hdnd = 20, R_department = 35
+    h = (12 / (10 * 11) * (20**2 / 5 + 35**2 / 5) - 3 * 11) / (1 - (7**3 - 7) / (10**3 - 10))
+    assert test["h"] == pytest.approx(h) and test["epsilon_squared"] == pytest.approx(h / 9)
+
+
+def test_par_score_compares_with_the_previous_round(app, answered_round):
+    from survey.reports.models import SelfAssessment
+
+    earlier = answered_round(title="Đợt 2022")
+    current = answered_round()
+    with app.app_context(), db.unit_of_work() as session:
+        session.get(Round, earlier).year = 2022
+        for round_id, points in ((earlier, 0.5), (current, 0.25)):
+            session.add(SelfAssessment(round_id=round_id, subcriterion="1.1.1", points=points,
+                                       structure_key="par-province", structure_version="2023.1",
+                                       source_filename="x.csv"))
+    result = _compute(app, current).result
+    assert result.par.delta == pytest.approx(-0.25)
+    assert result.provenance["previous_round"]["year"] == 2022
+    assert result.par.total == pytest.approx(0.25 + result.survey_total["points"])

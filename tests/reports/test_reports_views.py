@@ -30,6 +30,7 @@ def test_summary_and_drill_down_show_hand_values(app, client, answered_round, lo
     field = client.get(f"/admin/rounds/{round_id}/analysis/fields/1?min_cell=2")
     assert field.status_code == 200
     assert "1.5.1" in field.text and "0.560" in field.text and "0.800" in field.text
+    assert "So sánh giữa các nhóm" in field.text and "Cramér V" in field.text
     # default k = 5: the division row (2 responses) and its complement are hidden
     hidden = client.get(f"/admin/rounds/{round_id}/analysis/fields/1")
     assert "0.800" not in hidden.text and "0.560" in hidden.text
