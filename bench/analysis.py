@@ -10,9 +10,10 @@ with journalling off).  Then, in the same run:
   frames, scoring, SIPAS with its bootstrap, frequencies; reliability, which
   streams every answer, is timed separately);
 * (a) the bare SQL GROUP BY that counts the same cells;
-* in memory: the same answers as integer arrays -> counts with pandas ->
-  ``analysis.compute_round``, beside (b) ``numpy.bincount`` of the cell codes.
+* in memory: the same answers as one integer cell code per answer -> counts
+  (bincount) -> ``analysis.compute_round``, beside (b) the bare ``numpy.bincount``.
 
+Set BENCH_ANALYSIS_RELIABILITY=0 to skip the (slow, untargeted) reliability stream.
 Peak memory is the process's maximum resident set (``ru_maxrss``), sampled
 after each step, so it includes everything before it.
 """
@@ -44,6 +45,7 @@ from tests.databases import temporary_database
 
 QUESTIONS = 40
 CHUNK = 50_000
+RELIABILITY = os.environ.get("BENCH_ANALYSIS_RELIABILITY", "1") == "1"
 SHARES = {"hdnd": 0.05, "department": 0.05, "district": 0.05, "division": 0.05, "citizen": 0.80}
 
 
@@ -168,14 +170,15 @@ def run(backend: str, n: int, workdir: Path) -> None:
                 cells, bare_s = _timed(lambda: session.execute(group_by).all())
                 computed, full_s = _timed(lambda: services.compute(session, round_, catalog(), AnalysisOptions()))
                 rss_full = _rss_mb()
-                wide_rows, rel_s = _timed(lambda: sum(len(c) for c in frames.responses_wide(session, round_,
-                                                                                         computed.frames.items)))
+                wide_rows, rel_s = (_timed(lambda: sum(len(c) for c in frames.responses_wide(
+                    session, round_, computed.frames.items))) if RELIABILITY else (0, 0.0))
             print(f"[{backend}] (a) bare GROUP BY: {bare_s:.2f} s, {len(cells):,} cells", flush=True)
             print(f"[{backend}] full computation: {full_s:.2f} s = {full_s / bare_s:.2f} x GROUP BY "
                   f"(target <= 1.5); survey points {computed.result.survey_total['points']:.2f}, "
                   f"SIPAS {computed.result.sipas.sipas:.2f}; peak RSS so far {rss_full:.0f} MB", flush=True)
-            print(f"[{backend}] reliability stream (not in the target): {wide_rows:,} responses in {rel_s:.1f} s",
-                  flush=True)
+            if RELIABILITY:
+                print(f"[{backend}] reliability stream (not in the target): {wide_rows:,} responses in {rel_s:.1f} s",
+                      flush=True)
             app.extensions["survey.engine"].dispose()
             return computed
 
@@ -201,16 +204,17 @@ def in_memory(n: int, computed) -> None:
     del chunks
     binc, binc_s = _timed(lambda: np.bincount(codes, minlength=len(cells)))
 
-    def pandas_path():
-        n_per_cell = pd.Series(codes).value_counts(sort=False)
-        counts = cells.iloc[n_per_cell.index].assign(n=n_per_cell.to_numpy()).reset_index(drop=True)
-        counts = counts[counts["n"] > 0]
+    def in_memory_path():
+        # The whole computation from answers held in memory: count the cells, then every index.
+        n_per_cell = np.bincount(codes, minlength=len(cells))
+        counts = cells.assign(n=n_per_cell)
+        counts = counts[counts["n"] > 0].reset_index(drop=True)
         return compute_round(counts, items, data.structure, AnalysisOptions(), data.provenance,
                              sipas_respondents=data.sipas_respondents or None)
 
-    result, mem_s = _timed(pandas_path)
+    result, mem_s = _timed(in_memory_path)
     assert int(binc.sum()) == len(codes)
-    print(f"[memory] {len(codes):,} answers: (b) bincount {binc_s:.3f} s; counts + compute_round {mem_s:.2f} s "
+    print(f"[memory] {len(codes):,} answers: (b) bincount {binc_s:.3f} s; counts + compute_round {mem_s:.3f} s "
           f"= {mem_s / binc_s:.1f} x bincount (target <= 3); survey points "
           f"{result.survey_total['points']:.2f}; peak RSS {_rss_mb():.0f} MB (target < 2048)", flush=True)
 
