@@ -25,10 +25,19 @@ def _options():
 
 
 def _computed(round_, options):
+    # Cronbach's alpha streams every response: computed only when asked for.
+    reliability = request.args.get("reliability") == "1"
     try:
-        return services.compute(db.session(), round_, catalog(), options)
+        return services.compute(db.session(), round_, catalog(), options, reliability=reliability)
     except services.OptionsError as problem:
         abort(409, description=str(problem))
+
+
+def _query(options):
+    query = services.options_query(options)
+    if request.args.get("reliability") == "1":
+        query["reliability"] = "1"
+    return query
 
 
 @bp.get("/rounds/<int:round_id>/analysis")
@@ -38,8 +47,7 @@ def round_summary(round_id: int):
     options = _options()
     computed = _computed(round_, options)
     return render_template("reports/summary.html", round=round_, c=computed, r=computed.result,
-                           options=options, query=services.options_query(options),
-                           choices=services.OPTION_CHOICES)
+                           options=options, query=_query(options), choices=services.OPTION_CHOICES)
 
 
 @bp.get("/rounds/<int:round_id>/analysis/fields/<int:field>")
@@ -54,7 +62,7 @@ def field_detail(round_id: int, field: int):
         abort(404)
     return render_template("reports/field.html", round=round_, r=computed.result, field=field_model,
                            criteria=services.field_breakdown(computed, field_model),
-                           query=services.options_query(options))
+                           query=_query(options))
 
 
 @bp.get("/rounds/<int:round_id>/analysis/charts/<chart>.<fmt>")

@@ -146,3 +146,21 @@ def test_par_score_compares_with_the_previous_round(app, answered_round):
     assert result.par.delta == pytest.approx(-0.25)
     assert result.provenance["previous_round"]["year"] == 2022
     assert result.par.total == pytest.approx(0.25 + result.survey_total["points"])
+
+
+def test_cronbach_alpha_from_streamed_responses_matches_the_textbook_formula(app, answered_round):
+    import numpy as np
+
+    rows = ["AABAB", "BBCBB", "CBCCD", "AAAAA", "DCDCD", "BABBC"]
+    data = {"department": [{f"Q1.0{i + 1}": [o] for i, o in enumerate(r)} for r in rows]
+            + [{"Q1.01": ["A"], "Q1.02": ["A"], "Q1.03": ["E"], "Q1.04": ["A"], "Q1.05": ["A"]}]}  # don't know: left out
+    round_id = answered_round(data=data)
+    result = _compute(app, round_id, reliability=True).result
+    rel = result.reliability
+    row = rel[(rel["scale"] == "field 1") & (rel["group"] == "department")].iloc[0]
+    w = {"A": 1.0, "B": 0.6, "C": 0.2, "D": 0.0}
+    x = np.array([[w[o] for o in r] for r in rows])
+    k = x.shape[1]
+    alpha = k / (k - 1) * (1 - x.var(axis=0, ddof=1).sum() / x.sum(axis=1).var(ddof=1))
+    assert row["n"] == 6 and row["n_items"] == 5
+    assert row["alpha"] == pytest.approx(alpha)

@@ -35,6 +35,8 @@ def test_summary_and_drill_down_show_hand_values(app, client, answered_round, lo
     hidden = client.get(f"/admin/rounds/{round_id}/analysis/fields/1")
     assert "0.800" not in hidden.text and "0.560" in hidden.text
     assert client.get(f"/admin/rounds/{round_id}/analysis/fields/99").status_code == 404
+    with_alpha = client.get(f"/admin/rounds/{round_id}/analysis?reliability=1")
+    assert "Độ tin cậy của thang đo" in with_alpha.text and "Độ tin cậy của thang đo" not in page.text
     assert client.get(f"/admin/rounds/{round_id}/analysis?dont_know=maybe").status_code == 400
 
 
