@@ -140,3 +140,9 @@ def test_focal_point_cannot_read_results(app, client, answered_round, login, rol
     round_id = answered_round()
     login(role)
     assert client.get(f"/admin/rounds/{round_id}/analysis").status_code == 403
+
+
+def test_home_links_readers_to_the_analysis(app, client, answered_round, login):
+    round_id = answered_round()
+    login("analyst")
+    assert f"/admin/rounds/{round_id}/analysis" in client.get("/admin/").text
