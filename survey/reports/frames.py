@@ -37,7 +37,7 @@ class RoundFrames:
 
     counts: pd.DataFrame
     items: pd.DataFrame
-    structure: pd.DataFrame | None
+    structure: pd.DataFrame
     group_sizes: pd.DataFrame
     sipas_respondents: dict[str, int]
     questionnaires: dict[str, Questionnaire]
@@ -83,13 +83,16 @@ def items_frame(questionnaires: dict[str, Questionnaire]) -> pd.DataFrame:
     return out
 
 
-def structure_frame(structure: Structure) -> pd.DataFrame:
+def structure_frame(structure: Structure | None) -> pd.DataFrame:
+    """The index structure; empty (typed) for a SIPAS-only round, which scores no PAR points."""
     rows = [
         (f.number, f.title, c.code, s.code, s.title, float(s.max_points), bool(s.survey_scored))
-        for f in structure.fields for c in f.criteria for s in c.subcriteria
+        for f in (structure.fields if structure else ()) for c in f.criteria for s in c.subcriteria
     ]
-    return pd.DataFrame(rows, columns=["field", "field_title", "criterion", "subcriterion", "title", "max_points",
-                                       "survey_scored"])
+    out = pd.DataFrame(rows, columns=["field", "field_title", "criterion", "subcriterion", "title", "max_points",
+                                      "survey_scored"])
+    return out.astype({"field": "int64", "field_title": str, "criterion": str, "subcriterion": str, "title": str,
+                       "max_points": "float64", "survey_scored": bool})
 
 
 def _group_ids(round_: Round) -> dict[int, str]:
@@ -195,7 +198,7 @@ def round_frames(session: Session, round_: Round, catalog: Catalog) -> RoundFram
     return RoundFrames(
         counts=counts,
         items=items,
-        structure=structure_frame(structure) if structure is not None else None,
+        structure=structure_frame(structure),
         group_sizes=group_sizes_frame(session, round_),
         sipas_respondents=expectation_respondents(session, round_, items),
         questionnaires=questionnaires,

@@ -77,8 +77,6 @@ def compute(session: Session, round_: Round, catalog: Catalog, options: Analysis
     notify = progress or (lambda step: None)
     notify("counts")
     data = frames.round_frames(session, round_, catalog)
-    if data.structure is None:
-        raise OptionsError("Đợt khảo sát không dùng bộ tiêu chí Chỉ số CCHC nào: không có điểm để tính.")
     wide = frames.responses_wide(session, round_, data.items) if reliability else None
     previous = _previous_par(session, round_, catalog, options) if data.self_assessment is not None else None
     result = compute_round(
@@ -109,8 +107,6 @@ def _previous_par(session: Session, round_: Round, catalog: Catalog, options: An
     if earlier is None:
         return None
     data = frames.round_frames(session, earlier, catalog)
-    if data.structure is None:
-        return None
     result = compute_round(data.counts, data.items, data.structure, options, data.provenance,
                            self_assessment=data.self_assessment,
                            group_sizes=data.group_sizes if options.weighting == "group" else None)
@@ -243,7 +239,7 @@ def group_comparisons(computed: Computed, subcriterion: str) -> list[dict]:
 def chart(computed: Computed, name: str, question: str | None = None, group: str | None = None) -> Figure | None:
     """A figure of the round, or None when it does not exist (unknown name, or a suppressed cell)."""
     result = computed.result
-    if name == "fields":
+    if name == "fields" and computed.frames.structure_model is not None:
         return field_points_chart(result.field_totals)
     if name == "sipas":
         if result.sipas is None:
@@ -271,11 +267,8 @@ EXPORTS = {
 
 
 def _figures(computed: Computed) -> dict[str, Figure]:
-    figures = {"Điểm theo lĩnh vực": chart(computed, "fields")}
-    sipas = chart(computed, "sipas")
-    if sipas is not None:
-        figures["Chỉ số hài lòng SIPAS"] = sipas
-    return figures
+    figures = {"Điểm theo lĩnh vực": chart(computed, "fields"), "Chỉ số hài lòng SIPAS": chart(computed, "sipas")}
+    return {title: figure for title, figure in figures.items() if figure is not None}
 
 
 def export_bytes(session: Session, round_: Round, computed: Computed, kind: str) -> tuple[bytes, str, str]:

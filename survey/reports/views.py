@@ -27,10 +27,7 @@ def _options():
 def _computed(round_, options):
     # Cronbach's alpha streams every response: computed only when asked for.
     reliability = request.args.get("reliability") == "1"
-    try:
-        return services.compute(db.session(), round_, catalog(), options, reliability=reliability)
-    except services.OptionsError as problem:
-        abort(409, description=str(problem))
+    return services.compute(db.session(), round_, catalog(), options, reliability=reliability)
 
 
 def _query(options):

@@ -146,3 +146,19 @@ def test_home_links_readers_to_the_analysis(app, client, answered_round, login):
     round_id = answered_round()
     login("analyst")
     assert f"/admin/rounds/{round_id}/analysis" in client.get("/admin/").text
+
+
+def test_sipas_only_round_has_indices_but_no_points(app, client, survey_round, login):
+    from survey.rounds.services import GroupBinding
+    from survey.rounds.models import Round
+    from tests.reports.conftest import HAND_DATA, insert_responses
+
+    round_id, _ = survey_round(bindings=[GroupBinding("sipas-citizens", "2023.1")], title="Chỉ SIPAS")
+    with app.app_context(), db.unit_of_work() as session:
+        insert_responses(session, session.get(Round, round_id), {"citizen": HAND_DATA["citizen"]})
+    login("analyst")
+    page = client.get(f"/admin/rounds/{round_id}/analysis")
+    assert page.status_code == 200 and "chỉ khảo sát SIPAS" in page.text
+    assert "Chỉ số hài lòng (SIPAS)" in page.text
+    assert client.get(f"/admin/rounds/{round_id}/analysis/charts/fields.png").status_code == 404
+    assert client.get(f"/admin/rounds/{round_id}/analysis/export/pdf").data.startswith(b"%PDF")
