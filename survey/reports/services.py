@@ -94,7 +94,7 @@ def compute(session: Session, round_: Round, catalog: Catalog, options: Analysis
     if options.weighting == "group":
         result.notes.append("Gia quyền theo nhóm đối tượng; không thể gia quyền theo cơ quan vì phiếu trả lời "
                             "ẩn danh không gắn với cơ quan.")
-    return Computed(result, data, frames.response_counts(session, round_), frames.roster_counts(session, round_))
+    return Computed(result, data, data.response_counts, data.roster_counts)
 
 
 def _previous_par(session: Session, round_: Round, catalog: Catalog, options: AnalysisOptions):
