@@ -45,6 +45,13 @@ def _round(session, round_id: int) -> Round:
     return round_
 
 
+def _compute(session, round_, options, reliability, progress):
+    try:
+        return services.compute(session, round_, catalog(), options, reliability=reliability, progress=progress)
+    except services.OptionsError as problem:
+        raise click.ClickException(str(problem)) from None
+
+
 def option_flags(command):
     for flag in reversed([
         click.option("--round", "round_id", type=int, required=True, help="round id"),
@@ -66,8 +73,7 @@ def compute_command(round_id, dont_know, pooling, weighting, min_cell, reliabili
     """Compute a round's indices (survey points, PAR score, SIPAS)."""
     options = _options(dont_know, pooling, weighting, min_cell)
     with db.unit_of_work(write=False) as session:
-        computed = services.compute(session, _round(session, round_id), catalog(), options,
-                                    reliability=reliability, progress=_progress(as_json))
+        computed = _compute(session, _round(session, round_id), options, reliability, _progress(as_json))
     result = computed.result
     if as_json:
         out = result.to_json_dict()
@@ -94,7 +100,7 @@ def report_command(round_id, dont_know, pooling, weighting, min_cell, reliabilit
     notify = _progress(False)
     with db.unit_of_work() as session:  # writes: every export is audited
         round_ = _round(session, round_id)
-        computed = services.compute(session, round_, catalog(), options, reliability=reliability, progress=notify)
+        computed = _compute(session, round_, options, reliability, notify)
         written = services.write_report_directory(session, round_, computed, out_dir, progress=notify)
     for path in written:
         click.echo(str(path))

@@ -77,6 +77,8 @@ def compute(session: Session, round_: Round, catalog: Catalog, options: Analysis
     notify = progress or (lambda step: None)
     notify("counts")
     data = frames.round_frames(session, round_, catalog)
+    if options.weighting == "group":
+        _check_weighting(data)
     wide = frames.responses_wide(session, round_, data.items) if reliability else None
     previous = _previous_par(session, round_, catalog, options) if data.self_assessment is not None else None
     result = compute_round(
@@ -95,6 +97,17 @@ def compute(session: Session, round_: Round, catalog: Catalog, options: Analysis
         result.notes.append("Gia quyền theo nhóm đối tượng; không thể gia quyền theo cơ quan vì phiếu trả lời "
                             "ẩn danh không gắn với cơ quan.")
     return Computed(result, data, data.response_counts, data.roster_counts)
+
+
+def _check_weighting(data: frames.RoundFrames) -> None:
+    """Post-stratification needs a roster count for every group that answered, at least its responses."""
+    problems = []
+    for group, n in data.response_counts.items():
+        roster = data.roster_counts[group]
+        if n and roster < n:
+            problems.append(f"nhóm {group}: {n} phiếu nhưng danh sách chỉ có {roster} người")
+    if problems or not any(data.response_counts.values()):
+        raise OptionsError("Không thể gia quyền theo nhóm: " + ("; ".join(problems) or "chưa có phiếu trả lời") + ".")
 
 
 def _previous_par(session: Session, round_: Round, catalog: Catalog, options: AnalysisOptions):

@@ -17,17 +17,25 @@ READERS = (ANALYST, PROVINCE_ADMIN, SYSTEM_ADMIN)
 CHART_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
 
 
+def _refuse(problem: Exception):
+    page = render_template("errors/error.html", title="Tùy chọn phân tích không dùng được", message=str(problem))
+    abort(Response(page, status=400))
+
+
 def _options():
     try:
         return services.parse_options(request.args)
     except services.OptionsError as problem:
-        abort(400, description=str(problem))
+        _refuse(problem)
 
 
 def _computed(round_, options):
     # Cronbach's alpha streams every response: computed only when asked for.
     reliability = request.args.get("reliability") == "1"
-    return services.compute(db.session(), round_, catalog(), options, reliability=reliability)
+    try:
+        return services.compute(db.session(), round_, catalog(), options, reliability=reliability)
+    except services.OptionsError as problem:
+        _refuse(problem)
 
 
 def _query(options):

@@ -162,3 +162,13 @@ def test_sipas_only_round_has_indices_but_no_points(app, client, survey_round, l
     assert "Chỉ số hài lòng (SIPAS)" in page.text
     assert client.get(f"/admin/rounds/{round_id}/analysis/charts/fields.png").status_code == 404
     assert client.get(f"/admin/rounds/{round_id}/analysis/export/pdf").data.startswith(b"%PDF")
+
+
+def test_weighting_without_a_matching_roster_is_refused_in_vietnamese(app, client, answered_round, login):
+    round_id = answered_round(per_group=1)  # 6 HĐND responses, 1 person on the roster
+    login("analyst")
+    reply = client.get(f"/admin/rounds/{round_id}/analysis?weighting=group")
+    assert reply.status_code == 400
+    assert "Không thể gia quyền theo nhóm" in reply.text and "nhóm hdnd: 6 phiếu" in reply.text
+    bad_k = client.get(f"/admin/rounds/{round_id}/analysis?min_cell=abc")
+    assert bad_k.status_code == 400 and "Ngưỡng ẩn ô nhỏ" in bad_k.text
