@@ -18,14 +18,17 @@ import pandas as pd
 from ._inputs import check_structure, listing, require_columns
 from .rounding import round_half_up
 
-__all__ = ["ParScore", "par_score", "classify", "read_self_assessment", "SelfAssessmentError"]
+__all__ = ["ParScore", "par_score", "classify", "read_self_assessment", "validate_self_assessment", "SelfAssessmentError"]
 
 
 class SelfAssessmentError(ValueError):
     """A self-assessment that does not fit the index structure; ``problems`` lists every offending row."""
 
-    def __init__(self, problems: list[str]):
+    def __init__(self, problems: list[str], details: list[dict] | None = None):
         self.problems = problems
+        # Machine-readable twins of ``problems`` (row, subcriterion, value, kind, max_points)
+        # so that a user interface can word them in its own language.
+        self.details = details or []
         super().__init__("invalid self-assessment:\n" + "\n".join(f"- {p}" for p in problems))
 
 
@@ -60,6 +63,14 @@ def classify(percent: float) -> str:
     return "D"
 
 
+def validate_self_assessment(sa: pd.DataFrame, structure: pd.DataFrame) -> pd.DataFrame:
+    """``subcriterion, points`` checked against the structure; every problem raised together.
+
+    Raises :class:`SelfAssessmentError` (with ``details`` for translation).
+    """
+    return _validate_self_assessment(sa, check_structure(structure))
+
+
 def _validate_self_assessment(sa: pd.DataFrame, st: pd.DataFrame) -> pd.DataFrame:
     require_columns(sa, ["subcriterion", "points"], "self_assessment")
     sa = pd.DataFrame(
@@ -69,31 +80,46 @@ def _validate_self_assessment(sa: pd.DataFrame, st: pd.DataFrame) -> pd.DataFram
             "raw_points": sa["points"].astype(object).to_numpy(),
         }
     )
-    problems = []
+    problems, details = [], []
     known = st.set_index("subcriterion")
+    english = {
+        "empty": "sub-criterion code is empty",
+        "unknown": "unknown sub-criterion code",
+        "survey_scored": "sub-criterion is scored by the survey, not by self-assessment",
+        "not_number": "points are not a number",
+        "negative": "negative points",
+    }
+
+    def add(row, code, raw, kind, max_points=None):
+        where = f"row {row} ({code!r}, {raw!r})"
+        text = english.get(kind) or f"points exceed the maximum {max_points:g}"
+        problems.append(f"{where}: {text}")
+        details.append({"row": row, "subcriterion": code, "value": raw, "kind": kind, "max_points": max_points})
+
     for i, row in sa.iterrows():
-        code, pts = row["subcriterion"], row["points"]
-        where = f"row {i + 1} ({code!r}, {row['raw_points']!r})"
+        code, pts, raw = row["subcriterion"], row["points"], row["raw_points"]
         if code is None or code == "":
-            problems.append(f"{where}: sub-criterion code is empty")
+            add(i + 1, code, raw, "empty")
             continue
         if code not in known.index:
-            problems.append(f"{where}: unknown sub-criterion code")
+            add(i + 1, code, raw, "unknown")
             continue
         if bool(known.at[code, "survey_scored"]):
-            problems.append(f"{where}: sub-criterion is scored by the survey, not by self-assessment")
+            add(i + 1, code, raw, "survey_scored")
         if np.isnan(pts):
-            problems.append(f"{where}: points are not a number")
+            add(i + 1, code, raw, "not_number")
         elif pts < 0:
-            problems.append(f"{where}: negative points")
+            add(i + 1, code, raw, "negative")
         elif pts > known.at[code, "max_points"] + 1e-9:
-            problems.append(f"{where}: points exceed the maximum {known.at[code, 'max_points']:g}")
+            add(i + 1, code, raw, "too_high", float(known.at[code, "max_points"]))
     dup = sa["subcriterion"].duplicated(keep=False) & sa["subcriterion"].notna()
     for code in sorted(set(sa.loc[dup, "subcriterion"])):
-        rows = [str(i + 1) for i in sa.index[sa["subcriterion"] == code]]
-        problems.append(f"rows {', '.join(rows)}: sub-criterion {code!r} given more than once")
+        rows = [i + 1 for i in sa.index[sa["subcriterion"] == code]]
+        problems.append(f"rows {', '.join(map(str, rows))}: sub-criterion {code!r} given more than once")
+        details.append({"row": rows[0], "rows": rows, "subcriterion": code, "value": None, "kind": "duplicate",
+                        "max_points": None})
     if problems:
-        raise SelfAssessmentError(problems)
+        raise SelfAssessmentError(problems, details)
     return sa[["subcriterion", "points"]]
 
 

@@ -18,6 +18,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .results import RoundResult
+from .suppression import suppress_small_cells
 
 __all__ = ["write_workbook", "write_csvs", "write_sav", "write_pdf", "report_tables", "SHEET_NAMES", "dejavu_font_path"]
 
@@ -28,6 +29,7 @@ SHEET_NAMES = {
     "questions": "Câu hỏi",
     "sipas": "SIPAS",
     "methodology": "Phương pháp",
+    "reliability": "Độ tin cậy",
 }
 
 CSV_NAMES = {
@@ -38,6 +40,7 @@ CSV_NAMES = {
     "frequencies": "tan_suat.csv",
     "sipas": "sipas.csv",
     "methodology": "phuong_phap.csv",
+    "reliability": "do_tin_cay.csv",
 }
 
 LABELS_VI = {
@@ -195,7 +198,7 @@ def report_tables(result: RoundResult) -> dict[str, pd.DataFrame]:
             on="field",
             how="left",
         )
-    return {
+    tables = {
         "summary": _summary(result),
         "fields": fields,
         "subcriteria": result.subcriterion_points,
@@ -204,6 +207,12 @@ def report_tables(result: RoundResult) -> dict[str, pd.DataFrame]:
         "sipas": _sipas_table(result),
         "methodology": _methodology(result),
     }
+    if result.reliability is not None:
+        # alpha of a handful of responses describes those few people: same threshold as every table.
+        tables["reliability"] = suppress_small_cells(
+            result.reliability.rename(columns={"n": "n_complete"}), "n_complete", result.options.min_cell,
+            keep=["n_items"])
+    return tables
 
 
 _EXTRA_VI = {
@@ -212,6 +221,12 @@ _EXTRA_VI = {
     "par_points": "Tổng điểm",
     "par_max_points": "Tổng điểm tối đa",
     "n_satisfied": "Số câu hài lòng",
+    "scale": "Thang đo",
+    "n_items": "Số câu hỏi",
+    "n_complete": "Số phiếu trả lời đủ các câu",
+    "alpha": "Hệ số Cronbach alpha",
+    "alpha_low": "Cận dưới KTC",
+    "alpha_high": "Cận trên KTC",
 }
 
 
@@ -229,7 +244,9 @@ def write_workbook(path_or_buffer, result: RoundResult) -> None:
     """
     tables = report_tables(result)
     with pd.ExcelWriter(path_or_buffer, engine="openpyxl") as writer:
-        for key in ("summary", "fields", "subcriteria", "questions", "sipas", "methodology"):
+        for key in ("summary", "fields", "subcriteria", "questions", "sipas", "methodology", "reliability"):
+            if key not in tables:
+                continue
             sheet = SHEET_NAMES[key]
             _vi(tables[key]).to_excel(writer, sheet_name=sheet, index=False)
             if key == "questions":

@@ -58,11 +58,12 @@ def scored_answers(counts: pd.DataFrame, items: pd.DataFrame, options: AnalysisO
         raise ValueError(f"counts has rows with no matching option in items: {listing(unknown[keys])}")
     # A question is scored when every substantive option carries a weight.
     substantive = it[~it["is_missing"]]
-    has_w = substantive.groupby(["group", "question"])["weight"].agg(lambda w: (w.notna().all(), w.notna().any()))
-    mixed = [k for k, (all_, any_) in has_w.items() if any_ and not all_]
+    # Vectorised: a per-question Python lambda dominated the run time of a whole round.
+    has_w = substantive.assign(_w=substantive["weight"].notna()).groupby(["group", "question"])["_w"].agg(["all", "any"])
+    mixed = list(has_w.index[has_w["any"] & ~has_w["all"]])
     if mixed:
         raise ValueError(f"items: questions with weights on some options only: {mixed[:10]}")
-    scored_q = {k for k, (all_, _) in has_w.items() if all_}
+    scored_q = set(has_w.index[has_w["all"]])
     expectation_q = set(map(tuple, it.loc[it["is_expectation"], ["group", "question"]].to_numpy()))
     scored_q -= expectation_q
     it_keys = list(zip(it["group"], it["question"]))
@@ -199,7 +200,10 @@ def subcriterion_points(
         ``n_valid, n_missing, score, score_low, score_high, points_raw`` (unrounded
         max_points * score), ``points`` (half-up, 2 decimals), ``points_low,
         points_high, suppressed``.  Group rows with fewer than ``options.min_cell``
-        responses are suppressed; pooled rows are the official score and are not.
+        responses are suppressed, and so is a pooled row whose groups total fewer
+        (its points then count as unscored in :func:`field_totals`); when that
+        would leave a single hidden group derivable from the pooled row, the
+        smallest visible group is suppressed too (complementary suppression).
 
     Notes
     -----
@@ -289,14 +293,45 @@ def subcriterion_points(
     out["points"] = round_half_up(out["points_raw"].to_numpy(), 2) if len(out) else []
     out["points_low"] = out["max_points"] * out["score_low"]
     out["points_high"] = out["max_points"] * out["score_high"]
-    pooled = out["is_pooled"].to_numpy(dtype=bool)
-    supp = suppress_small_cells(out[~pooled], "n_responses", options.min_cell, keep=["field", "max_points"])
-    out["suppressed"] = False
-    out = pd.concat([supp, out[pooled]]) if len(supp) and pooled.any() else (supp if len(supp) else out)
+    out = _suppress_points(out, options.min_cell)
     out = out.sort_values(["field", "subcriterion", "is_pooled", "group"], kind="stable", na_position="last")
     out = out.reset_index(drop=True)
     out.attrs["options"] = options.as_dict()
     return out
+
+
+def _suppress_points(out: pd.DataFrame, k: int) -> pd.DataFrame:
+    """Primary and complementary suppression of the long points frame.
+
+    Primary: a group row backed by fewer than ``k`` responses, and a pooled row
+    whose groups together have fewer than ``k`` (it would then be a small cell
+    itself).  Complementary: the pooled row is a known combination of the
+    group rows (alpha_g are published or follow from the options), so when
+    exactly one group row with responses is hidden and the pooled row is shown,
+    that group's score (and counts) would follow from the pooled row minus the
+    visible groups.  The visible contributing group with the fewest responses
+    is then hidden too, leaving at least two unknowns in one equation.
+    """
+    keep = ["field", "max_points"]
+    n = out["n_responses"].to_numpy(dtype=float)
+    pooled = out["is_pooled"].to_numpy(dtype=bool)
+    hide = n < k
+    codes = out["subcriterion"].to_numpy()
+    for code in pd.unique(codes):
+        here = codes == code
+        if hide[here & pooled].all():
+            continue  # nothing to derive from: the pooled row is hidden too
+        contributing = here & ~pooled & (n > 0)
+        hidden = contributing & hide
+        if hidden.sum() == 1:
+            visible = np.flatnonzero(contributing & ~hide)
+            if len(visible):  # ties: the first group in code order (rows are sorted by group)
+                hide[visible[np.argmin(n[visible])]] = True
+    frame = out.assign(_hide=np.where(hide, 0, 1))
+    # The number of responses per group stays visible (it is the response
+    # count published on the summary anyway); what they answered is hidden.
+    frame = suppress_small_cells(frame, "_hide", 1, keep=keep + ["n_responses"])
+    return frame.drop(columns="_hide")
 
 
 def field_totals(points: pd.DataFrame, structure: pd.DataFrame) -> pd.DataFrame:

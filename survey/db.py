@@ -8,6 +8,8 @@ Services flush, never commit: the request edge commits once (see
 from __future__ import annotations
 
 import contextvars
+import fcntl
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -49,7 +51,16 @@ def make_engine(url: str, **kwargs) -> Engine:
     return create_engine(url, **kwargs)
 
 
+def _writer_lock_path(engine: Engine) -> str | None:
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return f"{database}-writer.lock"
+
+
 def _configure_sqlite(engine: Engine) -> None:
+    lock_path = _writer_lock_path(engine)
+
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record):
         # Let SQLAlchemy, not the sqlite3 module, decide when transactions
@@ -64,7 +75,28 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
+        if not write_intent.get():
+            connection.exec_driver_sql("BEGIN")
+            return
+        if lock_path is not None and "writer_lock" not in connection.info:
+            # Queue writers on a blocking file lock first: SQLite's own busy
+            # handler polls with sleeps growing to 100 ms, which starves
+            # some writers under load; flock wakes the next one at once.
+            # The lock belongs to the checked-out connection (several
+            # transactions may run on it) and is released when it goes back.
+            descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            connection.info["writer_lock"] = descriptor
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    def release_writer_lock(_dbapi_connection, record, *_args):
+        descriptor = record.info.pop("writer_lock", None) if record is not None else None
+        if descriptor is not None:
+            os.close(descriptor)  # closing the descriptor releases the flock
+
+    # Every way a connection leaves its user: returned (reset, then checkin) or thrown away.
+    for name in ("reset", "checkin", "invalidate", "soft_invalidate", "close"):
+        event.listen(engine.pool, name, release_writer_lock)
 
 
 def init_app(app) -> None:

@@ -30,6 +30,12 @@ def parameter_values(app, round_id: int) -> dict[str, object]:
             "group_id": respondent.group_id,
             "agency_id": agency.id,
             "filename": "x",
+            "import_id": 1,  # none exists: allowed roles get 404, the others 403
+            # reports: field 1 of the structure, the field chart as PNG, the CSV export
+            "field": 1,
+            "chart": "fields",
+            "fmt": "png",
+            "kind": "csv",
         }
 
 

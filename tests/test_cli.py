@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
@@ -65,3 +66,16 @@ def test_demo_prints_working_links_and_reissues_them(app, client):
         active = db.session().scalar(select(func.count()).select_from(AccessLink).where(AccessLink.revoked_at.is_(None)))
         people_after = db.session().scalar(select(func.count()).select_from(Respondent))
     assert active == 15 and people_after == 15
+
+
+def test_demo_plan_follows_todays_calendar(app):
+    from survey.rounds.models import Round
+    from survey.timeutil import utcnow
+
+    assert app.test_cli_runner().invoke(args=["demo"]).exit_code == 0
+    with app.app_context():
+        round_ = db.session().scalars(select(Round)).one()
+        today = utcnow().date()
+        assert today <= round_.ministry_deadline <= today.replace(year=today.year + 1)
+        assert round_.ministry_deadline.month == 12 and round_.ministry_deadline.day == 10
+        assert all(m.due_on >= today - timedelta(days=366) for m in round_.milestones)

@@ -6,7 +6,7 @@ import csv
 import io
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask import session as cookie
 from sqlalchemy import select
 
@@ -100,3 +100,101 @@ def audit_export():
     services.record(session, "audit.export")
     return Response(buffer.getvalue(), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": "attachment; filename=nhat-ky-he-thong.csv"})
+
+
+# --- accounts and provinces (issue 3) -------------------------------------------------------
+
+def _manageable_roles() -> list[str]:
+    # A province administrator may create focal points and analysts of their own province only.
+    from survey.accounts.models import ANALYST, FOCAL_POINT, ROLES
+
+    return list(ROLES) if current_user().role == SYSTEM_ADMIN else [FOCAL_POINT, ANALYST]
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@roles_required(*ADMINS)
+def users():
+    from survey.accounts.models import ROLE_LABELS, User
+    from survey.rounds.models import Agency, Province
+
+    session = db.session()
+    user = current_user()
+    error = None
+    if request.method == "POST":
+        role = request.form.get("role", "")
+        province = session.get(Province, request.form.get("province_id", type=int) or 0)
+        if user.role != SYSTEM_ADMIN:
+            province = session.get(Province, user.province_id)
+        agency = session.get(Agency, request.form.get("agency_id", type=int) or 0) if role == "focal_point" else None
+        try:
+            if role not in _manageable_roles():
+                raise services.AccountError("Bạn không được tạo tài khoản với vai trò này.")
+            created = services.create_user(
+                session, email=request.form.get("email", ""), full_name=request.form.get("full_name", ""),
+                password=request.form.get("password", ""), role=role,
+                province=None if role == SYSTEM_ADMIN else province, agency=agency)
+        except services.AccountError as problem:
+            session.rollback()
+            error = str(problem)
+        else:
+            services.record(session, "user.create", target=created.email, details={"role": role},
+                            province_id=created.province_id)
+            flash(f"Đã tạo tài khoản {created.email}.")
+            return redirect(url_for("accounts.users"), 303)
+    query = select(User).order_by(User.is_active.desc(), User.role, User.email)
+    provinces = select(Province).order_by(Province.name)
+    agencies = select(Agency).where(Agency.is_active.is_(True)).order_by(Agency.name)
+    if user.role != SYSTEM_ADMIN:
+        query = query.where(User.province_id == user.province_id)
+        provinces = provinces.where(Province.id == user.province_id)
+        agencies = agencies.where(Agency.province_id == user.province_id)
+    return render_template(
+        "admin/users.html", users=session.scalars(query).all(), provinces=session.scalars(provinces).all(),
+        agencies=session.scalars(agencies).all(), roles=_manageable_roles(), labels=ROLE_LABELS, error=error,
+        form=request.form,
+    ), 400 if error else 200
+
+
+@bp.post("/users/deactivate")
+@roles_required(*ADMINS)
+def deactivate_user():
+    from survey.accounts.models import User
+
+    session = db.session()
+    target = session.get(User, request.form.get("user_id", type=int) or 0)
+    user = current_user()
+    if target is None or (user.role != SYSTEM_ADMIN and
+                          (target.province_id != user.province_id or target.role not in _manageable_roles())):
+        abort(404)
+    if target.id == user.id:
+        flash("Không thể tự khóa tài khoản của mình.")
+        return redirect(url_for("accounts.users"), 303)
+    target.is_active = False
+    target.session_version += 1  # ends their open sessions now
+    services.record(session, "user.deactivate", target=target.email, province_id=target.province_id)
+    flash(f"Đã khóa tài khoản {target.email}.")
+    return redirect(url_for("accounts.users"), 303)
+
+
+@bp.route("/provinces", methods=["GET", "POST"])
+@roles_required(SYSTEM_ADMIN)
+def provinces():
+    from survey.rounds.models import Province
+
+    session = db.session()
+    error = None
+    if request.method == "POST":
+        code = request.form.get("code", "").strip().upper()
+        name = " ".join(request.form.get("name", "").split())
+        if not code or not name or len(code) > 16 or not code.isalnum():
+            error = "Vui lòng nhập mã tỉnh (chữ và số, tối đa 16 ký tự) và tên tỉnh."
+        elif session.scalar(select(Province).where(Province.code == code)) is not None:
+            error = f"Đã có tỉnh mã {code}."
+        else:
+            session.add(Province(code=code, name=name))
+            session.flush()
+            services.record(session, "province.create", target=f"{code} {name}")
+            flash(f"Đã thêm {name}.")
+            return redirect(url_for("accounts.provinces"), 303)
+    return render_template("admin/provinces.html", provinces=session.scalars(select(Province).order_by(Province.name)).all(),
+                           error=error), 400 if error else 200

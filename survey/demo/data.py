@@ -5,8 +5,10 @@ The round's window is set around today so that the demo links can be answered.
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
+from pathlib import Path
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
@@ -15,7 +17,7 @@ from questionnaires import Catalog
 from survey.respond.links import issue_link
 from survey.respond.models import Submission
 from survey.rounds.models import Round
-from survey.rounds.services import GroupBinding, create_round, get_or_create_agency, get_or_create_province
+from survey.rounds.services import GroupBinding, create_round, default_milestones, get_or_create_agency, get_or_create_province
 from survey.roster.models import Respondent
 from survey.roster.services import add_respondent
 from survey.timeutil import utcnow
@@ -30,16 +32,24 @@ DEMO_BINDINGS = [
     GroupBinding("sipas-citizens", "2023.1"),
 ]
 
-AGENCIES = [
-    ("HDND", "Văn phòng Đoàn ĐBQH và HĐND tỉnh", "council"),
-    ("SNV", "Sở Nội vụ", "department"),
-    ("STP", "Sở Tư pháp", "department"),
-    ("STC", "Sở Tài chính", "department"),
-    ("VPUB", "Văn phòng UBND tỉnh", "department"),
-    ("BATXAT", "UBND huyện Bát Xát", "district"),
-    ("SAPA", "UBND thị xã Sa Pa", "district"),
-    ("BACHA", "UBND huyện Bắc Hà", "district"),
-]
+# Lào Cai's departments, Council office and districts/town/city as of 2023 (data, not code).
+AGENCIES_FILE = Path(__file__).with_name("lao_cai_agencies_2023.csv")
+
+
+def _agencies() -> list[tuple[str, str, str]]:
+    with AGENCIES_FILE.open(encoding="utf-8", newline="") as handle:
+        return [(row["code"], row["name"], row["kind"]) for row in csv.DictReader(handle)]
+
+
+AGENCIES = _agencies()
+
+
+def demo_contact(index: int, name: str) -> tuple[str, str]:
+    """A name-based @demo.example.vn address and a well-formed mobile number for demo respondent ``index``."""
+    from survey.roster.normalise import fold
+
+    return f"{fold(name).replace(' ', '.')}@demo.example.vn", f"0912{index:06d}"
+
 
 # (group code, name, position, agency code)
 PEOPLE = [
@@ -82,12 +92,17 @@ def load_demo(session: Session, catalog: Catalog) -> tuple[Round, list[DemoLink]
             session, catalog, province=province, year=2023, title=DEMO_TITLE,
             opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=60), bindings=DEMO_BINDINGS,
         )
+        # The questionnaires are 2023's, but the plan's dates follow today's
+        # calendar, so the dashboard shows a live countdown, not three years of delays.
+        cycle = now.date().year if now.date() <= date(now.year, 12, 10) else now.year + 1
+        round_.ministry_deadline = date(cycle, 12, 10)
+        round_.milestones = default_milestones(cycle)
         groups = {g.code: g for g in round_.groups}
-        for number, (group_code, name, position, agency_code) in enumerate(PEOPLE, start=1):
-            # Demo addresses, so that invitations can be tried against the local mail sink of `make run`.
+        for index, (group_code, name, position, agency_code) in enumerate(PEOPLE, start=1):
+            email, phone = demo_contact(index, name)
             add_respondent(
                 session, round_, groups[group_code], full_name=name, position=position,
-                agency=agencies.get(agency_code), email=f"nguoi{number:02d}@demo.example.vn",
+                agency=agencies.get(agency_code), email=email, phone=phone,
             )
     respondents = session.scalars(
         select(Respondent)

@@ -1,5 +1,106 @@
-"""`survey reports …` commands: thin wrappers over services."""
+"""`survey analysis …` commands: thin wrappers over the reports services."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import click
+from flask.cli import with_appcontext
+
+from survey import db
+from survey.questionnaire_registry import catalog
+from survey.reports import services
+from survey.rounds.models import Round
 
 group = click.Group("analysis", help="Index computation and reports.")
+
+_STEP_VI = {
+    "counts": "đếm câu trả lời trong cơ sở dữ liệu", "weights": "trọng số hậu phân tầng",
+    "items": "điểm từng câu hỏi", "subcriteria": "điểm tiêu chí thành phần", "fields": "tổng theo lĩnh vực",
+    "frequencies": "tần suất", "sipas": "chỉ số SIPAS", "par": "Chỉ số CCHC", "reliability": "độ tin cậy (Cronbach)",
+    "xlsx": "ghi bảng tính .xlsx", "csv": "ghi CSV", "sav": "ghi SPSS .sav", "pdf": "ghi báo cáo PDF",
+}
+
+
+def _options(dont_know, pooling, weighting, min_cell):
+    try:
+        return services.parse_options({"dont_know": dont_know, "pooling": pooling, "weighting": weighting,
+                                       "min_cell": str(min_cell) if min_cell else ""})
+    except services.OptionsError as problem:
+        raise click.BadParameter(str(problem)) from None
+
+
+def _progress(quiet: bool):
+    def notify(step: str) -> None:
+        if not quiet:
+            click.echo(f"… {_STEP_VI.get(step, step)}", err=True)
+    return notify
+
+
+def _round(session, round_id: int) -> Round:
+    round_ = session.get(Round, round_id)
+    if round_ is None:
+        raise click.ClickException(f"Không có đợt khảo sát {round_id}.")
+    return round_
+
+
+def _compute(session, round_, options, reliability, progress):
+    try:
+        return services.compute(session, round_, catalog(), options, reliability=reliability, progress=progress)
+    except services.OptionsError as problem:
+        raise click.ClickException(str(problem)) from None
+
+
+def option_flags(command):
+    for flag in reversed([
+        click.option("--round", "round_id", type=int, required=True, help="round id"),
+        click.option("--dont-know", type=click.Choice(["exclude", "zero"]), default=None),
+        click.option("--pooling", type=click.Choice(["equal", "size"]), default=None),
+        click.option("--weighting", type=click.Choice(["none", "group"]), default=None),
+        click.option("--min-cell", type=int, default=None, help="suppression threshold k (default 5)"),
+        click.option("--reliability/--no-reliability", default=True, help="Cronbach's alpha (streams responses)"),
+    ]):
+        command = flag(command)
+    return command
+
+
+@group.command("compute")
+@option_flags
+@click.option("--json", "as_json", is_flag=True, help="print every result as JSON")
+@with_appcontext
+def compute_command(round_id, dont_know, pooling, weighting, min_cell, reliability, as_json):
+    """Compute a round's indices (survey points, PAR score, SIPAS)."""
+    options = _options(dont_know, pooling, weighting, min_cell)
+    with db.unit_of_work(write=False) as session:
+        computed = _compute(session, _round(session, round_id), options, reliability, _progress(as_json))
+    result = computed.result
+    if as_json:
+        out = result.to_json_dict()
+        out["responses"] = computed.response_counts
+        click.echo(json.dumps(out, ensure_ascii=False, indent=1))
+        return
+    total = result.survey_total
+    click.echo(f"Điểm điều tra XHH: {total['points']:.2f} / {total['max_points']:.2f}")
+    for row in result.field_totals[~result.field_totals["is_total"]].itertuples():
+        click.echo(f"  {row.field}. {row.field_title}: {row.survey_points:.2f} / {row.survey_max:.2f}")
+    if result.sipas is not None:
+        click.echo(f"SIPAS: {result.sipas.sipas:.2f} %")
+    if result.par is not None:
+        click.echo(f"Chỉ số CCHC: {result.par.total:.2f} / {result.par.max_total:.2f} ({result.par.classification})")
+
+
+@group.command("report")
+@option_flags
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@with_appcontext
+def report_command(round_id, dont_know, pooling, weighting, min_cell, reliability, out_dir):
+    """Write the workbook, CSV files, SPSS file and PDF report of a round into DIR."""
+    options = _options(dont_know, pooling, weighting, min_cell)
+    notify = _progress(False)
+    with db.unit_of_work() as session:  # writes: every export is audited
+        round_ = _round(session, round_id)
+        computed = _compute(session, round_, options, reliability, notify)
+        written = services.write_report_directory(session, round_, computed, out_dir, progress=notify)
+    for path in written:
+        click.echo(str(path))

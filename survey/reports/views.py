@@ -1,5 +1,119 @@
-"""Analysts' pages and downloads (issue 5)."""
+"""Analysts' pages and downloads (issue 5): load -> check access -> one service -> respond."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+
+from analysis.charts import figure_bytes
+from survey import db
+from survey.accounts.access import roles_required, round_in_scope
+from survey.accounts.models import ANALYST, PROVINCE_ADMIN, SYSTEM_ADMIN
+from survey.questionnaire_registry import catalog
+from survey.reports import services
 
 bp = Blueprint("reports", __name__, url_prefix="/admin")
+
+READERS = (ANALYST, PROVINCE_ADMIN, SYSTEM_ADMIN)
+CHART_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
+
+
+def _refuse(problem: Exception):
+    page = render_template("errors/error.html", title="Tùy chọn phân tích không dùng được", message=str(problem))
+    abort(Response(page, status=400))
+
+
+def _options():
+    try:
+        return services.parse_options(request.args)
+    except services.OptionsError as problem:
+        _refuse(problem)
+
+
+def _computed(round_, options):
+    # Cronbach's alpha streams every response: computed only when asked for.
+    reliability = request.args.get("reliability") == "1"
+    try:
+        return services.compute(db.session(), round_, catalog(), options, reliability=reliability)
+    except services.OptionsError as problem:
+        _refuse(problem)
+
+
+def _query(options):
+    query = services.options_query(options)
+    if request.args.get("reliability") == "1":
+        query["reliability"] = "1"
+    return query
+
+
+@bp.get("/rounds/<int:round_id>/analysis")
+@roles_required(*READERS)
+def round_summary(round_id: int):
+    round_ = round_in_scope(round_id)
+    options = _options()
+    computed = _computed(round_, options)
+    return render_template("reports/summary.html", round=round_, c=computed, r=computed.result,
+                           options=options, query=_query(options), choices=services.OPTION_CHOICES)
+
+
+@bp.get("/rounds/<int:round_id>/analysis/fields/<int:field>")
+@roles_required(*READERS)
+def field_detail(round_id: int, field: int):
+    round_ = round_in_scope(round_id)
+    options = _options()
+    computed = _computed(round_, options)
+    structure = computed.frames.structure_model
+    field_model = structure.field(field) if structure else None
+    if field_model is None:
+        abort(404)
+    return render_template("reports/field.html", round=round_, r=computed.result, field=field_model,
+                           criteria=services.field_breakdown(computed, field_model),
+                           query=_query(options))
+
+
+@bp.get("/rounds/<int:round_id>/analysis/charts/<chart>.<fmt>")
+@roles_required(*READERS)
+def chart(round_id: int, chart: str, fmt: str):
+    round_ = round_in_scope(round_id)
+    if fmt not in CHART_TYPES:
+        abort(404)
+    options = _options()
+    computed = _computed(round_, options)
+    figure = services.chart(computed, chart, request.args.get("question"), request.args.get("group"))
+    if figure is None:
+        abort(404)
+    return Response(figure_bytes(figure, fmt), mimetype=CHART_TYPES[fmt])
+
+
+@bp.get("/rounds/<int:round_id>/analysis/export/<kind>")
+@roles_required(*READERS)
+def export(round_id: int, kind: str):
+    round_ = round_in_scope(round_id)
+    if kind not in services.EXPORTS:
+        abort(404)
+    options = _options()
+    computed = _computed(round_, options)
+    payload, name, mimetype = services.export_bytes(db.session(), round_, computed, kind)
+    return Response(payload, mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+
+
+@bp.route("/rounds/<int:round_id>/analysis/self-assessment", methods=["GET", "POST"])
+@roles_required(*READERS)
+def self_assessment(round_id: int):
+    round_ = round_in_scope(round_id)
+    problems: list[str] = []
+    if request.method == "POST":
+        upload = request.files.get("file")
+        try:
+            if upload is None or not upload.filename:
+                raise services.SelfAssessmentImportError(["Chưa chọn tệp."])
+            count = services.import_self_assessment(db.session(), round_, catalog(), upload.filename,
+                                                    upload.read(services.MAX_UPLOAD_BYTES + 1))
+        except services.SelfAssessmentImportError as problem:
+            problems = problem.messages
+        else:
+            flash(f"Đã nhập điểm tự đánh giá của {count} tiêu chí thành phần.")
+            return redirect(url_for("reports.self_assessment", round_id=round_.id))
+    rows = services.self_assessment_rows(db.session(), round_)
+    status = 400 if problems else 200
+    return render_template("reports/self_assessment.html", round=round_, rows=rows, problems=problems), status

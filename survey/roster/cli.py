@@ -1,5 +1,86 @@
 """`survey roster …` commands: thin wrappers over services."""
 
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
 import click
+from flask.cli import with_appcontext
+
+from survey.rounds.cli import round_or_fail
 
 group = click.Group("roster", help="Respondent roster import and export.")
+
+
+@group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--round", "round_id", type=int, required=True, help="round id")
+@click.option("--agency", "agency_code", help="import into this agency only (as its focal point would)")
+@click.option("--yes", is_flag=True, help="apply without asking when the preview has no problems")
+@with_appcontext
+def import_command(file: Path, round_id: int, agency_code: str | None, yes: bool) -> None:
+    """Preview FILE (.xlsx/.csv) against the round's roster, then apply it all or nothing."""
+    from sqlalchemy import select
+
+    from survey import db
+    from survey.accounts.services import record
+    from survey.rounds.models import Agency
+    from survey.roster import services
+    from survey.roster.importing import ImportRefused
+
+    content = file.read_bytes()
+    with db.unit_of_work() as session:
+        round_ = round_or_fail(session, round_id)
+        agency = None
+        if agency_code:
+            agency = session.scalar(select(Agency).where(Agency.province_id == round_.province_id,
+                                                         Agency.code == agency_code))
+            if agency is None:
+                raise click.ClickException(f"Không có cơ quan mã {agency_code}.")
+        # The progress bar counts sheet rows read (the slow part on large workbooks).
+        with click.progressbar(length=max(1, len(content) // 150), label="Đọc tệp", file=sys.stderr) as bar:
+            try:
+                imp = services.start_import(session, round_, filename=file.name, content=content, user=None,
+                                            agency=agency, progress=bar.update)
+            except (ImportRefused, services.RosterError) as problem:
+                raise click.ClickException(str(problem)) from None
+            bar.update(bar.length)
+        s = imp.summary
+        click.echo(f"Dòng tiêu đề {s['header_row']}; {imp.row_count} dòng dữ liệu: thêm {s['add']}, "
+                   f"cập nhật {s['update']}, không đổi {s['unchanged']}, lỗi {s['errors']}, trùng {s['duplicates']}.")
+        for problem in imp.problems[:200]:
+            click.echo(f"  dòng {problem['row']}, {problem['column']}: {problem['message']}", err=True)
+        if imp.problems:
+            raise click.ClickException("Danh sách còn lỗi hoặc trùng lặp; không có gì được ghi.")
+        if not (yes or click.confirm("Ghi các thay đổi này?", default=False)):
+            raise click.ClickException("Đã hủy; không có gì được ghi.")
+        applied = services.confirm_import(session, imp)
+        record(session, "roster.import", target=imp.filename, round_id=round_.id, province_id=round_.province_id,
+               actor=None, details={"import": imp.id, "added": applied.added, "updated": applied.updated,
+                                    "unchanged": applied.unchanged, "via": "cli"})
+    click.echo(f"Đã ghi: thêm {applied.added}, cập nhật {applied.updated}, không đổi {applied.unchanged}.")
+
+
+@group.command("export")
+@click.option("--round", "round_id", type=int, required=True)
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help=".xlsx (Ministry layout, one sheet per group) or .csv")
+@with_appcontext
+def export_command(round_id: int, out: Path) -> None:
+    """Write the consolidated list in the Ministry's layout."""
+    from survey import db
+    from survey.accounts.services import record
+    from survey.roster import services
+
+    kind = out.suffix.lower().lstrip(".")
+    if kind not in ("xlsx", "csv"):
+        raise click.ClickException("--out phải là tệp .xlsx hoặc .csv")
+    with db.unit_of_work() as session:
+        round_ = round_or_fail(session, round_id)
+        grouped = services.export_rows(session, round_)
+        out.write_bytes(services.export_xlsx(round_, grouped) if kind == "xlsx" else services.export_csv(grouped))
+        count = sum(len(rows) for _, rows in grouped)
+        record(session, "roster.export", target=round_.title, round_id=round_.id, province_id=round_.province_id,
+               actor=None, details={"format": kind, "rows": count, "via": "cli", "file": out.name})
+    click.echo(f"Đã xuất {count} người vào {out}.")

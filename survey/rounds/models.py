@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, Date, DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.db import Base
@@ -28,6 +28,8 @@ class Agency(Base):
     code: Mapped[str] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(255))
     kind: Mapped[str] = mapped_column(String(32))  # department | council | district | commune | other
+    # An agency that no longer exists (districts abolished in 2025) is kept for past rounds.
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
 
     province: Mapped[Province] = relationship()
 
@@ -48,10 +50,15 @@ class Round(Base):
     opens_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     closes_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The consolidated respondent list is due at the Ministry on this day (10/12 by default).
+    ministry_deadline: Mapped[date | None] = mapped_column(Date)
 
     province: Mapped[Province] = relationship()
     groups: Mapped[list[RoundGroup]] = relationship(
         back_populates="round", order_by="RoundGroup.position", cascade="all, delete-orphan"
+    )
+    milestones: Mapped[list[RoundMilestone]] = relationship(
+        back_populates="round", order_by="RoundMilestone.position", cascade="all, delete-orphan"
     )
 
     def state(self, now: datetime | None = None) -> str:
@@ -82,3 +89,49 @@ class RoundGroup(Base):
     questionnaire_hash: Mapped[str] = mapped_column(String(64))
 
     round: Mapped[Round] = relationship(back_populates="groups")
+
+
+class RoundMilestone(Base):
+    """A step of the province's plan (e.g. list to the Ministry by 10/12); late when past due and not done."""
+
+    __tablename__ = "round_milestones"
+    __table_args__ = (CheckConstraint("starts_on IS NULL OR starts_on <= due_on", name="dates_order"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    label: Mapped[str] = mapped_column(String(255))
+    starts_on: Mapped[date | None] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date)
+    done_on: Mapped[date | None] = mapped_column(Date)
+
+    round: Mapped[Round] = relationship(back_populates="milestones")
+
+    def status(self, today: date) -> str:
+        """'done', 'late', 'current' (inside its period) or 'upcoming'."""
+        if self.done_on is not None:
+            return "done"
+        if today > self.due_on:
+            return "late"
+        if self.starts_on is None or today >= self.starts_on:
+            return "current"
+        return "upcoming"
+
+
+class RoundQuota(Base):
+    """How many respondents an agency is expected to list in a group of a round."""
+
+    __tablename__ = "round_quotas"
+    __table_args__ = (
+        UniqueConstraint("round_id", "agency_id", "group_id"),
+        CheckConstraint("expected >= 0", name="expected_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id", ondelete="CASCADE"), index=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("round_groups.id", ondelete="CASCADE"), index=True)
+    expected: Mapped[int] = mapped_column(Integer)
+
+    agency: Mapped[Agency] = relationship()
+    group: Mapped[RoundGroup] = relationship()

@@ -73,3 +73,18 @@ def test_item_scores_suppress_below_k(ns, k):
     assert out.loc[small, ["mean_weight", "mean_low", "mean_high", "n_valid"]].isna().all().all()
     means = out.loc[~small, "mean_weight"].dropna()
     assert ((means >= 0) & (means <= 1)).all()
+
+
+@SETTINGS
+@given(st.tuples(counts5, counts5, counts5), st.integers(0, 12), st.sampled_from(["equal", "size"]))
+def test_pooled_row_never_reveals_a_single_hidden_group(ns, k, pooling):
+    counts, items = build(ns)
+    points = subcriterion_points(counts, items, STRUCT, AnalysisOptions(min_cell=k, pooling=pooling))
+    for _, rows in points.groupby("subcriterion"):
+        pool = rows[rows["is_pooled"]].iloc[0]
+        groups = rows[~rows["is_pooled"]]
+        assert pool["suppressed"] == (groups["n_responses"].sum() < k)
+        assert (groups.loc[groups["n_responses"] < k, "suppressed"]).all()
+        hidden_with_answers = groups["suppressed"] & (groups["n_responses"] > 0)
+        # one hidden contributor next to a published pooled row would be pooled minus the rest
+        assert pool["suppressed"] or hidden_with_answers.sum() != 1

@@ -60,7 +60,11 @@ def test_csvs_have_bom(result, tmp_path):
     raw = (tmp_path / "linh_vuc.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     assert "Tên lĩnh vực" in raw.decode("utf-8-sig")
-    assert len(paths) == 7
+    assert len(paths) == 8  # with reliability computed, "do_tin_cay.csv" too
+    rel = pd.read_csv(tmp_path / "do_tin_cay.csv", encoding="utf-8-sig")
+    assert "Hệ số Cronbach alpha" in rel.columns
+    small = rel["Số phiếu trả lời đủ các câu"] < result.options.min_cell
+    assert rel.loc[small, "Hệ số Cronbach alpha"].isna().all()
 
 
 def test_sav_round_trip(tmp_path):

@@ -85,12 +85,51 @@ def test_explicit_group_weights_override_pooling():
     assert p["score"] == pytest.approx(0.75 * 26.4 / 38 + 0.25 * 0.6)
 
 
-def test_small_group_rows_are_suppressed_but_pooled_score_is_not():
+def _derive_hidden(points, code):
+    """Every group score an outsider can solve for from one published sub-criterion."""
+    rows = points[points["subcriterion"] == code]
+    pool = rows[rows["is_pooled"]].iloc[0]
+    groups = rows[~rows["is_pooled"]]
+    if pool["suppressed"]:
+        return {}
+    unknown = groups[groups["suppressed"] & (groups["n_responses"] > 0)]
+    if len(unknown) != 1:
+        return {}
+    known = groups[~groups["suppressed"]]
+    # equal pooling: alpha_g = 1/G over contributing groups, public from the options
+    g = len(groups[groups["n_responses"] > 0])
+    return {unknown.iloc[0]["group"]: g * pool["score"] - known["score"].sum()}
+
+
+def test_complementary_suppression_leaves_no_group_derivable():
+    # L: 40 responses (worked example), H: 3 responses (below k=5).
     counts, items = worked_example([("H", [2, 0, 1, 0, 0])])
     points = subcriterion_points(counts, items, STRUCTURE, AnalysisOptions(min_cell=5))
-    h = points[points["group"] == "H"].iloc[0]
-    assert h["suppressed"] and math.isnan(h["score"]) and math.isnan(h["points"])
-    assert not pooled(points, "1.1.1")["suppressed"]
+    rows = points[points["subcriterion"] == "1.1.1"].set_index("group", drop=False)
+    # H's true score is (2*1 + 1*0.2)/3 = 0.7333: without the complement it would be
+    # 2*pooled - s_L.  Both group rows are hidden; the pooled (43 responses) is shown.
+    assert rows.loc["H", "suppressed"] and rows.loc["L", "suppressed"]
+    assert math.isnan(rows.loc["L", "score"]) and math.isnan(rows.loc["L", "n_valid"])
+    p = pooled(points, "1.1.1")
+    assert not p["suppressed"] and p["score"] == pytest.approx((26.4 / 38 + 2.2 / 3) / 2)
+    assert _derive_hidden(points, "1.1.1") == {}
+
+
+def test_complement_hides_the_smallest_visible_group_only():
+    counts, items = worked_example([("H", [2, 0, 1, 0, 0]), ("M", [5, 5, 0, 0, 0]), ("N", [6, 6, 0, 0, 0])])
+    points = subcriterion_points(counts, items, STRUCTURE, AnalysisOptions(min_cell=5))
+    groups = points[~points["is_pooled"]].set_index("group")["suppressed"].to_dict()
+    assert groups == {"H": True, "M": True, "N": False, "L": False}
+    assert _derive_hidden(points, "1.1.1") == {}
+
+
+def test_pooled_row_below_k_is_suppressed_and_unscored_in_totals():
+    items = frame(item_rows("H", "Q1", LEADER_SCALE, "1.1.1"))
+    counts = frame(count_rows("H", "Q1", LEADER_SCALE, [2, 1, 0, 0, 0]))
+    points = subcriterion_points(counts, items, STRUCTURE, AnalysisOptions(min_cell=5))
+    assert points["suppressed"].all() and points["score"].isna().all()
+    totals = field_totals(points, STRUCTURE)
+    assert totals.loc[totals["is_total"], "n_unscored"].item() == 2
 
 
 def test_field_totals():

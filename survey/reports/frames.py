@@ -1,0 +1,263 @@
+"""The one place that turns database rows into the frames ``analysis`` reads.
+
+Counts are a GROUP BY over ``answers`` (index ``ix_answers_group_question_option``)
+restricted to the round's groups: the database does the counting, and only one
+row per (group, question, option) crosses into Python, whatever the number of
+answers.  Only reliability needs respondent-level data; it is streamed in
+chunks cut at response boundaries.
+
+Nothing here reads respondents' identities: ``responses``/``answers`` carry
+none, and the roster is read only as a count per group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import distinct, func, select
+from sqlalchemy.orm import Session
+
+from questionnaires import Catalog, Questionnaire, Structure
+from survey.questionnaire_registry import pinned_questionnaire
+from survey.reports.models import SelfAssessment
+from survey.respond.models import Answer, Response
+from survey.rounds.models import Round, RoundGroup
+from survey.roster.models import Respondent
+
+ITEM_COLUMNS = ["group", "question", "option", "weight", "is_missing", "subcriterion", "sipas_element",
+                "sipas_policy", "is_expectation"]
+
+
+@dataclass
+class RoundFrames:
+    """Everything ``analysis.compute_round`` needs for a round, plus what the pages show beside it."""
+
+    counts: pd.DataFrame
+    items: pd.DataFrame
+    structure: pd.DataFrame
+    group_sizes: pd.DataFrame
+    response_counts: dict[str, int]
+    roster_counts: dict[str, int]
+    sipas_respondents: dict[str, int]
+    questionnaires: dict[str, Questionnaire]
+    structure_model: Structure | None
+    provenance: dict
+    self_assessment: pd.DataFrame | None
+
+
+def round_questionnaires(round_: Round, catalog: Catalog | None = None) -> dict[str, Questionnaire]:
+    """Group code -> the questionnaire version the group pinned (refused if the file changed)."""
+    return {
+        g.code: pinned_questionnaire(g.questionnaire_key, g.questionnaire_version, g.questionnaire_hash, catalog)
+        for g in round_.groups
+    }
+
+
+def round_structure(questionnaires: dict[str, Questionnaire], catalog: Catalog) -> Structure | None:
+    keys = {(q.structure_key, q.structure_version) for q in questionnaires.values() if q.structure_key}
+    if len(keys) > 1:
+        raise ValueError(f"the round's questionnaires refer to several index structures: {sorted(keys)}")
+    if not keys:
+        return None
+    key, version = keys.pop()
+    return catalog.structure(key, version)
+
+
+def items_frame(questionnaires: dict[str, Questionnaire]) -> pd.DataFrame:
+    """One row per option of every closed question of every group's questionnaire."""
+    rows = []
+    for group, q in questionnaires.items():
+        for question in q.questions:
+            if question.scale is None:
+                continue  # free text: never counted, never exported
+            for option in question.scale.options:
+                rows.append((
+                    group, question.code, option.code,
+                    np.nan if option.weight is None else float(option.weight), bool(option.is_missing),
+                    question.subcriterion, question.sipas_element, question.sipas_policy,
+                    bool(question.is_expectation),
+                ))
+    out = pd.DataFrame(rows, columns=ITEM_COLUMNS)
+    out["sipas_element"] = pd.array(out["sipas_element"], dtype="Int64")
+    return out
+
+
+def structure_frame(structure: Structure | None) -> pd.DataFrame:
+    """The index structure; empty (typed) for a SIPAS-only round, which scores no PAR points."""
+    rows = [
+        (f.number, f.title, c.code, s.code, s.title, float(s.max_points), bool(s.survey_scored))
+        for f in (structure.fields if structure else ()) for c in f.criteria for s in c.subcriteria
+    ]
+    out = pd.DataFrame(rows, columns=["field", "field_title", "criterion", "subcriterion", "title", "max_points",
+                                      "survey_scored"])
+    return out.astype({"field": "int64", "field_title": str, "criterion": str, "subcriterion": str, "title": str,
+                       "max_points": "float64", "survey_scored": bool})
+
+
+def _group_ids(round_: Round) -> dict[int, str]:
+    return {g.id: g.code for g in round_.groups}
+
+
+def counts_frame(session: Session, round_: Round) -> pd.DataFrame:
+    """``group, question, option, n``: one GROUP BY over the answers of the round's groups."""
+    ids = _group_ids(round_)
+    query = (
+        select(Answer.group_id, Answer.question_code, Answer.option_code, func.count())
+        .where(Answer.group_id.in_(list(ids)), Answer.option_code.is_not(None))
+        .group_by(Answer.group_id, Answer.question_code, Answer.option_code)
+    )
+    rows = session.execute(query).all()
+    out = pd.DataFrame(rows, columns=["group_id", "question", "option", "n"])
+    out["group"] = out["group_id"].map(ids).astype(str)
+    out["n"] = out["n"].astype("int64")
+    return out[["group", "question", "option", "n"]].sort_values(["group", "question", "option"]).reset_index(drop=True)
+
+
+def response_counts(session: Session, round_: Round) -> dict[str, int]:
+    """Submitted responses per group code (every group listed, 0 included).
+
+    Filtered on the group ids, not the round: the count is then read from the
+    group index alone, without visiting a million response rows.
+    """
+    ids = _group_ids(round_)
+    rows = session.execute(
+        select(Response.group_id, func.count()).where(Response.group_id.in_(list(ids))).group_by(Response.group_id)
+    ).all()
+    found = {ids[g]: int(n) for g, n in rows}
+    return {code: found.get(code, 0) for code in ids.values()}
+
+
+def roster_counts(session: Session, round_: Round) -> dict[str, int]:
+    """People on the roster per group code (a count: no identity leaves the roster)."""
+    ids = _group_ids(round_)
+    rows = session.execute(
+        select(Respondent.group_id, func.count()).where(Respondent.group_id.in_(list(ids)))
+        .group_by(Respondent.group_id)
+    ).all()
+    found = {ids[g]: int(n) for g, n in rows}
+    return {code: found.get(code, 0) for code in ids.values()}
+
+
+def group_sizes_frame(roster: dict[str, int], responses: dict[str, int]) -> pd.DataFrame:
+    """``group, population, respondents`` for post-stratification.
+
+    Per group only: responses are anonymous and carry no agency, so a
+    group x agency stratification cannot be formed from them.
+    """
+    rows = [(g, roster[g], responses[g]) for g in roster if roster[g] > 0]
+    return pd.DataFrame(rows, columns=["group", "population", "respondents"])
+
+
+def expectation_respondents(session: Session, round_: Round, items: pd.DataFrame) -> dict[str, int]:
+    """Responses that answered each expectation question: the denominator of its shares."""
+    codes = sorted(set(items.loc[items["is_expectation"], "question"]))
+    if not codes:
+        return {}
+    rows = session.execute(
+        select(Answer.question_code, func.count(distinct(Answer.response_id)))
+        .where(Answer.group_id.in_(list(_group_ids(round_))), Answer.question_code.in_(codes),
+               Answer.option_code.is_not(None))
+        .group_by(Answer.question_code)
+    ).all()
+    return {q: int(n) for q, n in rows}
+
+
+def self_assessment_frame(session: Session, round_: Round) -> pd.DataFrame | None:
+    rows = session.execute(
+        select(SelfAssessment.subcriterion, SelfAssessment.points)
+        .where(SelfAssessment.round_id == round_.id).order_by(SelfAssessment.subcriterion)
+    ).all()
+    if not rows:
+        return None
+    return pd.DataFrame(rows, columns=["subcriterion", "points"])
+
+
+def provenance(round_: Round, questionnaires: dict[str, Questionnaire], structure: Structure | None) -> dict:
+    out = {
+        "round_id": round_.id,
+        "round_title": round_.title,
+        "year": round_.year,
+        "questionnaires": {
+            g: {"key": q.key, "version": q.version, "content_hash": q.content_hash} for g, q in questionnaires.items()
+        },
+    }
+    if structure is not None:
+        out["structure"] = {"key": structure.key, "version": structure.version,
+                            "content_hash": structure.content_hash, "provisional": structure.provisional}
+    return out
+
+
+def round_frames(session: Session, round_: Round, catalog: Catalog) -> RoundFrames:
+    questionnaires = round_questionnaires(round_, catalog)
+    structure = round_structure(questionnaires, catalog)
+    items = items_frame(questionnaires)
+    counts = counts_frame(session, round_)
+    # Answers to options the pinned questionnaire does not offer cannot exist
+    # (the respondent services refuse them); keep only known cells defensively
+    # for questions the questionnaire no longer lists as closed.
+    known = items[["group", "question", "option"]]
+    counts = counts.merge(known, on=["group", "question", "option"], how="inner")
+    responses = response_counts(session, round_)
+    roster = roster_counts(session, round_)
+    return RoundFrames(
+        counts=counts,
+        items=items,
+        structure=structure_frame(structure),
+        group_sizes=group_sizes_frame(roster, responses),
+        response_counts=responses,
+        roster_counts=roster,
+        sipas_respondents=expectation_respondents(session, round_, items),
+        questionnaires=questionnaires,
+        structure_model=structure,
+        provenance=provenance(round_, questionnaires, structure),
+        self_assessment=self_assessment_frame(session, round_),
+    )
+
+
+def responses_wide(session: Session, round_: Round, items: pd.DataFrame, chunk_size: int = 20_000
+                   ) -> Iterator[pd.DataFrame]:
+    """Item weights per response (NaN for don't know / unanswered), streamed in chunks.
+
+    Only scored questions (every substantive option weighted) are read.  Rows
+    arrive ordered by response id through a server-side cursor, and a chunk is
+    cut only between responses, so no response is split across chunks.
+    """
+    ids = _group_ids(round_)
+    scored = items[items["weight"].notna() & ~items["is_expectation"]]
+    weight = {(g, q, o): w for g, q, o, w in scored[["group", "question", "option", "weight"]].itertuples(index=False)}
+    codes = sorted(set(scored["question"]))
+    if not codes:
+        return
+    query = (
+        select(Answer.response_id, Answer.group_id, Answer.question_code, Answer.option_code)
+        .where(Answer.group_id.in_(list(ids)), Answer.question_code.in_(codes), Answer.option_code.is_not(None))
+        .order_by(Answer.response_id)
+        .execution_options(stream_results=True, yield_per=chunk_size * 8)
+    )
+    # Rows come in partitions of the cursor; the last response of a partition may
+    # continue in the next one, so it is carried over instead of being cut.
+    carry = pd.DataFrame(columns=["response", "group_id", "question", "option"])
+    for part in session.execute(query).partitions():
+        frame = pd.concat([carry, pd.DataFrame(part, columns=carry.columns)], ignore_index=True)
+        last = frame["response"].iat[-1]
+        tail = (frame["response"] == last).to_numpy()
+        carry, frame = frame[tail], frame[~tail]
+        if len(frame):
+            yield from _wide_chunks(frame, ids, weight, chunk_size)
+    if len(carry):
+        yield from _wide_chunks(carry, ids, weight, chunk_size)
+
+
+def _wide_chunks(frame: pd.DataFrame, ids: dict[int, str], weight: dict, chunk_size: int) -> Iterator[pd.DataFrame]:
+    frame = frame.assign(group=frame["group_id"].map(ids))
+    keys = pd.MultiIndex.from_frame(frame[["group", "question", "option"]])
+    lookup = pd.Series(weight, dtype=float)
+    frame["weight"] = lookup.reindex(keys).to_numpy()
+    wide = frame.drop_duplicates(["response", "question"]).set_index(["response", "question"])["weight"].unstack()
+    wide.columns = [str(c) for c in wide.columns]
+    wide["group"] = frame.groupby("response", sort=True)["group"].first().reindex(wide.index)
+    for start in range(0, len(wide), chunk_size):
+        yield wide.iloc[start:start + chunk_size]

@@ -1,0 +1,538 @@
+"""The roster import engine: file bytes -> table -> header -> validated rows -> plan.
+
+Pure (no Flask, no database): the web page, the CLI and the benchmark feed it bytes and the
+round's groups, agencies and existing respondents, and get back rows and problems with row
+numbers, column names and Vietnamese messages. Nothing here writes anything.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from survey.roster.normalise import (
+    InvalidValue,
+    clean_text,
+    fold,
+    name_key,
+    normalise_email,
+    normalise_name,
+    normalise_phone,
+)
+
+# A province's whole list is a few thousand rows (~1 MB); 20 MB leaves room for formatting.
+MAX_ROSTER_BYTES = 20 * 1024 * 1024
+MAX_COLUMNS = 200
+MAX_ROWS = 200_000
+HEADER_SEARCH_ROWS = 30
+
+FIELDS = ("stt", "full_name", "position", "agency", "group", "email", "phone")
+FIELD_LABELS = {
+    "stt": "STT", "full_name": "Họ và tên", "position": "Chức vụ", "agency": "Cơ quan/đơn vị",
+    "group": "Nhóm đối tượng", "email": "Email", "phone": "Số điện thoại",
+}
+# Folded header text -> field; checked in order, so the more specific patterns come first.
+_HEADER_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("stt", re.compile(r"^(stt|tt|so tt|so thu tu|no)$")),
+    ("group", re.compile(r"^(nhom( doi tuong)?( khao sat)?|doi tuong( khao sat)?|group)$")),
+    ("email", re.compile(r"^(e ?mail|thu dien tu|dia chi (e ?mail|thu dien tu))\b")),
+    ("phone", re.compile(r"^(so )?(dien thoai|dt|sdt|so dt)( di dong| lien he)?$|^phone")),
+    ("full_name", re.compile(r"^(ho (va )?ten|ten|full ?name|name)\b")),
+    ("position", re.compile(r"^(chuc vu|chuc danh|position)\b")),
+    ("agency", re.compile(r"^(co quan|don vi|ten (co quan|don vi)|agency)\b")),
+]
+
+
+class ImportRefused(ValueError):
+    """The whole file is unusable; the message says why, in Vietnamese."""
+
+
+@dataclass
+class Table:
+    rows: list[tuple[int, list[str]]]  # (row number in the file, cleaned cells)
+
+
+@dataclass(frozen=True)
+class Problem:
+    row: int
+    column: str
+    message: str
+    kind: str = "error"  # error | duplicate
+
+    def as_dict(self) -> dict:
+        return {"row": self.row, "column": self.column, "message": self.message, "kind": self.kind}
+
+
+def column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+# --- reading files ----------------------------------------------------------------------------
+
+def read_table(data: bytes, filename: str, progress: Callable[[int], None] | None = None) -> Table:
+    """Rows of the first sheet (xlsx) or of the CSV, cells cleaned; refuses unusable files."""
+    if len(data) > MAX_ROSTER_BYTES:
+        raise ImportRefused(
+            f"Tệp quá lớn ({len(data) / 1024 / 1024:.0f} MB); giới hạn là {MAX_ROSTER_BYTES // 1024 // 1024} MB. "
+            "Vui lòng xóa các trang tính, hình ảnh không cần thiết hoặc chia nhỏ danh sách.")
+    if not data.strip():
+        raise ImportRefused("Tệp rỗng, không có dữ liệu.")
+    name = filename.lower()
+    if data.startswith(b"%PDF"):
+        raise ImportRefused("Tệp là tài liệu PDF, không phải bảng tính. Vui lòng tải lên tệp .xlsx hoặc .csv.")
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ImportRefused("Tệp Excel cũ (.xls) không được hỗ trợ. Vui lòng mở tệp và lưu lại dưới dạng .xlsx.")
+    if data.startswith(b"PK\x03\x04"):
+        rows = _read_xlsx(data, progress)
+    elif name.endswith((".xlsx", ".xlsm")):
+        raise ImportRefused("Tệp có đuôi .xlsx nhưng không phải bảng tính Excel hợp lệ.")
+    elif name.endswith((".csv", ".txt")):
+        rows = _read_csv(data)
+    else:
+        raise ImportRefused("Chỉ nhận tệp .xlsx hoặc .csv.")
+    table = Table(rows=[])
+    for number, cells in rows:
+        width = _width(cells)
+        if width > MAX_COLUMNS:
+            raise ImportRefused(f"Dòng {number} có {width} cột; danh sách chỉ cần vài cột (tối đa {MAX_COLUMNS}).")
+        if len(table.rows) >= MAX_ROWS:
+            raise ImportRefused(f"Tệp có hơn {MAX_ROWS} dòng; vui lòng chia nhỏ danh sách.")
+        table.rows.append((number, [clean_text(c) for c in cells[:width]]))
+    if not any(any(cells) for _, cells in table.rows):
+        raise ImportRefused("Tệp không có dữ liệu (mọi ô đều trống).")
+    return table
+
+
+def _width(cells) -> int:
+    for i in range(len(cells) - 1, -1, -1):
+        value = cells[i]
+        if value is not None and value != "":
+            return i + 1
+    return 0
+
+
+def _read_csv(data: bytes) -> Iterator[tuple[int, list[str]]]:
+    if data.startswith(b"\xef\xbb\xbf"):
+        text = data[3:].decode("utf-8", errors="replace")
+    else:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            # Vietnamese offices' Windows code page; its decomposed tones become NFC in clean_text.
+            text = data.decode("cp1258", errors="replace")
+    sample = text[:4096]
+    delimiter = max((",", ";", "\t"), key=sample.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        for number, cells in enumerate(reader, start=1):
+            yield number, cells
+    except csv.Error as error:
+        raise ImportRefused(f"Tệp CSV bị lỗi định dạng: {error}.") from None
+
+
+_MERGE = re.compile(rb'<mergeCell ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
+
+
+def _letters_to_index(letters: bytes) -> int:
+    index = 0
+    for ch in letters:
+        index = index * 26 + (ch - 64)
+    return index - 1
+
+
+def _read_xlsx(data: bytes, progress: Callable[[int], None] | None) -> Iterator[tuple[int, list]]:
+    import openpyxl
+
+    try:
+        # read_only streams the sheet; data_only takes the value Excel last showed and never
+        # evaluates a formula (one without a stored value reads as empty).
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as error:
+        raise ImportRefused(f"Không đọc được tệp .xlsx (tệp hỏng hoặc không phải Excel): {error}.") from None
+    try:
+        sheet = next((ws for ws in workbook.worksheets if ws.sheet_state == "visible"), None)
+        if sheet is None:
+            raise ImportRefused("Tệp .xlsx không có trang tính nào.")
+        spans, sources = _merged_ranges(sheet)
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            if progress is not None and number % 1000 == 0:
+                progress(1000)
+            cells = list(values)
+            if len(cells) > MAX_COLUMNS and _width(cells) > MAX_COLUMNS:
+                raise ImportRefused(f"Dòng {number} có {_width(cells)} cột; danh sách chỉ cần vài cột (tối đa {MAX_COLUMNS}).")
+            if sources:
+                for col, value in enumerate(cells):
+                    if (number, col) in sources:
+                        sources[(number, col)] = value
+            for col, source in spans.get(number, ()):
+                cells.extend([None] * (col + 1 - len(cells)))
+                if cells[col] is None:
+                    cells[col] = sources.get(source)
+            yield number, cells
+    except ImportRefused:
+        raise
+    except (zipfile.BadZipFile, KeyError, ValueError) as error:
+        raise ImportRefused(f"Không đọc được tệp .xlsx: {error}.") from None
+    finally:
+        workbook.close()
+
+
+def _merged_ranges(sheet) -> tuple[dict[int, list[tuple[int, tuple[int, int]]]], dict[tuple[int, int], object]]:
+    """Row -> [(column, top-left cell)] for cells under a vertically merged cell, and those top cells.
+
+    A vertical merge (one agency name spanning its people) counts for every row it spans.
+    Read-only worksheets do not expose merges, so they are read from the end of the sheet's XML
+    (through a private path of openpyxl's reader; if that changes, merges are simply not expanded).
+    """
+    try:
+        with sheet.parent._archive.open(sheet._worksheet_path) as handle:
+            size = handle.seek(0, 2)
+            handle.seek(max(0, size - 2_000_000))  # <mergeCells> follows <sheetData>
+            tail = handle.read()
+    except (AttributeError, KeyError, OSError):
+        return {}, {}
+    spans: dict[int, list[tuple[int, tuple[int, int]]]] = {}
+    sources: dict[tuple[int, int], object] = {}
+    for c1, r1, _c2, r2 in _MERGE.findall(tail):
+        top, bottom, left = int(r1), min(int(r2), MAX_ROWS), _letters_to_index(c1)
+        if bottom <= top:
+            continue  # a title or header spread across columns: its value belongs to its first cell only
+        sources[(top, left)] = None
+        for row in range(top + 1, bottom + 1):
+            spans.setdefault(row, []).append((left, (top, left)))
+    return spans, sources
+
+
+# --- header -----------------------------------------------------------------------------------
+
+def field_of_header(text: str) -> str | None:
+    folded = fold(text)
+    for name, pattern in _HEADER_PATTERNS:
+        if pattern.search(folded):
+            return name
+    return None
+
+
+@dataclass
+class Header:
+    row_index: int  # index into Table.rows
+    row_number: int
+    mapping: dict[str, int]  # field -> column index
+    titles: list[str]
+
+
+def find_header(table: Table, mapping: dict[str, int] | None = None) -> Header:
+    """The header row (title rows above it are skipped) and which column holds which field."""
+    for index, (number, cells) in enumerate(table.rows[:HEADER_SEARCH_ROWS]):
+        found: dict[str, list[int]] = {}
+        for col, text in enumerate(cells):
+            name = field_of_header(text) if text else None
+            if name:
+                found.setdefault(name, []).append(col)
+        if "full_name" not in found or len(found) < 2:
+            continue
+        doubled = [(name, cols) for name, cols in found.items() if len(cols) > 1]
+        if doubled:
+            name, cols = doubled[0]
+            raise ImportRefused(
+                f"Dòng tiêu đề {number}: cột “{FIELD_LABELS[name]}” xuất hiện nhiều lần "
+                f"({', '.join(column_letter(c) for c in cols)}). Vui lòng giữ một cột.")
+        return Header(index, number, mapping or {name: cols[0] for name, cols in found.items()}, cells)
+    if mapping:
+        return Header(-1, 0, mapping, [])
+    raise ImportRefused(
+        "Không tìm thấy dòng tiêu đề (cần ít nhất cột “Họ và tên” và một cột khác như “Chức vụ”, "
+        "“Cơ quan/đơn vị”, “Email”). Vui lòng kiểm tra tệp hoặc chọn cột thủ công.")
+
+
+# --- rows -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class GroupRef:
+    id: int
+    code: str
+    label: str
+
+
+@dataclass(frozen=True)
+class AgencyRef:
+    id: int
+    code: str
+    name: str
+
+
+# Position words -> group code. Division before department: "Trưởng phòng … Sở" is a division leader.
+_POSITION_GROUPS: list[tuple[str, re.Pattern[str]]] = [
+    ("hdnd", re.compile(r"\b(dai bieu hdnd|dai bieu hoi dong nhan dan|dbhdnd)\b")),
+    ("division", re.compile(r"\b(truong phong|pho truong phong|pho phong|chi cuc truong|pho chi cuc truong)\b")),
+    ("district", re.compile(r"\bchu tich (ubnd )?(huyen|thi xa|thanh pho)\b|\b(huyen uy|ubnd huyen)\b")),
+    ("commune", re.compile(r"\bchu tich (ubnd )?(xa|phuong|thi tran)\b")),
+    ("department", re.compile(r"\b(giam doc|pho giam doc|truong ban|pho truong ban|chanh thanh tra)\b")),
+]
+_GROUP_WORDS: list[tuple[str, re.Pattern[str]]] = [
+    ("hdnd", re.compile(r"\b(hdnd|hoi dong nhan dan)\b")),
+    ("division", re.compile(r"\b(cap phong|phong)\b")),
+    ("department", re.compile(r"\b(so|so ban nganh|lanh dao so)\b")),
+    ("district", re.compile(r"\b(huyen|cap huyen)\b")),
+    ("commune", re.compile(r"\b(xa|cap xa)\b")),
+    ("citizen", re.compile(r"\b(nguoi dan|to chuc|doanh nghiep|sipas)\b")),
+]
+
+
+@lru_cache(maxsize=4096)
+def position_group(position: str) -> str | None:
+    folded = fold(position)
+    for code, pattern in _POSITION_GROUPS:
+        if pattern.search(folded):
+            return code
+    return None
+
+
+class Resolver:
+    """Finds a round's group and the province's agency named in a cell, however it is spelled."""
+
+    def __init__(self, groups: Iterable[GroupRef], agencies: Iterable[AgencyRef]):
+        self.groups = list(groups)
+        self.group_codes = {g.code: g for g in self.groups}
+        self.group_exact = {}
+        for g in self.groups:
+            self.group_exact[fold(g.code)] = g
+            self.group_exact[fold(g.label)] = g
+        self.agencies: dict[str, AgencyRef | None] = {}
+        self._groups_seen: dict[str, GroupRef | None] = {}
+        self._agencies_seen: dict[str, AgencyRef | None] = {}
+        for a in agencies:
+            for alias in self._agency_aliases(a):
+                # An alias two agencies share resolves to neither.
+                self.agencies[alias] = a if self.agencies.get(alias, a) == a else None
+
+    @staticmethod
+    def _agency_aliases(agency: AgencyRef) -> set[str]:
+        name = fold(agency.name)
+        aliases = {fold(agency.code), name}
+        short = re.sub(r"^(ubnd|uy ban nhan dan) ", "", name)
+        aliases.add(short)
+        aliases.add(re.sub(r"^(huyen|thi xa|thanh pho|xa|phuong|thi tran) ", "", short))
+        return {a for a in aliases if a}
+
+    def group(self, text: str) -> GroupRef | None:
+        # A list repeats the same few group and agency spellings thousands of times.
+        if text not in self._groups_seen:
+            self._groups_seen[text] = self._group(text)
+        return self._groups_seen[text]
+
+    def agency(self, text: str) -> AgencyRef | None:
+        if text not in self._agencies_seen:
+            self._agencies_seen[text] = self._agency(text)
+        return self._agencies_seen[text]
+
+    def _group(self, text: str) -> GroupRef | None:
+        folded = fold(text)
+        if folded in self.group_exact:
+            return self.group_exact[folded]
+        for code, pattern in _GROUP_WORDS:
+            if code in self.group_codes and pattern.search(folded):
+                return self.group_codes[code]
+        return None
+
+    def _agency(self, text: str) -> AgencyRef | None:
+        folded = fold(text)
+        found = self.agencies.get(folded)
+        if found is None:
+            found = self.agencies.get(re.sub(r"^(ubnd|uy ban nhan dan) ", "", folded))
+        return found
+
+
+@dataclass
+class Parsed:
+    rows: list[dict] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    data_rows: int = 0
+
+
+def parse_rows(table: Table, header: Header, resolver: Resolver, *, forced_agency: AgencyRef | None = None,
+               citizen_codes: frozenset[str] = frozenset({"citizen"})) -> Parsed:
+    """Validate every data row; valid ones come back normalised, the others as problems."""
+    result = Parsed()
+    columns = header.mapping
+    label = {name: f"{FIELD_LABELS[name]} ({column_letter(col)})" for name, col in columns.items()}
+    if "full_name" not in columns:
+        raise ImportRefused("Chưa chọn cột “Họ và tên”.")
+
+    def cell(cells: list[str], name: str) -> str:
+        col = columns.get(name)
+        return cells[col] if col is not None and col < len(cells) else ""
+
+    seen: dict[tuple, dict] = {}
+    for number, cells in table.rows[header.row_index + 1:]:
+        if not any(cells):
+            continue  # blank separator rows
+        if header.titles and cells[: len(header.titles)] == header.titles:
+            continue  # header repeated on every printed page
+        values = {name: cell(cells, name) for name in columns}
+        if not values.get("full_name") and not any(values.get(n) for n in ("email", "phone", "position")):
+            continue  # a title, a total or a note line, not a person
+        result.data_rows += 1
+        row_problems: list[Problem] = []
+
+        def fail(name: str, message: str) -> None:
+            row_problems.append(Problem(number, label.get(name, FIELD_LABELS[name]), message))
+
+        row: dict = {"row": number}
+        try:
+            row["full_name"] = normalise_name(values.get("full_name"))
+        except InvalidValue as error:
+            fail("full_name", str(error))
+        position = values.get("position", "")
+        if len(position) > 255:
+            fail("position", "Chức vụ dài quá 255 ký tự.")
+        row["position"] = position or None
+        try:
+            row["email"], row["email_normalised"] = normalise_email(values.get("email"))
+        except InvalidValue as error:
+            fail("email", str(error))
+        try:
+            row["phone"] = normalise_phone(values.get("phone"))
+        except InvalidValue as error:
+            fail("phone", str(error))
+
+        group_text = values.get("group", "")
+        inferred = position_group(position) if position else None
+        group = resolver.group(group_text) if group_text else None
+        if group_text and group is None:
+            fail("group", f"Nhóm đối tượng “{group_text}” không có trong đợt khảo sát này.")
+        elif group is None:
+            group = resolver.group_codes.get(inferred) if inferred else None
+            if group is None:
+                fail("group", "Thiếu nhóm đối tượng (không suy ra được từ chức vụ).")
+        elif inferred and inferred in resolver.group_codes and inferred != group.code:
+            fail("group", f"Chức vụ “{position}” thuộc nhóm “{resolver.group_codes[inferred].label}”, "
+                          f"không phải “{group.label}”.")
+        row["group_id"] = group.id if group else None
+
+        agency_text = values.get("agency", "")
+        agency = resolver.agency(agency_text) if agency_text else None
+        if forced_agency is not None:
+            if agency_text and agency != forced_agency:
+                fail("agency", f"Cơ quan “{agency_text}” không phải cơ quan của bạn ({forced_agency.name}); "
+                               "bạn chỉ nhập được danh sách của cơ quan mình.")
+            agency = forced_agency
+        elif agency_text and agency is None:
+            fail("agency", f"Cơ quan, đơn vị “{agency_text}” không có trong danh mục của tỉnh.")
+        elif agency is None and not (group and group.code in citizen_codes):
+            fail("agency", "Thiếu cơ quan, đơn vị.")
+        row["agency_id"] = agency.id if agency else None
+
+        if not row_problems:
+            _check_in_file_duplicates(row, seen, resolver, row_problems)
+        if row_problems:
+            result.problems.extend(row_problems)
+        else:
+            result.rows.append(row)
+    if result.data_rows == 0:
+        raise ImportRefused("Tệp chỉ có dòng tiêu đề, không có người nào trong danh sách.")
+    return result
+
+
+def _identity_keys(row: dict) -> list[tuple]:
+    keys = []
+    if row.get("email_normalised"):
+        keys.append(("email", row["email_normalised"]))
+    if row.get("phone"):
+        keys.append(("phone", row["phone"]))
+    keys.append(("name", name_key(row["full_name"]), row.get("agency_id")))
+    return keys
+
+
+_KEY_WORDS = {"email": "e-mail", "phone": "số điện thoại", "name": "họ tên và cơ quan"}
+
+
+def _check_in_file_duplicates(row: dict, seen: dict, resolver: Resolver, problems: list[Problem]) -> None:
+    names = {g.id: g.label for g in resolver.groups}
+    for key in _identity_keys(row):
+        earlier = seen.get(key)
+        if earlier is not None:
+            message = f"Trùng {_KEY_WORDS[key[0]]} với dòng {earlier['row']}"
+            if earlier["group_id"] != row["group_id"]:
+                message += (f" (cùng một người ở hai nhóm: “{names[earlier['group_id']]}” và "
+                            f"“{names[row['group_id']]}”)")
+            problems.append(Problem(row["row"], FIELD_LABELS["full_name" if key[0] == "name" else key[0]],
+                                    message + ".", "duplicate"))
+            return
+    for key in _identity_keys(row):
+        seen[key] = row
+
+
+# --- plan against the roster ------------------------------------------------------------------
+
+COMPARED = ("full_name", "position", "agency_id", "group_id", "email", "email_normalised", "phone")
+
+
+@dataclass
+class Plan:
+    add: list[dict] = field(default_factory=list)
+    update: list[dict] = field(default_factory=list)  # row + "id" + "changes"
+    unchanged: list[dict] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def plan_rows(rows: list[dict], existing: list[dict], *, agency_names: dict[int, str],
+              own_agency_id: int | None = None, locked_ids: frozenset[int] = frozenset()) -> Plan:
+    """Match each row with the roster (e-mail, else phone, else name + agency) and decide its action.
+
+    ``existing`` are the round's current respondents as dicts with "id" and COMPARED fields.
+    Empty values in the file never erase known ones: a corrected file can omit a column.
+    ``locked_ids`` are respondents who already submitted: their group can no longer change.
+    """
+    index: dict[tuple, dict] = {}
+    for person in existing:
+        for key in _identity_keys(person):
+            index.setdefault(key, person)
+    plan = Plan()
+    claimed: dict[int, int] = {}
+    for row in rows:
+        matches = []
+        for key in _identity_keys(row):
+            person = index.get(key)
+            if person is not None and person not in matches:
+                matches.append(person)
+        if len(matches) > 1:
+            plan.problems.append(Problem(row["row"], "Email", (
+                f"E-mail, số điện thoại hoặc họ tên trùng với hai người khác nhau đã có trong danh sách "
+                f"({matches[0]['full_name']} và {matches[1]['full_name']})."), "duplicate"))
+            continue
+        if not matches:
+            plan.add.append(row)
+            continue
+        person = matches[0]
+        where = agency_names.get(person["agency_id"], "không thuộc cơ quan nào")
+        if own_agency_id is not None and person["agency_id"] != own_agency_id:
+            plan.problems.append(Problem(row["row"], "Họ và tên", (
+                f"Người này đã có trong danh sách của {where}; liên hệ Sở Nội vụ nếu cần chuyển."), "duplicate"))
+            continue
+        if person["id"] in claimed:
+            plan.problems.append(Problem(row["row"], "Họ và tên", (
+                f"Cùng một người đã có trong danh sách với dòng {claimed[person['id']]}."), "duplicate"))
+            continue
+        claimed[person["id"]] = row["row"]
+        merged = {k: (row.get(k) if row.get(k) not in (None, "") else person.get(k)) for k in COMPARED}
+        changes = [k for k in COMPARED if k != "email_normalised" and merged[k] != person.get(k)]
+        if "group_id" in changes and person["id"] in locked_ids:
+            plan.problems.append(Problem(row["row"], "Nhóm đối tượng",
+                                         "Người này đã nộp phiếu; không thể đổi nhóm đối tượng."))
+            continue
+        if changes:
+            plan.update.append({**merged, "row": row["row"], "id": person["id"], "changes": changes})
+        else:
+            plan.unchanged.append({**row, "id": person["id"]})
+    return plan

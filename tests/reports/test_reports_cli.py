@@ -1,0 +1,36 @@
+"""`survey analysis compute` and `survey analysis report` over a hand-made round."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+
+def test_compute_json_prints_the_indices_with_options(app, answered_round):
+    round_id = answered_round()
+    reply = app.test_cli_runner().invoke(
+        args=["analysis", "compute", "--round", str(round_id), "--json", "--min-cell", "2"])
+    assert reply.exit_code == 0, reply.output
+    out = json.loads(reply.stdout)
+    assert out["options"]["min_cell"] == 2 and out["provenance"]["structure"]["key"] == "par-province"
+    assert out["responses"]["hdnd"] == 6
+    pooled = [r for r in out["subcriterion_points"] if r["subcriterion"] == "1.5.1" and r["is_pooled"]][0]
+    assert pooled["score"] == pytest.approx((0.56 + 0.8 + 0.5) / 3)
+    assert out["reliability"] is not None
+
+
+def test_report_writes_every_file_with_progress(app, answered_round, tmp_path):
+    round_id = answered_round()
+    reply = app.test_cli_runner().invoke(
+        args=["analysis", "report", "--round", str(round_id), "--out", str(tmp_path / "out")])
+    assert reply.exit_code == 0, reply.output
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert names == sorted(f"dot-{round_id}-{n}" for n in
+                           ["ket-qua.xlsx", "ket-qua-csv.zip", "phieu-an-danh.sav", "bao-cao.pdf"])
+    assert "ghi báo cáo PDF" in reply.stderr and "đếm câu trả lời" in reply.stderr
+
+
+def test_unknown_round_is_a_clear_error(app):
+    reply = app.test_cli_runner().invoke(args=["analysis", "compute", "--round", "999999"])
+    assert reply.exit_code != 0 and "Không có đợt khảo sát 999999" in reply.stderr
