@@ -20,6 +20,7 @@ Guarantees, and how:
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import smtplib
@@ -406,6 +407,9 @@ class OutcomeWriter:
         self.positional = dialect.positional
         # Datetimes stored as the ORM stores them (SQLite keeps text in its own format).
         self.to_db = _OUTBOX.c.sent_at.type.bind_processor(dialect)
+        # SQLite writers queue on a file lock before writing (see survey.db); this one does too.
+        lock_path = db._writer_lock_path(self.engine) if dialect.name == "sqlite" else None
+        self.lock = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600) if lock_path else None
         if dialect.name == "postgresql":
             # Outcomes are committed without waiting for the WAL flush: a dead worker loses
             # nothing (the server has the commit); only a crash of the database server itself
@@ -418,8 +422,15 @@ class OutcomeWriter:
         if self.to_db is not None:
             params = {k: self.to_db(v) if isinstance(v, datetime) else v for k, v in params.items()}
         values = compiled.construct_params(params)
-        self._execute(compiled.string,
-                      tuple(values[name] for name in compiled.positiontup) if self.positional else values)
+        args = tuple(values[name] for name in compiled.positiontup) if self.positional else values
+        if self.lock is None:
+            self._execute(compiled.string, args)
+            return
+        fcntl.flock(self.lock, fcntl.LOCK_EX)
+        try:
+            self._execute(compiled.string, args)
+        finally:
+            fcntl.flock(self.lock, fcntl.LOCK_UN)
 
     def _execute(self, sql: str, args) -> None:
         cursor = self.connection.cursor()
@@ -432,6 +443,8 @@ class OutcomeWriter:
         try:
             self.connection.close()
         finally:
+            if self.lock is not None:
+                os.close(self.lock)
             self.engine.dispose()
 
 
