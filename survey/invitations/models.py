@@ -22,7 +22,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from survey.db import Base
-from survey.respond.models import AccessLink
 from survey.timeutil import utcnow
 
 INVITATION = "invitation"
@@ -36,12 +35,6 @@ SENT = "sent"
 FAILED = "failed"
 STATUSES = (QUEUED, SENDING, SENT, FAILED)
 STATUS_LABELS = {QUEUED: "Đang chờ gửi", SENDING: "Đang gửi", SENT: "Đã gửi", FAILED: "Gửi lỗi"}
-
-# When the respondent first opened the questionnaire with this link. Declared
-# here, in the area that owns the migration adding it, so the respond package
-# keeps its models untouched; the landing page sets it once.
-AccessLink.first_opened_at = mapped_column(DateTime(timezone=True), nullable=True)
-
 
 class MailSettings(Base):
     """Reminder rules of a round: at most ``reminder_max`` per person, ``reminder_interval_days`` apart."""

@@ -48,3 +48,16 @@ def find_active_link(session: Session, token: str) -> AccessLink | None:
     return session.scalar(
         select(AccessLink).where(AccessLink.token_hash == token_hash, AccessLink.revoked_at.is_(None))
     )
+
+
+def record_opened(session: Session, link: AccessLink) -> None:
+    """Set the first opening once: later visits see it on the loaded link and write nothing.
+
+    The UPDATE keeps its own IS NULL guard, so two first visits at once still record one time.
+    """
+    if link.first_opened_at is not None:
+        return
+    session.execute(
+        update(AccessLink).where(AccessLink.id == link.id, AccessLink.first_opened_at.is_(None))
+        .values(first_opened_at=utcnow()).execution_options(synchronize_session=False)
+    )

@@ -42,6 +42,8 @@ class AccessLink(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set on the first visit of the landing page: the "opened" stage of monitoring.
+    first_opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     respondent: Mapped[Respondent] = relationship()
 

@@ -7,9 +7,9 @@ from functools import wraps
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 
 from survey import db
-from survey.invitations.opens import record_opened
 from survey.respond import answers as answer_rules
 from survey.respond import services
+from survey.respond.links import record_opened
 from survey.respond.services import LinkRefused, Refusal
 from survey.timeutil import format_local
 
