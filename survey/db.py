@@ -89,14 +89,27 @@ def _configure_sqlite(engine: Engine) -> None:
             connection.info["writer_lock"] = descriptor
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
-    def release_writer_lock(_dbapi_connection, record, *_args):
+    def release_writer_lock(record) -> None:
         descriptor = record.info.pop("writer_lock", None) if record is not None else None
         if descriptor is not None:
             os.close(descriptor)  # closing the descriptor releases the flock
 
     # Every way a connection leaves its user: returned (reset, then checkin) or thrown away.
-    for name in ("reset", "checkin", "invalidate", "soft_invalidate", "close"):
-        event.listen(engine.pool, name, release_writer_lock)
+    @event.listens_for(engine.pool, "reset")
+    def on_reset(_dbapi_connection, record, _reset_state):
+        release_writer_lock(record)
+
+    @event.listens_for(engine.pool, "checkin")
+    def on_checkin(_dbapi_connection, record):
+        release_writer_lock(record)
+
+    @event.listens_for(engine.pool, "invalidate")
+    def on_invalidate(_dbapi_connection, record, _exception):
+        release_writer_lock(record)
+
+    @event.listens_for(engine.pool, "close")
+    def on_close(_dbapi_connection, record):
+        release_writer_lock(record)
 
 
 def init_app(app) -> None:

@@ -9,6 +9,7 @@ from flask import Blueprint, abort, jsonify, redirect, render_template, request,
 from survey import db
 from survey.respond import answers as answer_rules
 from survey.respond import services
+from survey.respond.fragments import question_markup
 from survey.respond.links import record_opened
 from survey.respond.services import LinkRefused, Refusal
 from survey.timeutil import format_local
@@ -28,6 +29,9 @@ def landing_records_the_opening():
     # unit must begin as a writer (BEGIN IMMEDIATE) before its first query.
     if request.endpoint == "respond.landing":
         db.write_intent.set(True)
+
+
+bp.add_app_template_global(question_markup)
 
 
 @bp.app_template_filter("local_time")
