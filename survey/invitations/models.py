@@ -33,8 +33,11 @@ QUEUED = "queued"
 SENDING = "sending"
 SENT = "sent"
 FAILED = "failed"
-STATUSES = (QUEUED, SENDING, SENT, FAILED)
-STATUS_LABELS = {QUEUED: "Đang chờ gửi", SENDING: "Đang gửi", SENT: "Đã gửi", FAILED: "Gửi lỗi"}
+# Dropped before sending because it no longer had a purpose: the person submitted, or the round closed.
+CANCELLED = "cancelled"
+STATUSES = (QUEUED, SENDING, SENT, FAILED, CANCELLED)
+STATUS_LABELS = {QUEUED: "Đang chờ gửi", SENDING: "Đang gửi", SENT: "Đã gửi", FAILED: "Gửi lỗi",
+                 CANCELLED: "Đã hủy (không còn cần gửi)"}
 
 class MailSettings(Base):
     """Reminder rules of a round: at most ``reminder_max`` per person, ``reminder_interval_days`` apart."""

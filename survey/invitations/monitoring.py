@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from sqlalchemy import case, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from survey.invitations.models import FAILED, SENT, STATUS_LABELS, OutboxMessage
+from survey.invitations.models import CANCELLED, FAILED, SENT, STATUS_LABELS, OutboxMessage
 from survey.respond.models import AccessLink, Draft, Submission
 from survey.rounds.models import Agency, Round
 from survey.roster.models import Respondent
@@ -47,7 +47,7 @@ def _stage_tests():
     has = lambda *conditions: exists().where(OutboxMessage.respondent_id == Respondent.id, *conditions)  # noqa: E731
     submitted = exists().where(Submission.respondent_id == Respondent.id)
     return {
-        "invited": has(),
+        "invited": has(OutboxMessage.status != CANCELLED),
         "delivered": has(OutboxMessage.status == SENT),
         # Failed means the latest message failed: a corrected, re-sent address is no longer a failure.
         "failed": has(OutboxMessage.status == FAILED,

@@ -32,14 +32,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.pool import NullPool
 
 from survey import db
 from survey.accounts.services import record
 from survey.invitations import services
 from survey.invitations.emails import envelope_address
-from survey.invitations.models import FAILED, QUEUED, SENDING, SENT, OutboxMessage
+from survey.invitations.models import CANCELLED, FAILED, QUEUED, SENDING, SENT, OutboxMessage
+from survey.respond.models import Submission
 from survey.rounds.models import Round
 from survey.timeutil import as_utc, utcnow
 
@@ -194,8 +195,25 @@ class Worker:
 
     # --- claiming ---------------------------------------------------------------------------
 
+    def _cancel_obsolete(self, now) -> None:
+        """Drop queued mail that has lost its purpose before it goes out.
+
+        A reminder queued on Monday must not reach someone who submitted on
+        Tuesday, and nothing is sent for a round that has closed. The body
+        (which holds a personal link) is erased like a delivered one's.
+        """
+        submitted = exists().where(Submission.respondent_id == OutboxMessage.respondent_id)
+        closed = exists().where(Round.id == OutboxMessage.round_id, Round.closes_at <= now)
+        with db.unit_of_work() as session:
+            session.execute(
+                update(OutboxMessage).where(OutboxMessage.status == QUEUED, or_(submitted, closed))
+                .values(status=CANCELLED, body=None, last_error="Không gửi: người nhận đã nộp phiếu "
+                                                                "hoặc đợt khảo sát đã đóng.")
+                .execution_options(synchronize_session=False))
+
     def _claim(self) -> list[Claimed]:
         now = utcnow()
+        self._cancel_obsolete(now)
         size = self.options.batch_size
         if self.options.rate_per_minute:
             size = max(1, min(size, self.options.rate_per_minute))  # a batch takes at most about a minute

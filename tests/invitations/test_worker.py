@@ -155,3 +155,31 @@ def test_rate_limiter_spaces_sends_evenly():
 
 def test_backoff_doubles_up_to_the_cap():
     assert [FAST.backoff(n) for n in (1, 2, 3, 4)] == [0.05, 0.1, 0.2, 0.2]
+
+
+def test_queued_mail_is_dropped_once_the_person_submitted_or_the_round_closed(app, campaign, smtp_server):
+    from datetime import timedelta
+
+    from survey.invitations.models import CANCELLED
+    from survey.respond.models import Submission
+    from survey.timeutil import utcnow
+
+    open_round = campaign(per_group=1)
+    closing_round = campaign(per_group=1, title="Đợt sắp đóng")
+    assert invite_all(app, open_round) == 5 and invite_all(app, closing_round) == 5
+    with app.app_context(), db.unit_of_work() as session:
+        # After queuing: one person of the open round submits, the other round closes.
+        submitter = next(m.respondent_id for m in session.scalars(
+            select(OutboxMessage).where(OutboxMessage.round_id == open_round).order_by(OutboxMessage.id)))
+        session.add(Submission(respondent_id=submitter, round_id=open_round))
+        session.get(Round, closing_round).closes_at = utcnow() - timedelta(minutes=1)
+    server = smtp_server()
+    stats = worker_for(app, server).run(until_idle=True)
+    assert stats.sent == 4
+    rows = outbox(app)
+    cancelled = [r for r in rows if r.status == CANCELLED]
+    assert {(r.round_id, r.respondent_id) for r in cancelled} == (
+        {(open_round, submitter)} | {(closing_round, r.respondent_id) for r in rows if r.round_id == closing_round})
+    assert all(r.body is None for r in cancelled)
+    assert {r.recipient for r in server.received} == {r.recipient for r in rows if r.status == SENT}
+    assert len(server.received) == 4
