@@ -50,8 +50,10 @@ def find_active_link(session: Session, token: str) -> AccessLink | None:
     )
 
 
-def record_opened(session: Session, link: AccessLink) -> None:
-    """Set the first opening once: later visits see it on the loaded link and write nothing.
+def record_opened(session: Session, link) -> None:
+    """Set the first opening of ``link`` (anything with ``id`` and ``first_opened_at``) once.
+
+    Later visits see it on the loaded link and write nothing.
 
     The UPDATE keeps its own IS NULL guard, so two first visits at once still record one time.
     """

@@ -6,6 +6,7 @@ import enum
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import bindparam, delete, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -16,7 +17,7 @@ from survey.questionnaire_registry import QuestionnaireChanged, QuestionnaireMis
 from survey.respond import answers as answer_rules
 from survey.respond.links import hash_token_if_plausible
 from survey.respond.models import AccessLink, Answer, Draft, Response, Submission
-from survey.rounds.models import Province, Round, RoundGroup
+from survey.rounds.models import Province, Round, RoundGroup, window_state
 from survey.roster.models import Respondent
 from survey.timeutil import utcnow, week_start
 
@@ -31,18 +32,55 @@ class Refusal(enum.Enum):
 
 
 class LinkRefused(Exception):
-    def __init__(self, reason: Refusal, round_: Round | None = None):
+    def __init__(self, reason: Refusal, round_: RoundView | None = None):
         self.reason = reason
         self.round = round_
         super().__init__(reason.value)
 
 
 @dataclass(frozen=True)
+class LinkView:
+    id: int
+    first_opened_at: datetime | None
+
+
+@dataclass(frozen=True)
+class RespondentView:
+    id: int
+    full_name: str
+
+
+@dataclass(frozen=True)
+class RoundView:
+    id: int
+    title: str
+    opens_at: datetime
+    closes_at: datetime
+
+    def state(self, now: datetime | None = None) -> str:
+        return window_state(self.opens_at, self.closes_at, now)
+
+
+@dataclass(frozen=True)
+class GroupView:
+    id: int
+    code: str
+    label: str
+
+
+@dataclass(frozen=True)
 class Visit:
-    link: AccessLink
-    respondent: Respondent
-    round: Round
-    group: RoundGroup
+    """What one personal link resolves to: plain values, not ORM objects.
+
+    The respondent's pages are the hottest path of the application and only
+    read these few columns; building four tracked ORM objects per request
+    cost more than the query itself.
+    """
+
+    link: LinkView
+    respondent: RespondentView
+    round: RoundView
+    group: GroupView
     province_name: str
     questionnaire: Questionnaire
     submitted: bool
@@ -52,7 +90,14 @@ class Visit:
 def _visit_query():
     submitted = exists().where(Submission.respondent_id == Respondent.id).label("submitted")
     return (
-        select(AccessLink, Respondent, RoundGroup, Round, Province.name, submitted, Draft.answers)
+        select(
+            AccessLink.id, AccessLink.first_opened_at,
+            Respondent.id, Respondent.full_name,
+            Round.id, Round.title, Round.opens_at, Round.closes_at,
+            RoundGroup.id, RoundGroup.code, RoundGroup.label,
+            RoundGroup.questionnaire_key, RoundGroup.questionnaire_version, RoundGroup.questionnaire_hash,
+            Province.name, submitted, Draft.answers,
+        )
         .join(Respondent, Respondent.id == AccessLink.respondent_id)
         .join(RoundGroup, RoundGroup.id == Respondent.group_id)
         .join(Round, Round.id == Respondent.round_id)
@@ -71,10 +116,9 @@ def open_link(session: Session, token: str, *, for_update: bool = False) -> Visi
     """Resolve a token into a visit, or raise LinkRefused.
 
     One query: every page behind a link needs the link, the person, their
-    group and round, whether they submitted and their draft, and this is the
-    respondent's hot path. ``for_update`` locks the respondent row
-    (PostgreSQL), so that saving and submitting through the same link are
-    serialised per respondent.
+    group and round, whether they submitted and their draft. ``for_update``
+    locks the respondent row (PostgreSQL), so that saving and submitting
+    through the same link are serialised per respondent.
     """
     token_hash = hash_token_if_plausible(token)
     if token_hash is None:
@@ -83,13 +127,18 @@ def open_link(session: Session, token: str, *, for_update: bool = False) -> Visi
     row = session.execute(query, {"token_hash": token_hash}).one_or_none()
     if row is None:
         raise LinkRefused(Refusal.INVALID)
-    link, respondent, group, round_, province_name, is_submitted, draft = row
+    (link_id, first_opened_at, respondent_id, full_name, round_id, title, opens_at, closes_at,
+     group_id, group_code, group_label, q_key, q_version, q_hash, province_name, is_submitted, draft) = row
+    round_ = RoundView(round_id, title, opens_at, closes_at)
     try:
-        questionnaire = pinned_questionnaire(group.questionnaire_key, group.questionnaire_version, group.questionnaire_hash)
+        questionnaire = pinned_questionnaire(q_key, q_version, q_hash)
     except (QuestionnaireChanged, QuestionnaireMissing) as problem:
-        log.error("round %s group %s refused: %s", round_.id, group.code, problem)
+        log.error("round %s group %s refused: %s", round_id, group_code, problem)
         raise LinkRefused(Refusal.UNAVAILABLE, round_) from problem
-    return Visit(link, respondent, round_, group, province_name, questionnaire, bool(is_submitted), draft)
+    return Visit(
+        LinkView(link_id, first_opened_at), RespondentView(respondent_id, full_name), round_,
+        GroupView(group_id, group_code, group_label), province_name, questionnaire, bool(is_submitted), draft,
+    )
 
 
 def require_open(visit: Visit) -> None:

@@ -34,6 +34,15 @@ class Agency(Base):
     province: Mapped[Province] = relationship()
 
 
+def window_state(opens_at: datetime, closes_at: datetime, now: datetime | None = None) -> str:
+    now = now or utcnow()
+    if now < as_utc(opens_at):
+        return "scheduled"
+    if now >= as_utc(closes_at):
+        return "closed"
+    return "open"
+
+
 class Round(Base):
     """One year's survey of one province (đợt khảo sát)."""
 
@@ -63,12 +72,7 @@ class Round(Base):
 
     def state(self, now: datetime | None = None) -> str:
         """'scheduled', 'open' or 'closed': derived from the window, never stored."""
-        now = now or utcnow()
-        if now < as_utc(self.opens_at):
-            return "scheduled"
-        if now >= as_utc(self.closes_at):
-            return "closed"
-        return "open"
+        return window_state(self.opens_at, self.closes_at, now)
 
 
 class RoundGroup(Base):
