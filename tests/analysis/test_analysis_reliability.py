@@ -66,3 +66,31 @@ def test_reliability_by_scale_per_group():
     assert list(out["group"]) == ["H", "L"]
     assert out["alpha"].tolist() == pytest.approx([42 / 45, 42 / 45])
     assert out["n_items"].tolist() == [3, 3]
+
+
+# --- a published reference value ----------------------------------------------------------------
+# StatsBase.jl documents (as a doctest its CI runs) Cronbach's alpha for the covariance matrix
+# below: 0.8136 for all items, and 0.7500 / 0.7606 / 0.7714 / 0.7826 with item 1 / 2 / 3 / 4
+# dropped. Alpha depends on the data only through the sample covariance matrix, so data built
+# to have exactly that covariance must reproduce the published figures.
+PUBLISHED_COVARIANCE = np.array([[10, 6, 6, 6], [6, 11, 6, 6], [6, 6, 12, 6], [6, 6, 6, 13]], dtype=float)
+
+
+def data_with_covariance(covariance: np.ndarray, n: int = 50, seed: int = 1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((n, covariance.shape[0]))
+    z -= z.mean(axis=0)
+    # Whiten: make the sample covariance (ddof=1) exactly the identity, then colour it.
+    whitening = np.linalg.cholesky(np.cov(z, rowvar=False))
+    z = z @ np.linalg.inv(whitening).T
+    x = z @ np.linalg.cholesky(covariance).T + 3.0
+    return pd.DataFrame(x, columns=[f"item{i}" for i in range(1, covariance.shape[0] + 1)])
+
+
+def test_alpha_matches_the_published_statsbase_example():
+    frame = data_with_covariance(PUBLISHED_COVARIANCE)
+    np.testing.assert_allclose(np.cov(frame.to_numpy(), rowvar=False), PUBLISHED_COVARIANCE, atol=1e-9)
+    alpha, _ = cronbach_alpha(frame)
+    assert round(alpha, 4) == 0.8136
+    dropped = [round(cronbach_alpha(frame.drop(columns=[c]))[0], 4) for c in frame.columns]
+    assert dropped == [0.7500, 0.7606, 0.7714, 0.7826]
