@@ -13,6 +13,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from survey.rounds.cli import round_or_fail
+
 group = click.Group("mail", help="Invitations, reminders and the outbox worker.")
 
 
@@ -80,15 +82,6 @@ def sink(host: str, port: int, folder: Path | None) -> None:
         controller.stop()
 
 
-def _round_or_fail(session, round_id: int):
-    from survey.rounds.models import Round
-
-    round_ = session.get(Round, round_id)
-    if round_ is None:
-        raise click.ClickException(f"Không có đợt khảo sát mã {round_id}.")
-    return round_
-
-
 @group.command("invite")
 @click.argument("round_id", type=int)
 @click.option("--again", is_flag=True, help="also those already invited (they get a new link)")
@@ -112,7 +105,7 @@ def _campaign(round_id: int, action: str, **kwargs) -> None:
     from survey.invitations import services
 
     with db.unit_of_work() as session:
-        round_ = _round_or_fail(session, round_id)
+        round_ = round_or_fail(session, round_id)
         try:
             context = services.mail_context(current_app.config)
             started = time.monotonic()
@@ -136,7 +129,7 @@ def status(round_id: int) -> None:
     from survey.invitations.models import KIND_LABELS, STATUS_LABELS, OutboxMessage
 
     session = db.session()
-    _round_or_fail(session, round_id)
+    round_or_fail(session, round_id)
     rows = session.execute(select(OutboxMessage.kind, OutboxMessage.status, func.count())
                            .where(OutboxMessage.round_id == round_id)
                            .group_by(OutboxMessage.kind, OutboxMessage.status)
