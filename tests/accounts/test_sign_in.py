@@ -115,3 +115,22 @@ def test_cli_creates_accounts_and_refuses_bad_input(app):
     with app.app_context():
         assert db.session().scalar(select(User.email).where(User.email == "admin@example.vn")) == "admin@example.vn"
         assert db.session().scalars(select(User)).all().__len__() == 1
+
+
+def test_every_link_on_the_home_page_opens_for_each_role(app, client, survey_round, login):
+    """No role is shown a link that answers 403."""
+    import re
+
+    from survey.accounts.models import ROLES
+
+    survey_round()
+    for role in ROLES:
+        with client.session_transaction() as cookie:
+            cookie.clear()
+        login(role, email=f"home.{role}@example.vn")
+        home = client.get("/admin/")
+        assert home.status_code == 200
+        links = set(re.findall(r'href="(/admin/[^"]*)"', home.text))
+        assert links, role
+        for link in links:
+            assert client.get(link).status_code == 200, f"{role}: {link}"
