@@ -115,6 +115,12 @@ def _configure_sqlite(engine: Engine) -> None:
 def init_app(app) -> None:
     engine = make_engine(app.config["DATABASE_URL"], **app.config.get("ENGINE_OPTIONS", {}))
     app.extensions["survey.engine"] = engine
+    # Same pool, connections switched to autocommit for the checkout (and back on return).
+    # Not for SQLite: its BEGIN/COMMIT cost no round trip, and switching the
+    # isolation level on every checkout measured slower than keeping them.
+    app.extensions["survey.autocommit_engine"] = (
+        None if engine.dialect.name == "sqlite" else engine.execution_options(isolation_level="AUTOCOMMIT")
+    )
     app.extensions["survey.sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
 
     @app.teardown_appcontext
@@ -125,9 +131,19 @@ def init_app(app) -> None:
 
 
 def session() -> Session:
-    """The session of the current request or CLI command."""
+    """The session of the current request or CLI command.
+
+    A request that declared ``g.db_autocommit`` (a page that reads with one
+    statement, or writes with one self-contained statement) runs without
+    BEGIN/COMMIT on PostgreSQL, saving two round trips per page.
+    """
     if "db_session" not in g:
-        g.db_session = current_app.extensions["survey.sessionmaker"]()
+        maker = current_app.extensions["survey.sessionmaker"]
+        autocommit = current_app.extensions["survey.autocommit_engine"]
+        if autocommit is not None and g.get("db_autocommit"):
+            g.db_session = maker(bind=autocommit)
+        else:
+            g.db_session = maker()
     return g.db_session
 
 

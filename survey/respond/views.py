@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, g, jsonify, redirect, render_template, request, url_for
 
 from survey import db
 from survey.respond import answers as answer_rules
@@ -24,11 +24,16 @@ def never_cache(response):
 
 
 @bp.before_request
-def landing_records_the_opening():
-    # The landing page writes (first opening, for monitoring): on SQLite the
-    # unit must begin as a writer (BEGIN IMMEDIATE) before its first query.
-    if request.endpoint == "respond.landing":
-        db.write_intent.set(True)
+def read_pages_autocommit():
+    # A respondent's GET is one read (the visit), plus on the landing page one
+    # self-contained UPDATE recording the first opening: neither needs a
+    # transaction around it, and on PostgreSQL the BEGIN/COMMIT round trips
+    # were a measurable share of the page. Posts keep their transaction and locks.
+    if request.method == "GET":
+        g.db_autocommit = True
+        if request.endpoint == "respond.landing":
+            # SQLite keeps transactions; this one may write, so it must begin as a writer.
+            db.write_intent.set(True)
 
 
 bp.add_app_template_global(question_markup)
