@@ -24,7 +24,7 @@ from questionnaires import Catalog, Questionnaire, Structure
 from survey.questionnaire_registry import pinned_questionnaire
 from survey.reports.models import SelfAssessment
 from survey.respond.models import Answer, Response
-from survey.rounds.models import Round, RoundGroup
+from survey.rounds.models import Round
 from survey.roster.models import Respondent
 
 ITEM_COLUMNS = ["group", "question", "option", "weight", "is_missing", "subcriterion", "sipas_element",
