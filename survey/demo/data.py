@@ -14,7 +14,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from questionnaires import Catalog
-from survey.respond.links import issue_link
+from survey.respond.links import issue_links
 from survey.respond.models import Submission
 from survey.rounds.models import Round
 from survey.rounds.services import GroupBinding, create_round, default_milestones, get_or_create_agency, get_or_create_province
@@ -109,7 +109,8 @@ def load_demo(session: Session, catalog: Catalog) -> tuple[Round, list[DemoLink]
         .where(Respondent.round_id == round_.id, ~exists().where(Submission.respondent_id == Respondent.id))
         .order_by(Respondent.group_id, Respondent.id)
     ).all()
-    links = [DemoLink(r.group.label, r.full_name, issue_link(session, r)) for r in respondents]
+    tokens = issue_links(session, [r.id for r in respondents])
+    links = [DemoLink(r.group.label, r.full_name, tokens[r.id]) for r in respondents]
     return round_, links
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from survey.invitations import monitoring
 from survey.invitations.services import MailContext, normalised_email, respondents_query
-from survey.respond.links import issue_link
+from survey.respond import links
 from survey.respond.models import Submission
 from survey.rounds.models import Agency, Round
 from survey.timeutil import format_local
@@ -95,22 +95,20 @@ def issue_links(session: Session, round_: Round, context: MailContext, *, target
     failed_ids = {p.id for p in monitoring.non_respondents(session, round_, only_failed=True)} if target == "failed" else set()
     submitted = set(session.scalars(select(Submission.respondent_id).where(Submission.round_id == round_.id)))
     groups = {g.id: g.label for g in round_.groups}
-    agencies: dict[int, str] = {}
-    out = []
-    for respondent in session.scalars(respondents_query(round_, group_id=group_id, agency_id=agency_id)):
-        if respondent.id in submitted:
-            continue
-        if target == "no_email" and normalised_email(respondent.email) is not None:
-            continue
-        if target == "failed" and respondent.id not in failed_ids:
-            continue
-        if respondent.agency_id is not None and respondent.agency_id not in agencies:
-            agencies[respondent.agency_id] = session.get(Agency, respondent.agency_id).name
-        token = issue_link(session, respondent)
-        out.append(IssuedLink(respondent.full_name, respondent.position or "", groups.get(respondent.group_id, ""),
-                              agencies.get(respondent.agency_id, ""), respondent.phone or "",
-                              f"{context.base_url}/r/{token}"))
-    return out
+    agencies = dict(session.execute(select(Agency.id, Agency.name).where(Agency.province_id == round_.province_id)).all())
+    chosen = [
+        respondent for respondent in session.scalars(respondents_query(round_, group_id=group_id, agency_id=agency_id))
+        if respondent.id not in submitted
+        and not (target == "no_email" and normalised_email(respondent.email) is not None)
+        and not (target == "failed" and respondent.id not in failed_ids)
+    ]
+    tokens = links.issue_links(session, [respondent.id for respondent in chosen])
+    return [
+        IssuedLink(respondent.full_name, respondent.position or "", groups.get(respondent.group_id, ""),
+                   agencies.get(respondent.agency_id, ""), respondent.phone or "",
+                   f"{context.base_url}/r/{tokens[respondent.id]}")
+        for respondent in chosen
+    ]
 
 
 def sms_text(round_: Round, link: str) -> str:

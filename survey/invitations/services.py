@@ -9,13 +9,12 @@ the outbox only until it is delivered or fails, then is erased.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import and_, case, delete, exists, func, insert, select, update
+from sqlalchemy import and_, case, delete, exists, func, insert, select
 from sqlalchemy.orm import Session
 
 from survey.accounts.models import User
@@ -31,8 +30,8 @@ from survey.invitations.models import (
     MailTemplate,
     OutboxMessage,
 )
-from survey.respond.links import TOKEN_BYTES, hash_token, issue_link
-from survey.respond.models import AccessLink, Submission
+from survey.respond.links import issue_link, issue_links
+from survey.respond.models import Submission
 from survey.rounds.models import Agency, Round, RoundGroup
 from survey.roster.models import Respondent
 from survey.timeutil import as_utc, format_local, utcnow
@@ -238,26 +237,12 @@ class Enqueuer:
         return self._agencies[agency_id]
 
     def enqueue_all(self, recipients: list[tuple[Respondent, str]]) -> int:
-        """Queue one message per (respondent, address), each with a new link replacing the previous one.
-
-        Bulk statements per 500 people: a province-wide campaign is one web request. The tokens are
-        made exactly as ``issue_link`` makes them (same length, same hash); only the rows are
-        written in bulk.
-        """
+        """Queue one message per (respondent, address), each with a new link replacing the previous one."""
         now = utcnow()
-        for start in range(0, len(recipients), 500):
-            chunk = recipients[start:start + 500]
-            self.session.execute(
-                update(AccessLink).where(AccessLink.respondent_id.in_([r.id for r, _address in chunk]),
-                                         AccessLink.revoked_at.is_(None))
-                .values(revoked_at=now).execution_options(synchronize_session="fetch"))
-            links, messages = [], []
-            for respondent, address in chunk:
-                token = secrets.token_urlsafe(TOKEN_BYTES)
-                links.append({"respondent_id": respondent.id, "token_hash": hash_token(token), "issued_at": now})
-                messages.append(self._message(respondent, address, token, now))
-            self.session.execute(insert(AccessLink), links)
-            self.session.execute(insert(OutboxMessage), messages)
+        tokens = issue_links(self.session, [respondent.id for respondent, _address in recipients])
+        messages = [self._message(respondent, address, tokens[respondent.id], now) for respondent, address in recipients]
+        for start in range(0, len(messages), 500):
+            self.session.execute(insert(OutboxMessage), messages[start:start + 500])
         return len(recipients)
 
     def enqueue(self, respondent: Respondent, recipient: str) -> OutboxMessage:

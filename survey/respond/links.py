@@ -6,7 +6,7 @@ import hashlib
 import re
 import secrets
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from survey.respond.models import AccessLink
@@ -21,18 +21,36 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
-def issue_link(session: Session, respondent: Respondent, *, revoke_previous: bool = True) -> str:
-    """Create a new link for ``respondent`` and return its token (shown once, never stored)."""
-    if revoke_previous:
+def issue_link(session: Session, respondent: Respondent) -> str:
+    """A new link for ``respondent``, revoking the previous one; the token is shown once, never stored."""
+    return issue_links(session, [respondent.id])[respondent.id]
+
+
+_BATCH = 500
+
+
+def issue_links(session: Session, respondent_ids: list[int]) -> dict[int, str]:
+    """New links for many people at once (a campaign, an export): respondent id -> token.
+
+    Earlier links of the same people are revoked. Bulk statements per 500 people,
+    so a province-wide campaign stays one short web request.
+    """
+    now = utcnow()
+    tokens: dict[int, str] = {}
+    for start in range(0, len(respondent_ids), _BATCH):
+        chunk = respondent_ids[start:start + _BATCH]
         session.execute(
-            update(AccessLink)
-            .where(AccessLink.respondent_id == respondent.id, AccessLink.revoked_at.is_(None))
-            .values(revoked_at=utcnow())
+            update(AccessLink).where(AccessLink.respondent_id.in_(chunk), AccessLink.revoked_at.is_(None))
+            # "fetch": links already loaded in this session see their revocation.
+            .values(revoked_at=now).execution_options(synchronize_session="fetch")
         )
-    token = secrets.token_urlsafe(TOKEN_BYTES)
-    session.add(AccessLink(respondent_id=respondent.id, token_hash=hash_token(token)))
-    session.flush()
-    return token
+        rows = []
+        for respondent_id in chunk:
+            token = secrets.token_urlsafe(TOKEN_BYTES)
+            tokens[respondent_id] = token
+            rows.append({"respondent_id": respondent_id, "token_hash": hash_token(token), "issued_at": now})
+        session.execute(insert(AccessLink), rows)
+    return tokens
 
 
 def hash_token_if_plausible(token: str) -> str | None:
