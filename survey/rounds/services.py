@@ -245,6 +245,7 @@ def import_agencies(session: Session, province: Province, rows: list[dict[str, s
     """Create or rename the province's agencies from rows with code, name, kind; returns (added, updated)."""
     added = updated = 0
     seen = set()
+    existing = {a.code: a for a in session.scalars(select(Agency).where(Agency.province_id == province.id))}
     for number, row in enumerate(rows, start=2):
         code, name, kind = (row.get(k, "").strip() for k in ("code", "name", "kind"))
         if not code or not name:
@@ -254,7 +255,7 @@ def import_agencies(session: Session, province: Province, rows: list[dict[str, s
         if code in seen:
             raise RoundError(f"Dòng {number}: mã cơ quan {code} lặp lại.")
         seen.add(code)
-        agency = session.scalar(select(Agency).where(Agency.province_id == province.id, Agency.code == code))
+        agency = existing.get(code)
         if agency is None:
             session.add(Agency(province_id=province.id, code=code, name=name, kind=kind, is_active=True))
             added += 1
