@@ -172,17 +172,22 @@ def _infer_root(path: Path, kind: str) -> Path | None:
 # --- structures -----------------------------------------------------------------------
 
 
+def _read_checked(path: Path, name: str, kind: str, folder: str) -> dict:
+    """The parsed file, valid against its schema and stored where its key and version say; else LoadError."""
+    doc, problems = _read_yaml(path, name)
+    if doc is None:
+        raise LoadError(problems)
+    problems = _schema_problems(doc, kind, name) + _location_problems(doc, path, name, folder)
+    if problems:
+        raise LoadError(problems)
+    return doc
+
+
 def load_structure(path: Path | str, root: Path | None = None) -> Structure:
     path = Path(path)
     root = root if root is not None else _infer_root(path, STRUCTURES_DIR)
     name = _display_name(path, root)
-    doc, problems = _read_yaml(path, name)
-    if doc is None:
-        raise LoadError(problems)
-    problems = _schema_problems(doc, "structure", name)
-    problems += _location_problems(doc, path, name, STRUCTURES_DIR)
-    if problems:
-        raise LoadError(problems)
+    doc = _read_checked(path, name, "structure", STRUCTURES_DIR)
     problems = _structure_problems(doc, name)
     if problems:
         raise LoadError(problems)
@@ -327,14 +332,8 @@ def load_questionnaire(
 
 def _load_questionnaire(path: Path, name: str, resolve) -> Questionnaire:  # noqa: ANN001
     """``resolve(key)`` -> (structure or None, why it would be missing, the structure's own problems)."""
-    doc, problems = _read_yaml(path, name)
-    if doc is None:
-        raise LoadError(problems)
-    problems = _schema_problems(doc, "questionnaire", name)
-    problems += _location_problems(doc, path, name, FORMS_DIR)
-    if problems:
-        raise LoadError(problems)
-
+    doc = _read_checked(path, name, "questionnaire", FORMS_DIR)
+    problems: list[Problem] = []
     structure: Structure | None = None
     ref = doc.get("structure")
     if ref is not None:
