@@ -38,6 +38,10 @@ def test_summary_and_drill_down_show_hand_values(app, client, answered_round, lo
     with_alpha = client.get(f"/admin/rounds/{round_id}/analysis?reliability=1")
     assert "Độ tin cậy của thang đo" in with_alpha.text and "Độ tin cậy của thang đo" not in page.text
     assert client.get(f"/admin/rounds/{round_id}/analysis?dont_know=maybe").status_code == 400
+    # With k = 5 most sub-criteria are withheld: the field points say they are partial.
+    default = client.get(f"/admin/rounds/{round_id}/analysis")
+    assert 'id="unscored-note"' in default.text and "chưa đủ 5 phiếu" in default.text
+    assert "<sup>*</sup>" in default.text
 
 
 def test_other_province_sees_nothing(app, client, answered_round, login):
