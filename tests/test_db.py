@@ -1,13 +1,16 @@
-"""The SQLite writer queue: writers wait for each other, readers do not, nothing warns."""
+"""The engines: the SQLite writer queue and its checkpoints, the PostgreSQL pool check; nothing warns."""
 
 from __future__ import annotations
 
 import fcntl
 import os
 import threading
+import time
 import warnings
 
+import pytest
 from sqlalchemy import text
+from sqlalchemy.pool import NullPool
 
 from survey import db
 from survey.db import make_engine, write_intent
@@ -86,3 +89,65 @@ def test_requests_emit_no_warnings_from_the_pool_hooks(app, client, survey_round
         with app.app_context(), db.unit_of_work() as session:
             session.execute(text("SELECT 1"))
     assert [str(w.message) for w in caught] == []
+
+
+def wal_size(path) -> int:
+    wal = f"{path}-wal"
+    return os.path.getsize(wal) if os.path.exists(wal) else 0
+
+
+def test_writers_checkpoint_the_wal_after_leaving_the_queue(tmp_path):
+    """Without checkpoints the WAL grows with every write; with them it is reused from its start."""
+    path = tmp_path / "wal.db"
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE page (body TEXT)"))
+
+    def write_many(n):
+        token = write_intent.set(True)  # as a POST request declares it
+        try:
+            for _ in range(n):
+                with engine.connect() as connection:
+                    connection.execute(text("INSERT INTO page VALUES (:body)"), {"body": "x" * 3000})
+                    assert not lock_is_free(f"{path}-writer.lock")  # a writer, in the queue
+                    connection.commit()
+                    db.end_writes(connection)
+                    assert lock_is_free(f"{path}-writer.lock")  # released right after the commit
+        finally:
+            write_intent.reset(token)
+
+    with engine.connect() as connection:
+        pages = connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar()
+    assert pages == db.AUTOCHECKPOINT_SAFETY_NET_PAGES  # SQLite's own checkpoint is only a safety net
+    write_many(db.CHECKPOINT_EVERY)
+    after_first_round = wal_size(path)
+    write_many(db.CHECKPOINT_EVERY)
+    # Had nothing been checkpointed, the second round would have doubled the file.
+    assert 0 < wal_size(path) < after_first_round * 1.5
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM page")).scalar() == 2 * db.CHECKPOINT_EVERY
+    engine.dispose()
+
+
+def test_pooled_postgresql_connections_closed_by_the_server_are_replaced(database_url, backend):
+    """A server restart ends every pooled connection; the next request must not fail on one of them."""
+    if backend != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite has no server")
+    engine = make_engine(database_url, pool_size=2)
+    try:
+        with engine.connect() as connection:
+            victim = connection.execute(text("SELECT pg_backend_pid()")).scalar()
+        with make_engine(database_url, poolclass=NullPool).connect() as admin:
+            assert admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": victim}).scalar()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:  # the termination is asynchronous
+            with make_engine(database_url, poolclass=NullPool).connect() as admin:
+                alive = admin.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"),
+                                      {"pid": victim}).scalar()
+            if not alive:
+                break
+            time.sleep(0.05)
+        with engine.connect() as connection:  # the pool hands out the dead connection first, unless checked
+            assert connection.execute(text("SELECT pg_backend_pid()")).scalar() != victim
+    finally:
+        engine.dispose()
