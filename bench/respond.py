@@ -14,18 +14,20 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import requests
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from survey import create_app, db, migrate
 from survey.questionnaire_registry import catalog
 from survey.respond import services
-from survey.respond.links import issue_link
-from survey.respond.models import Submission
+from survey.respond.form_tokens import form_token
+from survey.respond.links import issue_links
+from survey.respond.models import Draft, Submission
 from survey.rounds.services import GroupBinding, create_round, get_or_create_province
-from survey.roster.services import add_respondent
+from survey.roster.models import Respondent
 from survey.timeutil import utcnow
 from bench import wrk
 from tests.databases import temporary_database
+from tests import live_server
 from tests.live_server import gunicorn_server
 
 SUBMIT_LINKS = 12_000
@@ -41,6 +43,12 @@ def _answers_for(questionnaire, questions):
 
 
 def seed(app):
+    """The round, 14,000 people with links, and a complete draft for each of those who will submit.
+
+    Links come from the same bulk ``issue_links`` the campaigns use; the drafts are
+    what ``services.save_answers`` stores for a first save of every answer (checked
+    on one person below), inserted in one statement.
+    """
     with app.app_context(), db.unit_of_work() as session:
         longest = max((catalog().get(*key) for key in catalog().questionnaires), key=lambda q: len(q.questions))
         province = get_or_create_province(session, "BENCH", "tỉnh Thử nghiệm")
@@ -51,43 +59,49 @@ def seed(app):
             bindings=[GroupBinding(longest.key, longest.version)],
         )
         group = round_.groups[0]
-        page_tokens, submit_tokens = [], []
-        for i in range(PAGE_LINKS + SUBMIT_LINKS):
-            person = add_respondent(session, round_, group, full_name=f"Người {i}")
-            (page_tokens if i < PAGE_LINKS else submit_tokens).append(issue_link(session, person))
+        people = [{"round_id": round_.id, "group_id": group.id, "full_name": f"Người {i}"}
+                  for i in range(PAGE_LINKS + SUBMIT_LINKS)]
+        session.execute(insert(Respondent), people)
+        ids = session.scalars(select(Respondent.id).where(Respondent.round_id == round_.id)
+                              .order_by(Respondent.id)).all()
+        tokens = issue_links(session, list(ids))
+        page_tokens = [tokens[i] for i in ids[:PAGE_LINKS]]
+        submit_ids = ids[PAGE_LINKS:]
         complete = _answers_for(longest, longest.questions)
-        for token in submit_tokens:
-            services.save_answers(session, services.open_link(session, token), complete)
-    return longest, page_tokens, submit_tokens
+        first = services.save_answers(session, services.open_link(session, tokens[submit_ids[0]]), complete)
+        assert first == complete
+        session.execute(insert(Draft), [{"respondent_id": i, "answers": complete, "started_at": now, "updated_at": now}
+                                        for i in submit_ids[1:]])
+        submit_tokens = [tokens[i] for i in submit_ids]
+        form_tokens = {t: form_token(t) for t in page_tokens + submit_tokens}
+    return longest, page_tokens, submit_tokens, form_tokens
 
 
 def run_backend(backend: str) -> list[wrk.Figures]:
     with tempfile.TemporaryDirectory() as tmp, temporary_database(backend, Path(tmp)) as url:
         migrate.upgrade(url)
-        app = create_app({"SECRET_KEY": "bench-secret-key-0123456789abcdef0123", "DATABASE_URL": url,
+        # The server's key: the form tokens computed here must be those its pages carry.
+        app = create_app({"SECRET_KEY": live_server.SECRET_KEY, "DATABASE_URL": url,
                           "QUESTIONNAIRE_DIR": None, "BASE_URL": "http://127.0.0.1"})
-        longest, page_tokens, submit_tokens = seed(app)
+        longest, page_tokens, submit_tokens, form_tokens = seed(app)
         number, section = max(enumerate(longest.sections, start=1), key=lambda item: len(item[1].questions))
         results = []
         with gunicorn_server(url) as base:
-            browser = requests.Session()
-            page = browser.get(f"{base}/r/{page_tokens[0]}/section/{number}")
-            csrf = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-            cookie = "; ".join(f"{k}={v}" for k, v in browser.cookies.items())
+            # Respondent pages set no cookie: each form carries a token bound to its link.
+            assert not requests.get(f"{base}/r/{page_tokens[0]}/section/{number}").cookies
             results.append(wrk.run(
                 f"[{backend}] (a) questionnaire page, {len(section.questions)} questions",
-                base, [f"GET /r/{t}/section/{number}" for t in page_tokens], cookie=cookie, seconds=SECONDS))
-            form = {"csrf_token": csrf, "action": "stay"}
+                base, [f"GET /r/{t}/section/{number}" for t in page_tokens], seconds=SECONDS))
+            form = {"action": "stay"}
             for code, value in _answers_for(longest, section.questions).items():
                 form[f"q_{code}"] = value if isinstance(value, str) else value[0]
-            body = urlencode(form)
-            results.append(wrk.run(f"[{backend}] (b) draft save", base,
-                                   [f"POST /r/{t}/section/{number} {body}" for t in page_tokens],
-                                   cookie=cookie, seconds=SECONDS))
-            submit_body = urlencode({"csrf_token": csrf})
+            results.append(wrk.run(
+                f"[{backend}] (b) draft save", base,
+                [f"POST /r/{t}/section/{number} {urlencode({**form, 'csrf_token': form_tokens[t]})}" for t in page_tokens],
+                seconds=SECONDS))
             submitted = wrk.run(f"[{backend}] (c) submit, distinct links", base,
-                                [f"POST /r/{t}/submit {submit_body}" for t in submit_tokens],
-                                cookie=cookie, seconds=SECONDS)
+                                [f"POST /r/{t}/submit {urlencode({'csrf_token': form_tokens[t]})}" for t in submit_tokens],
+                                seconds=SECONDS)
             results.append(submitted)
         with app.app_context():
             stored = db.session().scalar(select(func.count()).select_from(Submission))

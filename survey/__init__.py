@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+from flask import Flask, g, render_template, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from survey import db
@@ -50,6 +51,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     for blueprint in (respond_bp, accounts_bp, rounds_bp, roster_bp, invitations_bp, reports_bp):
         app.register_blueprint(blueprint)
+    # The personal-link pages carry their own link-bound token (survey.respond.form_tokens)
+    # and keep no session: nothing is stored on a respondent's device.
+    csrf.exempt(respond_bp)
+    app.session_interface = _StaffOnlySessions(respond_bp.url_prefix + "/")
     _register_errors(app)
 
     from survey.cli import register_commands
@@ -58,12 +63,36 @@ def create_app(test_config: dict | None = None) -> Flask:
     return app
 
 
+class _StaffOnlySessions(SecureCookieSessionInterface):
+    """Cookie sessions for staff pages; none under the respondents' prefix.
+
+    The session is opened before the URL is matched, hence the prefix. A
+    respondent's page that tried to store something would fail loudly (the
+    null session refuses writes) instead of setting a cookie.
+    """
+
+    def __init__(self, sessionless_prefix: str):
+        self.sessionless_prefix = sessionless_prefix
+
+    def open_session(self, app, request):
+        if request.path.startswith(self.sessionless_prefix):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
+
+
 def _register_edge(app: Flask) -> None:
     from survey.accounts import access
 
     @app.before_request
     def declare_write_intent():
-        db.write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))
+        g.write_intent_token = db.write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))
+
+    @app.teardown_request
+    def forget_write_intent(_exc):
+        # Back to the default, for whatever runs next in this thread (a test, a CLI command).
+        token = g.pop("write_intent_token", None)
+        if token is not None:
+            db.write_intent.reset(token)
 
     @app.before_request
     def identify_staff():
@@ -82,12 +111,15 @@ def _register_edge(app: Flask) -> None:
         # One commit per request: services only flush. An error response
         # (or an exception, which skips this hook) leaves the session to be
         # rolled back at teardown.
-        session = db.session_if_open()
-        if session is not None:
-            if response.status_code < 400:
-                session.commit()
-            else:
-                session.rollback()
+        for unit in (db.session_if_open(), db.connection_if_open()):
+            if unit is not None:
+                if response.status_code < 400:
+                    unit.commit()
+                else:
+                    unit.rollback()
+        connection = db.connection_if_open()
+        if connection is not None:
+            db.end_writes(connection)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "no-referrer")

@@ -13,6 +13,8 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
+# The server's secret key, for a test or benchmark that derives link-bound form tokens itself.
+SECRET_KEY = "live-server-secret-key-0123456789abcdef"
 
 
 def free_port() -> int:
@@ -27,7 +29,7 @@ def gunicorn_server(database_url: str, *, workers: int = 4, app: str = "wsgi:app
     env = dict(os.environ)
     env.update({
         "SURVEY_ENV": "production",
-        "SURVEY_SECRET_KEY": "live-server-secret-key-0123456789abcdef",
+        "SURVEY_SECRET_KEY": SECRET_KEY,
         "SURVEY_DATABASE_URL": database_url,
         "SURVEY_SECURE_COOKIES": "0",
         "SURVEY_BASE_URL": f"http://127.0.0.1:{port}",

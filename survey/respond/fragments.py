@@ -1,32 +1,58 @@
-"""Rendered question markup, cached.
+"""Rendered markup that depends only on an immutable questionnaire version, cached.
 
 A question's HTML depends only on the questionnaire version (immutable, named
-by its content hash) and on the respondent's current answer to it, so it can be
-rendered once and reused: escaping every option label on every page view was
-the largest cost of the respondent's most frequent request.
+by its content hash) and on the respondent's current answer to it; the list of
+sections depends only on the version and the current section (its links are
+relative, so no token is in it). Both are rendered once and reused: escaping
+every label on every page view was the largest cost of the respondent's most
+frequent request.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from flask import current_app
 from markupsafe import Markup
 
 from questionnaires import Questionnaire
 
-_LIMIT = 8192  # distinct (version, question, answer) fragments kept; plenty for a province's forms
+_LIMIT = 8192  # distinct fragments kept; plenty for a province's forms
 _cache: dict[tuple, Markup] = {}
+
+
+def _cached(key: tuple, render: Callable[[], str]) -> Markup:
+    markup = _cache.get(key)
+    if markup is None:
+        if len(_cache) >= _LIMIT:
+            _cache.clear()
+        markup = _cache[key] = Markup(render())
+    return markup
+
+
+def _macro(template: str, name: str):
+    return getattr(current_app.jinja_env.get_template(template).module, name)
 
 
 def question_markup(questionnaire: Questionnaire, code: str, value) -> Markup:
     frozen = tuple(value) if isinstance(value, list) else value
     # The content hash, not the object, keys the cache: a republished file is another entry,
     # and hashing the frozen questionnaire would walk its whole tree on every call.
-    key = (questionnaire.content_hash, code, frozen)
-    markup = _cache.get(key)
-    if markup is None:
-        if len(_cache) >= _LIMIT:
-            _cache.clear()
-        macro = current_app.jinja_env.get_template("respond/_question.html").module.question_fieldset
-        markup = Markup(macro(questionnaire.question(code), {code: value} if value else {}))
-        _cache[key] = markup
-    return markup
+    return _cached(
+        (questionnaire.content_hash, "question", code, frozen),
+        lambda: _macro("respond/_question.html", "question_fieldset")(
+            questionnaire.question(code), {code: value} if value else {}),
+    )
+
+
+def section_questions_markup(questionnaire: Questionnaire, section, answers: dict) -> Markup:
+    """Every question of ``section`` with the respondent's answers: one template call, not one per question."""
+    return Markup("").join(question_markup(questionnaire, q.code, answers.get(q.code)) for q in section.questions)
+
+
+def section_list_markup(questionnaire: Questionnaire, current: int) -> Markup:
+    """The quick links to every section, relative to a section page's own address."""
+    return _cached(
+        (questionnaire.content_hash, "sections", current),
+        lambda: _macro("respond/_section_list.html", "section_list")(questionnaire.sections, current),
+    )

@@ -9,7 +9,8 @@ from flask import Blueprint, abort, g, jsonify, redirect, render_template, reque
 from survey import db
 from survey.respond import answers as answer_rules
 from survey.respond import services
-from survey.respond.fragments import question_markup
+from survey.respond.form_tokens import check_form_token, form_token
+from survey.respond.fragments import section_list_markup, section_questions_markup
 from survey.respond.links import record_opened
 from survey.respond.services import LinkRefused, Refusal
 from survey.timeutil import format_local
@@ -27,16 +28,19 @@ def never_cache(response):
 def read_pages_autocommit():
     # A respondent's GET is one read (the visit), plus on the landing page one
     # self-contained UPDATE recording the first opening: neither needs a
-    # transaction around it, and on PostgreSQL the BEGIN/COMMIT round trips
-    # were a measurable share of the page. Posts keep their transaction and locks.
-    if request.method == "GET":
+    # transaction around it. On PostgreSQL the BEGIN/COMMIT round trips were a
+    # measurable share of the page; on SQLite the landing page no longer queues
+    # as a writer on every visit, only its first UPDATE takes the write lock.
+    # Posts keep their transaction and locks, except the submission, which
+    # reads without them and begins its transaction for the writes alone
+    # (services.submit).
+    if request.method == "GET" or request.endpoint == "respond.submit":
         g.db_autocommit = True
-        if request.endpoint == "respond.landing":
-            # SQLite keeps transactions; this one may write, so it must begin as a writer.
-            db.write_intent.set(True)
 
 
-bp.add_app_template_global(question_markup)
+bp.add_app_template_global(section_questions_markup)
+bp.add_app_template_global(section_list_markup)
+bp.add_app_template_global(form_token)
 
 
 @bp.app_template_filter("local_time")
@@ -70,8 +74,11 @@ def with_visit(*, for_update: bool = False, must_be_open: bool = True):
     def decorator(view):
         @wraps(view)
         def wrapper(token: str, **kwargs):
+            if request.method == "POST":
+                # Before anything is read: a forged form costs no query and writes nothing.
+                check_form_token(token, request.form.get("csrf_token"))
             try:
-                visit = services.open_link(db.session(), token, for_update=for_update)
+                visit = services.open_link(db.connection(), token, for_update=for_update)
                 if must_be_open and not visit.submitted:
                     services.require_open(visit)
             except LinkRefused as refusal:
@@ -84,7 +91,7 @@ def with_visit(*, for_update: bool = False, must_be_open: bool = True):
 @bp.get("/<token>")
 @with_visit(must_be_open=False)
 def landing(visit, token):
-    record_opened(db.session(), visit.link)
+    record_opened(db.connection(), visit.link)
     if visit.submitted:
         return render_template("respond/already.html", visit=visit)
     state = visit.round.state()
@@ -123,7 +130,7 @@ def save_section(visit, token, number):
     current = _section_or_404(visit, number)
     try:
         updates = answer_rules.parse_section(current, request.form, request.form.getlist)
-        answers = services.save_answers(db.session(), visit, updates)
+        answers = services.save_answers(db.connection(), visit, updates)
     except answer_rules.InvalidAnswers as invalid:
         if wants_json():
             return jsonify(ok=False, messages=invalid.messages), 400
@@ -170,9 +177,19 @@ def review(visit, token):
 
 
 @bp.post("/<token>/submit")
-@with_visit(for_update=True)
+@with_visit()
 def submit(visit, token):
-    outcome = services.submit(db.session(), visit)
+    outcome = services.submit(db.connection(), visit)
+    if outcome.stale:
+        # Another tab saved or submitted between the read and the writes:
+        # read again, now inside the write transaction and locked, and retry.
+        try:
+            visit = services.open_link(db.connection(), token, for_update=True)
+        except LinkRefused as refusal:
+            return refusal_page(refusal)
+        outcome = services.submit(db.connection(), visit)
+        if outcome.stale:  # impossible while the lock is held; never report success on it
+            raise RuntimeError("a locked draft changed during its submission")
     if outcome.submitted or outcome.already:
         # Post/redirect/get: a refresh or double click lands on "already answered".
         return redirect(url_for(".landing", token=token, sent=1 if outcome.submitted else None))

@@ -11,6 +11,7 @@ from sqlalchemy import func, inspect, select
 
 from survey import create_app, db
 from survey.questionnaire_registry import catalog
+from survey.respond.form_tokens import form_token
 from survey.respond.models import Answer, Draft, Response, Submission
 from tests.conftest import csrf_token_in, make_test_config
 from tests.respond.forms import first_valid_option, section_form
@@ -182,6 +183,23 @@ def test_missing_csrf_token_is_refused_in_vietnamese(app, client, survey_round):
     assert count(app, Submission) == 0
 
 
+def test_form_token_of_another_link_is_refused(app, client, survey_round):
+    _, tokens = survey_round()
+    mine, theirs = tokens["department"][0], tokens["department"][1]
+    page = client.get(f"/r/{theirs}/section/1")
+    assert "Set-Cookie" not in page.headers  # respondent pages keep no session
+    their_token = csrf_token_in(page.text)
+    reply = client.post(f"/r/{mine}/section/1", data=section_form(questionnaire_of(app).sections[0], their_token))
+    assert reply.status_code == 400 and "CSRF" in reply.text
+    assert client.post(f"/r/{mine}/submit", data={"csrf_token": their_token}).status_code == 400
+    assert count(app, Draft) == 0 and count(app, Submission) == 0
+    # The same form with the link's own token is accepted.
+    own = csrf_token_in(client.get(f"/r/{mine}/section/1").text)
+    assert own != their_token
+    assert client.post(f"/r/{mine}/section/1", data=section_form(questionnaire_of(app).sections[0], own)).status_code == 302
+    assert count(app, Draft) == 1
+
+
 def test_oversized_post_is_refused(app, client, survey_round):
     _, tokens = survey_round()
     token = tokens["department"][0]
@@ -207,9 +225,9 @@ def test_closed_round_accepts_nothing(app, client, survey_round):
     page = client.get(f"/r/{token}")
     assert page.status_code == 403 and "Đợt khảo sát đã kết thúc" in page.text
     assert client.get(f"/r/{token}/section/1").status_code == 403
-    # Even with a valid CSRF token from an open page of another round, the closed round refuses.
-    _, open_tokens = survey_round(title="Đợt khác")
-    csrf = csrf_token_in(client.get(f"/r/{open_tokens['department'][0]}/section/1").text)
+    # Even with the link's valid form token (from a page served while the round was open), it refuses.
+    with app.app_context():
+        csrf = form_token(token)
     reply = client.post(f"/r/{token}/section/1", data=section_form(questionnaire_of(app).sections[0], csrf))
     assert reply.status_code == 403
     assert client.post(f"/r/{token}/submit", data={"csrf_token": csrf}).status_code == 403
