@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from survey import migrate
 from survey.db import Base, make_engine
@@ -30,3 +30,53 @@ def test_upgrade_to_head_then_downgrade_to_base(backend, tmp_path):
             assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
         finally:
             engine.dispose()
+
+
+def test_0006_keeps_every_answer_when_it_drops_their_group_key(backend, tmp_path):
+    """On SQLite the upgrade copies ``answers`` into a new table: nothing may be lost, both ways."""
+    with temporary_database(backend, tmp_path) as url:
+        migrate.upgrade(url, "0005_reports")
+        engine = make_engine(url)
+        try:
+            with engine.begin() as connection:
+                seed_one_response(connection, answers=44)
+                before = connection.execute(text(ANSWERS)).all()
+        finally:
+            engine.dispose()
+        assert len(before) == 44
+
+        for step, group_key in ((lambda: migrate.upgrade(url, "0006_answer_group_copy"), False),
+                                (lambda: migrate.downgrade(url, "0005_reports"), True)):
+            step()
+            engine = make_engine(url)
+            try:
+                with engine.connect() as connection:
+                    assert connection.execute(text(ANSWERS)).all() == before
+                keys = {tuple(fk["constrained_columns"]) for fk in inspect(engine).get_foreign_keys("answers")}
+                assert ("response_id",) in keys  # the cascade from the response stays
+                assert (("group_id",) in keys) is group_key
+            finally:
+                engine.dispose()
+
+
+ANSWERS = "SELECT response_id, group_id, question_code, option_code, text_value FROM answers ORDER BY id"
+
+
+def seed_one_response(connection, *, answers: int) -> None:
+    """A province, round, group and one response with its answers, in plain SQL of revision 0005."""
+    now, later = "2023-11-01 08:00:00", "2023-12-01 17:00:00"
+    connection.execute(text("INSERT INTO provinces (id, code, name) VALUES (1, 'LCI', 'tỉnh Lào Cai')"))
+    connection.execute(text(
+        "INSERT INTO rounds (id, province_id, year, title, opens_at, closes_at, created_at) "
+        "VALUES (1, 1, 2023, 'Đợt 2023', :now, :later, :now)"), {"now": now, "later": later})
+    connection.execute(text(
+        "INSERT INTO round_groups (id, round_id, code, label, position, questionnaire_key, questionnaire_version, "
+        "questionnaire_hash) VALUES (7, 1, 'department', 'Lãnh đạo sở', 0, 'par-department-leaders', '2023.1', 'h')"))
+    connection.execute(text(
+        "INSERT INTO responses (id, round_id, group_id, questionnaire_key, questionnaire_version, submitted_week) "
+        "VALUES ('r1', 1, 7, 'par-department-leaders', '2023.1', '2023-10-30')"))
+    connection.execute(text(
+        "INSERT INTO answers (response_id, group_id, question_code, option_code, text_value) "
+        "VALUES ('r1', 7, :question, :option, :text)"),
+        [{"question": f"Q{i:02d}", "option": None if i == 0 else "A", "text": "Ý kiến" if i == 0 else None}
+         for i in range(answers)])
