@@ -224,55 +224,100 @@ def submit(connection: Connection, visit: Visit) -> SubmitOutcome:
         return SubmitOutcome(submitted=False, already=True)
     answers = draft_answers(visit)
     progress = answer_rules.progress(visit.questionnaire, answers)
-    if not progress.is_complete:
+    if not progress.is_complete or not answers:  # an empty form (all questions optional) says nothing
         return SubmitOutcome(submitted=False, progress=progress)
-    now = utcnow()
-    response_id = uuid.uuid4().hex
-    rows = [
-        {"response_id": response_id, "group_id": visit.group.id, "question_code": q, "option_code": o, "text_value": t}
-        for q, o, t in answer_rules.answer_rows(visit.questionnaire, answers)
-    ]
-
-    begin_writes(connection)
-    deleted = connection.execute(_DELETE_DRAFT_AS_READ, {"owner": visit.respondent.id,
-                                                         "seen": visit.draft_updated_at}).rowcount
-    if deleted != 1:
+    submission = _Submission(visit, answers)
+    try:
+        if connection.dialect.name == "postgresql":
+            recorded = _record_in_one_statement(connection, submission)
+        else:
+            recorded = _record_statement_by_statement(connection, submission)
+    except IntegrityError:
+        # The ledger's unique key: another submission got there first. Nothing
+        # of this one was written (one statement, or the ledger row came first).
+        connection.rollback()
+        return SubmitOutcome(submitted=False, already=True)
+    if not recorded:
         connection.rollback()
         return SubmitOutcome(submitted=False, stale=True)
-    try:
-        connection.execute(_INSERT_SUBMISSION, {"respondent_id": visit.respondent.id, "round_id": visit.round.id,
-                                                "submitted_at": now})
-    except IntegrityError:
-        connection.rollback()  # nothing else was written yet
-        return SubmitOutcome(submitted=False, already=True)
-    connection.execute(_INSERT_RESPONSE, {
-        "id": response_id, "round_id": visit.round.id, "group_id": visit.group.id,
-        "questionnaire_key": visit.questionnaire.key, "questionnaire_version": visit.questionnaire.version,
-        "submitted_week": week_start(now),
-    })
-    _insert_answers(connection, rows)
     return SubmitOutcome(submitted=True)
 
 
-# On PostgreSQL a response's answers go in as one statement over five arrays:
-# an executemany made the server parse, plan and run one INSERT per answer
-# (its largest cost per submission), and a multi-row VALUES list was too long
-# for psycopg's query cache, so it was parsed again on every submission.
-_INSERT_ANSWERS_FROM_ARRAYS = text(
-    "INSERT INTO answers (response_id, group_id, question_code, option_code, text_value) "
-    "SELECT * FROM unnest(CAST(:response_ids AS VARCHAR[]), CAST(:group_ids AS INTEGER[]), "
-    "CAST(:question_codes AS VARCHAR[]), CAST(:option_codes AS VARCHAR[]), CAST(:text_values AS TEXT[]))"
+class _Submission:
+    """Every value a submission writes, prepared before any write begins."""
+
+    def __init__(self, visit: Visit, answers: dict):
+        now = utcnow()
+        self.respondent_id = visit.respondent.id
+        self.draft_seen = visit.draft_updated_at
+        self.ledger = {"respondent_id": visit.respondent.id, "round_id": visit.round.id, "submitted_at": now}
+        self.response = {
+            "id": uuid.uuid4().hex, "round_id": visit.round.id, "group_id": visit.group.id,
+            "questionnaire_key": visit.questionnaire.key, "questionnaire_version": visit.questionnaire.version,
+            "submitted_week": week_start(now),
+        }
+        # (question_code, option_code, text_value), in questionnaire order
+        self.answers = list(answer_rules.answer_rows(visit.questionnaire, answers))
+
+
+def _record_statement_by_statement(connection: Connection, submission: _Submission) -> bool:
+    """SQLite: one short transaction in the writer queue; False if the draft is not the one read."""
+    begin_writes(connection)
+    deleted = connection.execute(_DELETE_DRAFT_AS_READ, {"owner": submission.respondent_id,
+                                                         "seen": submission.draft_seen}).rowcount
+    if deleted != 1:
+        return False
+    connection.execute(_INSERT_SUBMISSION, submission.ledger)
+    connection.execute(_INSERT_RESPONSE, submission.response)
+    response_id, group_id = submission.response["id"], submission.response["group_id"]
+    connection.execute(_INSERT_ANSWERS, [
+        {"response_id": response_id, "group_id": group_id, "question_code": q, "option_code": o, "text_value": t}
+        for q, o, t in submission.answers
+    ])  # SQLite's executemany is one loop in C
+    return True
+
+
+# PostgreSQL: the whole submission is one statement, atomic on its own, so the
+# autocommit connection that read the visit sends it without BEGIN or COMMIT:
+# two round trips per submission instead of seven (BEGIN, four writes, COMMIT
+# and the read), and one parse-plan-execute on the server instead of one per
+# answer. Each step feeds the next, so a draft that is no longer the one read
+# writes nothing (the count returned is 0); a second submission violates the
+# ledger's unique key. Parent and child rows in one statement are fine for
+# the foreign keys: they are checked at the end of the statement.
+_SUBMIT_IN_ONE_STATEMENT = text("""
+WITH consumed AS (
+    DELETE FROM drafts WHERE respondent_id = :respondent_id AND updated_at = :draft_seen
+    RETURNING respondent_id
+), ledger AS (
+    INSERT INTO submissions (respondent_id, round_id, submitted_at)
+    SELECT respondent_id, :round_id, :submitted_at FROM consumed
+    RETURNING id
+), response AS (
+    INSERT INTO responses (id, round_id, group_id, questionnaire_key, questionnaire_version, submitted_week)
+    SELECT :response_id, :round_id, :group_id, :questionnaire_key, :questionnaire_version, :submitted_week
+    FROM ledger
+    RETURNING id
+), answer AS (
+    INSERT INTO answers (response_id, group_id, question_code, option_code, text_value)
+    SELECT response.id, :group_id, given.question_code, given.option_code, given.text_value
+    FROM response CROSS JOIN unnest(CAST(:question_codes AS VARCHAR[]), CAST(:option_codes AS VARCHAR[]),
+                                    CAST(:text_values AS TEXT[])) AS given(question_code, option_code, text_value)
 )
+SELECT count(*) FROM ledger
+""")
 
 
-def _insert_answers(connection: Connection, rows: list[dict]) -> None:
-    if not rows:
-        return
-    if connection.dialect.name != "postgresql":
-        connection.execute(_INSERT_ANSWERS, rows)  # SQLite's executemany is one loop in C
-        return
-    connection.execute(_INSERT_ANSWERS_FROM_ARRAYS, {
-        "response_ids": [r["response_id"] for r in rows], "group_ids": [r["group_id"] for r in rows],
-        "question_codes": [r["question_code"] for r in rows], "option_codes": [r["option_code"] for r in rows],
-        "text_values": [r["text_value"] for r in rows],
-    })
+def _record_in_one_statement(connection: Connection, submission: _Submission) -> bool:
+    response = submission.response
+    recorded = connection.execute(_SUBMIT_IN_ONE_STATEMENT, {
+        "respondent_id": submission.respondent_id, "draft_seen": submission.draft_seen,
+        "round_id": response["round_id"], "submitted_at": submission.ledger["submitted_at"],
+        "response_id": response["id"], "group_id": response["group_id"],
+        "questionnaire_key": response["questionnaire_key"],
+        "questionnaire_version": response["questionnaire_version"], "submitted_week": response["submitted_week"],
+        "question_codes": [q for q, _, _ in submission.answers],
+        "option_codes": [o for _, o, _ in submission.answers],
+        "text_values": [t for _, _, t in submission.answers],
+    }).scalar_one()
+    return recorded == 1

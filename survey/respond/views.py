@@ -17,6 +17,9 @@ from survey.timeutil import format_local
 
 bp = Blueprint("respond", __name__, url_prefix="/r")
 
+# Submissions retried after finding the draft changed since it was read (another tab saving).
+SUBMIT_RETRIES = 3
+
 @bp.after_request
 def never_cache(response):
     # Pages behind a personal link must not be kept by shared caches or the back button of a shared phone.
@@ -180,16 +183,20 @@ def review(visit, token):
 @with_visit()
 def submit(visit, token):
     outcome = services.submit(db.connection(), visit)
-    if outcome.stale:
-        # Another tab saved or submitted between the read and the writes:
-        # read again, now inside the write transaction and locked, and retry.
+    for _ in range(SUBMIT_RETRIES):
+        if not outcome.stale:
+            break
+        # Another tab saved or submitted between the read and the writes: read
+        # again and retry (on SQLite now inside the writer queue, so it holds).
         try:
             visit = services.open_link(db.connection(), token, for_update=True)
         except LinkRefused as refusal:
             return refusal_page(refusal)
         outcome = services.submit(db.connection(), visit)
-        if outcome.stale:  # impossible while the lock is held; never report success on it
-            raise RuntimeError("a locked draft changed during its submission")
+    if outcome.stale:
+        return render_template("errors/error.html", title="Phiếu đang được cập nhật",
+                               message="Phiếu vừa được lưu từ một cửa sổ khác nên chưa được gửi. "
+                                       "Vui lòng mở lại trang xem lại và gửi phiếu."), 409
     if outcome.submitted or outcome.already:
         # Post/redirect/get: a refresh or double click lands on "already answered".
         return redirect(url_for(".landing", token=token, sent=1 if outcome.submitted else None))
