@@ -70,7 +70,7 @@ class Scale:
                 return opt
         return None
 
-    @property
+    @cached_property  # checked for every stored answer on every page; a scale never changes
     def valid_codes(self) -> frozenset[str]:
         return frozenset(opt.code for opt in self.options)
 

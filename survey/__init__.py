@@ -17,6 +17,15 @@ MAX_CONTENT_LENGTH = 60 * 1024 * 1024
 BODY_LIMITS = {"respond": 256 * 1024}
 
 
+SECURITY_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "no-referrer"),
+    ("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                                "form-action 'self'; frame-ancestors 'none'"),
+)
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(
         __name__,
@@ -120,14 +129,10 @@ def _register_edge(app: Flask) -> None:
         connection = db.connection_if_open()
         if connection is not None:
             db.end_writes(connection)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "form-action 'self'; frame-ancestors 'none'",
-        )
+        # Every page gets the same policy (no view sets its own); assigned, not
+        # setdefault, which costs werkzeug an exception per absent header.
+        for name, value in SECURITY_HEADERS:
+            response.headers[name] = value
         return response
 
 
