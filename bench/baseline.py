@@ -34,6 +34,3 @@ def create_app() -> Flask:
         return "ok", 201
 
     return app
-
-
-app = create_app()

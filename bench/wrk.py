@@ -48,6 +48,7 @@ class Figures:
     p99_ms: float
     requests: int
     errors: int  # non-2xx/3xx responses plus socket errors
+    warmup_requests: int = 0
 
     def row(self) -> str:
         return f"{self.name:44} {self.requests_per_s:9.0f} req/s   p99 {self.p99_ms:7.1f} ms   {self.requests:7d} requests   {self.errors} errors"
@@ -58,21 +59,42 @@ def _ms(value: str, unit: str) -> float:
 
 
 def run(name: str, base_url: str, request_lines: list[str], *, cookie: str = "",
-        connections: int = 32, threads: int = 2, seconds: int = 10) -> Figures:
+        connections: int = 32, threads: int = 2, seconds: int = 10, warmup_seconds: int = 0) -> Figures:
+    """wrk's figures for ``seconds`` of load, after ``warmup_seconds`` of the same load, not counted.
+
+    Warming up lets every worker compile its templates and statements (and
+    PostgreSQL prepare them) before the measurement, for the app and the
+    baselines alike. The warm-up's requests are in ``warmup_requests``.
+    """
     with tempfile.TemporaryDirectory() as tmp:
-        requests_file = Path(tmp) / "requests.txt"
-        requests_file.write_text("\n".join(request_lines) + "\n")
         script = Path(tmp) / "cycle.lua"
-        script.write_text(LUA_CYCLE % {"requests": requests_file, "threads": threads, "cookie": cookie})
-        output = subprocess.run(
-            ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s",
-             "-s", str(script), base_url],
-            check=True, capture_output=True, text=True,
-        ).stdout
+
+        def load(duration: int, lines: list[str]) -> str:
+            requests_file = Path(tmp) / "requests.txt"
+            requests_file.write_text("\n".join(lines) + "\n")
+            script.write_text(LUA_CYCLE % {"requests": requests_file, "threads": threads, "cookie": cookie})
+            return subprocess.run(
+                ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "10s",
+                 "-s", str(script), base_url],
+                check=True, capture_output=True, text=True,
+            ).stdout
+
+        warmup_requests = 0
+        if warmup_seconds:
+            # The warm-up takes the second half of the requests, the measurement the first:
+            # requests that must not repeat (a submission per link) are never sent twice.
+            half = len(request_lines) // 2
+            warm, request_lines = (request_lines[half:], request_lines[:half]) if half else (request_lines,) * 2
+            warmup_requests = _total(load(warmup_seconds, warm))
+        output = load(seconds, request_lines)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s|m)\b", output)
-    total = int(re.search(r"(\d+) requests in", output).group(1))
+    total = _total(output)
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     errors = (int(non_2xx.group(1)) if non_2xx else 0) + (sum(map(int, socket.groups())) if socket else 0)
-    return Figures(name, rps, _ms(*p99.groups()), total, errors)
+    return Figures(name, rps, _ms(*p99.groups()), total, errors, warmup_requests)
+
+
+def _total(output: str) -> int:
+    return int(re.search(r"(\d+) requests in", output).group(1))
