@@ -186,7 +186,7 @@ def run(backend: str, n: int, workdir: Path) -> None:
             if RELIABILITY:
                 print(f"[{backend}] reliability stream (not in the target): {wide_rows:,} responses in {rel_s:.1f} s",
                       flush=True)
-            app.extensions["survey.engine"].dispose()
+            db.dispose(app)
             return computed
 
 

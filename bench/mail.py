@@ -121,7 +121,7 @@ def run_backend(backend: str) -> None:
               f"{worker_rate:.0f} msg/s = {100 * worker_rate / bare_rate:.0f} % of the bare loop (target >= 60 %)")
         print(f"[{backend}] recorded sent: {sent}, bodies erased: {erased}, Message-IDs received once from each: "
               f"{twice} of {len(rows)}")
-        app.extensions["survey.engine"].dispose()
+        db.dispose(app)
 
 
 def main() -> None:

@@ -129,7 +129,7 @@ def run_backend(backend: str) -> list[wrk.Figures]:
         sent = submitted.warmup_requests + submitted.requests
         print(f"[{backend}] submissions stored: {stored} for {sent} submit requests, warm-up included "
               f"({len(submit_tokens)} links prepared; wrk does not count requests still in flight at its stop)")
-        app.extensions["survey.engine"].dispose()
+        db.dispose(app)
 
         # The baseline's table exists before its workers start: four workers creating it
         # at once on PostgreSQL could collide, and gunicorn stops when a worker fails to boot.

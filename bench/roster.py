@@ -98,7 +98,7 @@ def run(backend: str, data_for) -> None:
                                               content=data, user=None)
                 reimport = time.perf_counter() - started
                 assert again.summary["unchanged"] == ROWS
-        app.extensions["survey.engine"].dispose()
+        db.dispose(app)
         print(f"{backend:10}  {len(data) / 1e6:5.1f} MB  openpyxl read {raw:6.2f} s  preview {preview:6.2f} s "
               f"(ratio {preview / raw:4.2f}x)  confirm {confirm:6.2f} s  re-import preview {reimport:6.2f} s "
               f"(ratio {reimport / raw:4.2f}x)", flush=True)

@@ -190,12 +190,12 @@ def begin_writes(connection: Connection) -> None:
     statement (on SQLite: in the writer queue, with BEGIN IMMEDIATE). A
     connection already transactional is left as it is.
     """
-    options = connection.get_execution_options()
-    if options.get(STATEMENT_AUTOCOMMIT):
+    if connection.get_execution_options().get(STATEMENT_AUTOCOMMIT):
         connection.commit()  # ends SQLAlchemy's record of the reads; SQLite has no transaction to end
         connection.execution_options(**{STATEMENT_AUTOCOMMIT: False})
-    elif options.get("isolation_level") == "AUTOCOMMIT":
+    elif connection.dialect.name == "postgresql" and connection.connection.driver_connection.autocommit:
         connection.commit()
+        # For this checkout only: the pool puts the connection back in AUTOCOMMIT on return.
         connection.execution_options(isolation_level=connection.dialect.default_isolation_level)
 
 
@@ -214,13 +214,17 @@ def end_writes(connection: Connection) -> None:
 def init_app(app) -> None:
     engine = make_engine(app.config["DATABASE_URL"], **app.config.get("ENGINE_OPTIONS", {}))
     app.extensions["survey.engine"] = engine
-    # Same pool, statements committed one by one. On PostgreSQL the connection is
-    # switched to AUTOCOMMIT for the checkout (and back on return); on SQLite,
-    # where switching the isolation level costs a PRAGMA on every return, the
-    # BEGIN is simply not sent (see _configure_sqlite).
+    # Statements committed one by one. On SQLite, where switching the isolation
+    # level costs a PRAGMA on every return, the same pool simply sends no BEGIN
+    # (see _configure_sqlite). On PostgreSQL, a pool of its own whose
+    # connections stay in AUTOCOMMIT: switching pooled connections in and out
+    # of it on every checkout cost about a tenth of a respondent's page under
+    # load (psycopg's autocommit and isolation setters, both ways). A sync
+    # worker then holds up to one connection in each pool.
     app.extensions["survey.autocommit_engine"] = (
         engine.execution_options(**{STATEMENT_AUTOCOMMIT: True}) if engine.dialect.name == "sqlite"
-        else engine.execution_options(isolation_level="AUTOCOMMIT")
+        else make_engine(app.config["DATABASE_URL"], isolation_level="AUTOCOMMIT",
+                         **app.config.get("ENGINE_OPTIONS", {}))
     )
     app.extensions["survey.sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
 
@@ -232,6 +236,12 @@ def init_app(app) -> None:
         connection = g.pop("db_connection", None)
         if connection is not None:
             connection.close()  # likewise
+
+
+def dispose(app) -> None:
+    """Close every pooled connection of ``app`` (tests, benchmarks, the end of a CLI run)."""
+    for key in ("survey.autocommit_engine", "survey.engine"):
+        app.extensions[key].dispose()
 
 
 def session() -> Session:

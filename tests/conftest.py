@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from survey import create_app, migrate
+from survey import create_app, db, migrate
 from survey.timeutil import utcnow
 from tests.databases import empty_all_tables, temporary_database
 
@@ -55,9 +55,8 @@ def make_test_config(database_url: str, **overrides) -> dict:
 def app(database_url):
     app = create_app(make_test_config(database_url))
     yield app
-    engine = app.extensions["survey.engine"]
-    empty_all_tables(engine)
-    engine.dispose()
+    empty_all_tables(app.extensions["survey.engine"])
+    db.dispose(app)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import time
 import warnings
 
 import pytest
+from flask import g
 from sqlalchemy import text
 from sqlalchemy.pool import NullPool
 
@@ -151,3 +152,20 @@ def test_pooled_postgresql_connections_closed_by_the_server_are_replaced(databas
             assert connection.execute(text("SELECT pg_backend_pid()")).scalar() != victim
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("begin", [True, False])
+def test_begin_writes_turns_a_statement_by_statement_connection_into_a_transaction(app, begin):
+    """What the submission relies on: after begin_writes, a rollback undoes the writes."""
+    with app.test_request_context("/r/x", method="POST"):
+        g.db_autocommit = True  # as the respondent's read pages declare it
+        connection = db.connection()
+        connection.execute(text("SELECT 1"))
+        if begin:
+            db.begin_writes(connection)
+        connection.execute(text("INSERT INTO provinces (code, name) VALUES ('TST', 'tỉnh Thử')"))
+        connection.rollback()
+    with app.app_context():
+        kept = db.session().execute(text("SELECT count(*) FROM provinces WHERE code = 'TST'")).scalar()
+    # Without begin_writes each statement commits on its own, so the rollback has nothing to undo.
+    assert kept == (0 if begin else 1)

@@ -298,4 +298,4 @@ def test_changed_questionnaire_file_is_refused_not_served(database_url, tmp_path
         empty_all_tables(app.extensions["survey.engine"])
         for each in (app, restarted):
             if each is not None:
-                each.extensions["survey.engine"].dispose()
+                db.dispose(each)
