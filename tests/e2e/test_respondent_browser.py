@@ -57,6 +57,15 @@ def test_answer_save_reload_and_submit_on_a_phone(app, survey_round, live_server
             phone.reload()
             first = section.questions[0]
             expect(phone.locator(f"input[name='q_{first.code}']:checked")).to_have_count(1)
+            # The quick links are relative to the page's address (they are cached without the token).
+            quick = phone.get_by_role("navigation", name="Chuyển nhanh")
+            second = questionnaire.sections[1].title
+            quick.get_by_role("link", name=f"2. {second}").click()
+            expect(phone.get_by_role("heading", level=1)).to_have_text(second)
+            phone.get_by_role("navigation", name="Chuyển nhanh").get_by_role("link", name="Xem lại và gửi phiếu").click()
+            expect(phone.get_by_role("heading", name="Xem lại và gửi phiếu")).to_be_visible()
+            phone.goto(f"{live_server}/r/{token}/section/1")
+            expect(phone.locator(f"input[name='q_{first.code}']:checked")).to_have_count(1)
         last = number == len(questionnaire.sections)
         phone.get_by_role("button", name="Lưu và xem lại »" if last else "Lưu và tiếp tục »").click()
 
