@@ -20,6 +20,7 @@ bp = Blueprint("respond", __name__, url_prefix="/r")
 # Submissions retried after finding the draft changed since it was read (another tab saving).
 SUBMIT_RETRIES = 3
 
+
 @bp.after_request
 def never_cache(response):
     # Pages behind a personal link must not be kept by shared caches or the back button of a shared phone.
@@ -190,9 +191,9 @@ def submit(visit, token):
         # again and retry (on SQLite now inside the writer queue, so it holds).
         try:
             visit = services.open_link(db.connection(), token, for_update=True)
+            outcome = services.submit(db.connection(), visit)  # refuses too if the round closed meanwhile
         except LinkRefused as refusal:
             return refusal_page(refusal)
-        outcome = services.submit(db.connection(), visit)
     if outcome.stale:
         return render_template("errors/error.html", title="Phiếu đang được cập nhật",
                                message="Phiếu vừa được lưu từ một cửa sổ khác nên chưa được gửi. "

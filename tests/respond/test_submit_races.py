@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from survey import db
-from survey.respond import services
+from survey.respond import services, views
+from survey.respond.form_tokens import form_token
 from survey.respond.models import Answer, Draft, Response, Submission
 from tests.respond.forms import first_valid_option
 
@@ -102,3 +103,23 @@ def test_a_save_that_loses_the_race_to_a_submission_says_so(app, survey_round, w
         with db.unit_of_work() as session, pytest.raises(services.AlreadySubmitted):
             services.save_answers(session, before_submission, {questionnaire.questions[0].code: None})
     assert counts(app) == {"submissions": 1, "responses": 1, "drafts": 0}
+
+
+def test_a_submission_that_stays_stale_is_refused_plainly(app, client, survey_round, monkeypatch):
+    """If another tab keeps saving through every retry, the respondent is told to send again; nothing is written."""
+    _, tokens = survey_round(per_group=1)
+    token = tokens["department"][0]
+    save(app, token, complete_answers(read_visit(app, token).questionnaire))
+    attempts = []
+
+    def always_stale(connection, visit):
+        attempts.append(visit.respondent.id)
+        return services.SubmitOutcome(submitted=False, stale=True)
+
+    monkeypatch.setattr(services, "submit", always_stale)
+    with app.app_context():
+        csrf = form_token(token)
+    reply = client.post(f"/r/{token}/submit", data={"csrf_token": csrf})
+    assert reply.status_code == 409 and "chưa được gửi" in reply.text
+    assert len(attempts) == 1 + views.SUBMIT_RETRIES  # the first try, then each retry with a fresh read
+    assert counts(app) == {"submissions": 0, "responses": 0, "drafts": 1}
