@@ -245,19 +245,9 @@ def dispose(app) -> None:
 
 
 def session() -> Session:
-    """The session of the current request or CLI command.
-
-    A request that declared ``g.db_autocommit`` (a page that reads with one
-    statement, or writes with one self-contained statement) runs without
-    BEGIN/COMMIT: two round trips fewer per page on PostgreSQL; on SQLite, a
-    read that takes no snapshot and a write that takes no lock until it runs.
-    """
+    """The ORM session of the current request or CLI command (always transactional)."""
     if "db_session" not in g:
-        maker = current_app.extensions["survey.sessionmaker"]
-        if g.get("db_autocommit"):
-            g.db_session = maker(bind=current_app.extensions["survey.autocommit_engine"])
-        else:
-            g.db_session = maker()
+        g.db_session = current_app.extensions["survey.sessionmaker"]()
     return g.db_session
 
 
@@ -270,8 +260,13 @@ def connection() -> Connection:
 
     For the respondent's pages, which run a handful of prebuilt statements and
     load no ORM objects: the ORM session's bookkeeping cost more than the
-    statements themselves on this, the busiest path of the application. The
-    same ``g.db_autocommit`` rule as ``session()`` applies.
+    statements themselves on this, the busiest path of the application.
+
+    A request that declared ``g.db_autocommit`` (pages that read with one
+    statement, or write with one self-contained statement) gets a connection
+    that sends no BEGIN/COMMIT: two round trips fewer per page on PostgreSQL;
+    on SQLite, a read that takes no snapshot and a write that takes no lock
+    until it runs. ``begin_writes`` turns it into a transaction when needed.
     """
     if "db_connection" not in g:
         chosen = current_app.extensions["survey.autocommit_engine"] if g.get("db_autocommit") else engine()

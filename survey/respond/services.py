@@ -25,8 +25,9 @@ from survey.timeutil import utcnow, week_start
 
 log = logging.getLogger(__name__)
 
-# The pages pass the request's Core connection (survey.db.connection); scripts
-# and tests may pass an ORM session. Only ``execute`` and ``rollback`` are used.
+# Reading a link and saving a draft: the pages pass the request's Core
+# connection (survey.db.connection); scripts and tests may pass an ORM session.
+# Only ``execute`` is used. Submitting needs a Connection (see ``submit``).
 Executor = Connection | Session
 
 
