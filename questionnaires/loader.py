@@ -201,7 +201,16 @@ def _structure_problems(doc: dict, name: str) -> list[Problem]:
         problems.append(Problem(name, where, message))
 
     numbers: dict[int, int] = {}
-    codes: dict[str, str] = {}
+    codes: dict[str, str] = {}  # every criterion and sub-criterion code -> where it first appears
+
+    def claim(code: str, where: str, kind: str, parent: str, parent_name: str) -> None:
+        """A code must be unique in the structure and numbered under its parent ('<parent>.<n>')."""
+        if code in codes:
+            add(f"{where}.code", f"code '{code}' is used twice (also {codes[code]})")
+        codes.setdefault(code, where)
+        if code.rsplit(".", 1)[0] != parent:
+            add(f"{where}.code", f"{kind} '{code}' is not numbered under {parent_name} (expected '{parent}.<n>')")
+
     total = survey_total = 0.0
     for fi, fld in enumerate(doc["fields"]):
         fpath = f"fields[{fi}]"
@@ -213,22 +222,11 @@ def _structure_problems(doc: dict, name: str) -> list[Problem]:
         for ci, crit in enumerate(fld["criteria"]):
             cpath = f"{fpath}.criteria[{ci}]"
             ccode = crit["code"]
-            if ccode in codes:
-                add(f"{cpath}.code", f"code '{ccode}' is used twice (also {codes[ccode]})")
-            codes.setdefault(ccode, cpath)
-            if ccode.split(".")[0] != str(number):
-                add(f"{cpath}.code", f"criterion '{ccode}' is not numbered under field {number} "
-                                     f"(expected '{number}.<n>')")
+            claim(ccode, cpath, "criterion", str(number), f"field {number}")
             sub_sum = 0.0
             for si, sub in enumerate(crit["subcriteria"]):
                 spath = f"{cpath}.subcriteria[{si}]"
-                scode = sub["code"]
-                if scode in codes:
-                    add(f"{spath}.code", f"code '{scode}' is used twice (also {codes[scode]})")
-                codes.setdefault(scode, spath)
-                if scode.rsplit(".", 1)[0] != ccode:
-                    add(f"{spath}.code", f"sub-criterion '{scode}' is not numbered under criterion "
-                                         f"'{ccode}' (expected '{ccode}.<n>')")
+                claim(sub["code"], spath, "sub-criterion", ccode, f"criterion '{ccode}'")
                 sub_sum += sub["max_points"]
                 if sub["survey_scored"]:
                     survey_total += sub["max_points"]
