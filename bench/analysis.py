@@ -34,6 +34,7 @@ import pandas as pd
 from sqlalchemy import func, select, text
 
 from analysis import AnalysisOptions, compute_round
+from bench import answer_index
 from survey import create_app, db, migrate
 from survey.demo.data import DEMO_BINDINGS
 from survey.questionnaire_registry import catalog
@@ -93,7 +94,7 @@ def _load(app, round_id, plan, n, backend):
     total = 0
     keys = {g.code: (g.questionnaire_key, g.questionnaire_version) for g in _round_groups(app, round_id)}
     with engine.connect() as connection:
-        connection.execute(text("DROP INDEX ix_answers_group_question_option"))
+        connection.execute(text(f"DROP INDEX {answer_index.NAME}"))
         connection.execute(text("DROP INDEX ix_answers_response_id"))
         connection.commit()
         raw = connection.connection.driver_connection
@@ -123,8 +124,7 @@ def _load(app, round_id, plan, n, backend):
                             copy.write(buffer.getvalue())
                 raw.commit()
         started = time.perf_counter()
-        connection.execute(text("CREATE INDEX ix_answers_group_question_option ON answers "
-                                "(group_id, question_code, option_code)"))
+        connection.execute(text(f"CREATE INDEX {answer_index.NAME} ON answers {answer_index.COLUMNS}"))
         connection.execute(text("CREATE INDEX ix_answers_response_id ON answers (response_id)"))
         connection.execute(text("ANALYZE"))
         connection.commit()
@@ -230,6 +230,7 @@ def main() -> None:
     n = int(os.environ.get("BENCH_ANALYSIS_RESPONDENTS", "1000000"))
     backends = os.environ.get("BENCH_ANALYSIS_DATABASES", "sqlite,postgresql").split(",")
     computed = None
+    print(answer_index.describe())
     with tempfile.TemporaryDirectory() as tmp:
         for backend in backends:
             (Path(tmp) / backend).mkdir()

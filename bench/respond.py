@@ -27,7 +27,7 @@ from survey.respond.models import Draft, Submission
 from survey.rounds.services import GroupBinding, create_round, get_or_create_province
 from survey.roster.models import Respondent
 from survey.timeutil import utcnow
-from bench import baseline, wrk
+from bench import answer_index, baseline, wrk
 from tests.databases import temporary_database
 from tests import live_server
 from tests.live_server import gunicorn_server
@@ -102,6 +102,9 @@ def settle(app) -> None:
 def run_backend(backend: str) -> list[wrk.Figures]:
     with tempfile.TemporaryDirectory() as tmp, temporary_database(backend, Path(tmp)) as url:
         migrate.upgrade(url)
+        index_engine = make_engine(url)
+        answer_index.apply(index_engine)
+        index_engine.dispose()
         # The server's key: the form tokens computed here must be those its pages carry.
         app = create_app({"SECRET_KEY": live_server.SECRET_KEY, "DATABASE_URL": url,
                           "QUESTIONNAIRE_DIR": None, "BASE_URL": "http://127.0.0.1"})
@@ -149,8 +152,8 @@ def run_backend(backend: str) -> list[wrk.Figures]:
 
 def main() -> None:
     print("Respondent pages: gunicorn 4 sync workers, wrk 2 threads x 32 connections, "
-          f"{SECONDS} s per scenario after a {WARMUP_SECONDS} s warm-up")
-    for backend in os.environ.get("BENCH_BACKENDS", "sqlite,postgresql").split(","):
+          f"{SECONDS} s per scenario after a {WARMUP_SECONDS} s warm-up; {answer_index.describe()}")
+    for backend in os.environ.get("BENCH_RESPOND_DATABASES", "sqlite,postgresql").split(","):
         figures = run_backend(backend)
         for f in figures:
             print(f.row())
