@@ -142,6 +142,15 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(_e):
+        if request.blueprint == "respond":
+            # No session there: the form belongs to another (often an earlier, replaced) link.
+            return page(
+                400,
+                "Biểu mẫu không còn hợp lệ",
+                "Biểu mẫu này không khớp với đường dẫn đang dùng (mã bảo mật CSRF thiếu hoặc sai), "
+                "có thể vì đường dẫn đã được cấp lại. Vui lòng mở đường dẫn trong thư mời mới nhất; "
+                "dữ liệu chưa được ghi.",
+            )
         return page(
             400,
             "Phiên làm việc đã hết hạn",
