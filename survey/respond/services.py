@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import enum
+import functools
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, exists, insert, select, text, update
+from sqlalchemy import bindparam, exists, insert, select, text, update
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -18,7 +21,7 @@ from survey.db import begin_writes
 from survey.questionnaire_registry import QuestionnaireChanged, QuestionnaireMissing, pinned_questionnaire
 from survey.respond import answers as answer_rules
 from survey.respond.links import hash_token_if_plausible
-from survey.respond.models import AccessLink, Answer, Draft, Response, Submission
+from survey.respond.models import AccessLink, Draft, Response, Submission
 from survey.rounds.models import Province, Round, RoundGroup, window_state
 from survey.roster.models import Respondent
 from survey.timeutil import utcnow, week_start
@@ -123,12 +126,6 @@ _drafts = Draft.__table__
 _INSERT_DRAFT = insert(_drafts)
 _UPDATE_DRAFT = (update(_drafts).where(_drafts.c.respondent_id == bindparam("owner"))
                  .values(answers=bindparam("merged"), updated_at=bindparam("now")))
-# The submission's first write: the draft goes only if it is still the version that was read.
-_DELETE_DRAFT_AS_READ = delete(_drafts).where(_drafts.c.respondent_id == bindparam("owner"),
-                                              _drafts.c.updated_at == bindparam("seen"))
-_INSERT_SUBMISSION = insert(Submission.__table__)
-_INSERT_RESPONSE = insert(Response.__table__)
-_INSERT_ANSWERS = insert(Answer.__table__)
 
 
 def open_link(session: Executor, token: str, *, for_update: bool = False) -> Visit:
@@ -261,20 +258,51 @@ class _Submission:
         self.answers = list(answer_rules.answer_rows(visit.questionnaire, answers))
 
 
+# SQLite: the writes are the driver's own statements, with every value
+# converted beforehand by its column's type (the text SQLAlchemy would store).
+# Compiling four Core statements and processing 44 answer rows cost about a
+# tenth of a submission in-process (1.68 -> 1.54 ms), and they ran inside the
+# writer queue, which every other submission waits for.
+# The first write: the draft goes only if it is still the version that was read.
+_SQLITE_DELETE_DRAFT_AS_READ = "DELETE FROM drafts WHERE respondent_id = ? AND updated_at = ?"
+_SQLITE_INSERT_SUBMISSION = "INSERT INTO submissions (respondent_id, round_id, submitted_at) VALUES (?, ?, ?)"
+_SQLITE_INSERT_RESPONSE = ("INSERT INTO responses (id, round_id, group_id, questionnaire_key, questionnaire_version, "
+                           "submitted_week) VALUES (?, ?, ?, ?, ?, ?)")
+_SQLITE_INSERT_ANSWERS = ("INSERT INTO answers (response_id, group_id, question_code, option_code, text_value) "
+                          "VALUES (?, ?, ?, ?, ?)")
+
+
+@functools.cache
+def _sqlite_storage(column) -> Callable:
+    """The conversion SQLAlchemy applies to ``column``'s values on SQLite (identity when there is none)."""
+    dialect = sqlite_dialect()
+    return column.type.dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)
+
+
+def _sqlite_parameters(submission: _Submission) -> tuple[tuple, tuple, tuple, list[tuple]]:
+    ledger, response = submission.ledger, submission.response
+    stored_time = _sqlite_storage(Submission.__table__.c.submitted_at)
+    draft_seen = _sqlite_storage(Draft.__table__.c.updated_at)(submission.draft_seen)
+    week = _sqlite_storage(Response.__table__.c.submitted_week)(response["submitted_week"])
+    response_id, group_id = response["id"], response["group_id"]
+    return (
+        (submission.respondent_id, draft_seen),
+        (ledger["respondent_id"], ledger["round_id"], stored_time(ledger["submitted_at"])),
+        (response_id, response["round_id"], group_id, response["questionnaire_key"],
+         response["questionnaire_version"], week),
+        [(response_id, group_id, q, o, t) for q, o, t in submission.answers],
+    )
+
+
 def _record_statement_by_statement(connection: Connection, submission: _Submission) -> bool:
     """SQLite: one short transaction in the writer queue; False if the draft is not the one read."""
+    draft, ledger, response, answers = _sqlite_parameters(submission)
     begin_writes(connection)
-    deleted = connection.execute(_DELETE_DRAFT_AS_READ, {"owner": submission.respondent_id,
-                                                         "seen": submission.draft_seen}).rowcount
-    if deleted != 1:
+    if connection.exec_driver_sql(_SQLITE_DELETE_DRAFT_AS_READ, draft).rowcount != 1:
         return False
-    connection.execute(_INSERT_SUBMISSION, submission.ledger)
-    connection.execute(_INSERT_RESPONSE, submission.response)
-    response_id, group_id = submission.response["id"], submission.response["group_id"]
-    connection.execute(_INSERT_ANSWERS, [
-        {"response_id": response_id, "group_id": group_id, "question_code": q, "option_code": o, "text_value": t}
-        for q, o, t in submission.answers
-    ])  # SQLite's executemany is one loop in C
+    connection.exec_driver_sql(_SQLITE_INSERT_SUBMISSION, ledger)
+    connection.exec_driver_sql(_SQLITE_INSERT_RESPONSE, response)
+    connection.exec_driver_sql(_SQLITE_INSERT_ANSWERS, answers)  # executemany: one loop in C
     return True
 
 

@@ -145,6 +145,31 @@ def test_stored_response_cannot_be_traced_to_the_respondent(app, client, survey_
     assert len(response.id) == 32 and response.id != str(ledger.id)
 
 
+def test_submitted_rows_read_back_as_sent(app, client, survey_round):
+    """The submission writes with the driver's own statements on SQLite: the ORM must read back what was sent."""
+    _, tokens = survey_round()
+    token = tokens["department"][0]
+    questionnaire = questionnaire_of(app)
+    fill_everything(client, token, questionnaire)
+    review = client.get(f"/r/{token}/review")
+    before = dt.datetime.now(dt.timezone.utc)
+    client.post(f"/r/{token}/submit", data={"csrf_token": csrf_token_in(review.text)})
+    after = dt.datetime.now(dt.timezone.utc)
+    with app.app_context():
+        ledger = db.session().scalars(select(Submission)).one()
+        response = db.session().scalars(select(Response)).one()
+        stored = {(a.question_code, a.option_code, a.text_value, a.group_id)
+                  for a in db.session().scalars(select(Answer).where(Answer.response_id == response.id))}
+    submitted_at = ledger.submitted_at if ledger.submitted_at.tzinfo else ledger.submitted_at.replace(tzinfo=dt.timezone.utc)
+    assert before <= submitted_at <= after
+    vietnam_day = (after + timedelta(hours=7)).date()  # UTC+7, no daylight saving
+    assert response.submitted_week == vietnam_day - timedelta(days=vietnam_day.weekday())
+    assert (response.questionnaire_key, response.questionnaire_version) == (questionnaire.key, questionnaire.version)
+    sent = {(q.code, None, "Ý kiến thử nghiệm", response.group_id) if q.kind == "text"
+            else (q.code, first_valid_option(q), None, response.group_id) for q in questionnaire.questions}
+    assert stored == sent
+
+
 def test_tampered_option_is_refused_and_writes_nothing(app, client, survey_round):
     _, tokens = survey_round()
     token = tokens["department"][0]
