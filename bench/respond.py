@@ -2,8 +2,10 @@
 
 For each database: gunicorn (4 sync workers) serves the app on loopback, wrk
 loads (a) the largest section page of the longest questionnaire, (b) draft
-saves of that section, (c) submissions with distinct links; then the same for
-a minimal 2 KB Flask page and a minimal one-row SQLAlchemy insert.
+saves of that section, (c) submissions with distinct links. A second gunicorn
+serves the baselines, a minimal 2 KB Flask page and a minimal one-row
+SQLAlchemy insert; each scenario alternates with its baseline in short slices
+(see ``wrk.Paired``).
 """
 
 from __future__ import annotations
@@ -32,9 +34,10 @@ from tests.databases import temporary_database
 from tests import live_server
 from tests.live_server import gunicorn_server
 
-SUBMIT_LINKS = 24_000
+SUBMIT_LINKS = 36_000  # 6 slices (a warm-up and 5 pairs) of 6,000: a slice never runs out
 PAGE_LINKS = 2_000
-SECONDS = 10
+PAIRS = 5
+SLICE_SECONDS = 4
 WARMUP_SECONDS = 2
 
 
@@ -46,7 +49,7 @@ def _answers_for(questionnaire, questions):
 
 
 def seed(app):
-    """The round, 14,000 people with links, and a complete draft for each of those who will submit.
+    """The round, 38,000 people with links, and a complete draft for each of those who will submit.
 
     Links come from the same bulk ``issue_links`` the campaigns use; the drafts are
     what ``services.save_answers`` stores for a first save of every answer (checked
@@ -99,11 +102,14 @@ def settle(app) -> None:
         connection.exec_driver_sql("CHECKPOINT")
 
 
-def run_backend(backend: str) -> list[wrk.Figures]:
+def run_backend(backend: str) -> list[wrk.Paired]:
     with tempfile.TemporaryDirectory() as tmp, temporary_database(backend, Path(tmp)) as url:
         migrate.upgrade(url)
         index_engine = make_engine(url)
         answer_index.apply(index_engine)
+        # The baseline's table exists before its workers start: four workers creating it
+        # at once on PostgreSQL could collide, and gunicorn stops when a worker fails to boot.
+        baseline.metadata.create_all(index_engine)
         index_engine.dispose()
         # The server's key: the form tokens computed here must be those its pages carry.
         app = create_app({"SECRET_KEY": live_server.SECRET_KEY, "DATABASE_URL": url,
@@ -111,54 +117,58 @@ def run_backend(backend: str) -> list[wrk.Figures]:
         longest, page_tokens, submit_tokens, form_tokens = seed(app)
         settle(app)
         number, section = max(enumerate(longest.sections, start=1), key=lambda item: len(item[1].questions))
-        results = []
-        with gunicorn_server(url) as base:
+        submit_slices = _slices([f"POST /r/{t}/submit {urlencode({'csrf_token': form_tokens[t]})}"
+                                 for t in submit_tokens], PAIRS + 1)
+        form = {"action": "stay"}
+        for code, value in _answers_for(longest, section.questions).items():
+            form[f"q_{code}"] = value if isinstance(value, str) else value[0]
+        page_lines = [f"GET /r/{t}/section/{number}" for t in page_tokens]
+        draft_lines = [f"POST /r/{t}/section/{number} {urlencode({**form, 'csrf_token': form_tokens[t]})}"
+                       for t in page_tokens]
+        # Both servers run side by side; only the one being measured is loaded.
+        with gunicorn_server(url) as ours, gunicorn_server(url, app="bench.baseline:create_app()") as theirs:
             # Respondent pages set no cookie: each form carries a token bound to its link.
-            assert not requests.get(f"{base}/r/{page_tokens[0]}/section/{number}").cookies
-            results.append(wrk.run(
-                f"[{backend}] (a) questionnaire page, {len(section.questions)} questions",
-                base, [f"GET /r/{t}/section/{number}" for t in page_tokens],
-                seconds=SECONDS, warmup_seconds=WARMUP_SECONDS))
-            form = {"action": "stay"}
-            for code, value in _answers_for(longest, section.questions).items():
-                form[f"q_{code}"] = value if isinstance(value, str) else value[0]
-            results.append(wrk.run(
-                f"[{backend}] (b) draft save", base,
-                [f"POST /r/{t}/section/{number} {urlencode({**form, 'csrf_token': form_tokens[t]})}" for t in page_tokens],
-                seconds=SECONDS, warmup_seconds=WARMUP_SECONDS))
-            submitted = wrk.run(f"[{backend}] (c) submit, distinct links", base,
-                                [f"POST /r/{t}/submit {urlencode({'csrf_token': form_tokens[t]})}" for t in submit_tokens],
-                                seconds=SECONDS, warmup_seconds=WARMUP_SECONDS)
-            results.append(submitted)
+            assert not requests.get(f"{ours}/r/{page_tokens[0]}/section/{number}").cookies
+            for lines, server in ((page_lines, ours), (draft_lines, ours), (submit_slices[0], ours),
+                                  (["GET /page"], theirs), (["POST /insert x=1"], theirs)):
+                wrk.run("warm-up", server, lines, seconds=WARMUP_SECONDS)  # templates, statements, caches
+            prefix = f"[{backend}] "
+            page = wrk.paired(prefix + f"(a) questionnaire page, {len(section.questions)} questions", ours,
+                              [page_lines] * PAIRS, prefix + "baseline: minimal 2 KB page", theirs, ["GET /page"],
+                              seconds=SLICE_SECONDS)
+            draft = wrk.paired(prefix + "(b) draft save", ours, [draft_lines] * PAIRS,
+                               prefix + "baseline: one-row insert", theirs, ["POST /insert x=1"],
+                               seconds=SLICE_SECONDS)
+            submit = wrk.paired(prefix + "(c) submit, distinct links", ours, submit_slices[1:],
+                                prefix + "baseline: one-row insert", theirs, ["POST /insert x=1"],
+                                seconds=SLICE_SECONDS)
+        if any(part.requests >= len(submit_slices[1]) for part in submit.scenario_slices):
+            # wrk would have cycled back to links already used: "already answered" pages, not submissions.
+            raise RuntimeError(f"a submit slice ran out of its {len(submit_slices[1])} links: raise SUBMIT_LINKS")
         with app.app_context():
             stored = db.session().scalar(select(func.count()).select_from(Submission))
-        sent = submitted.warmup_requests + submitted.requests
-        print(f"[{backend}] submissions stored: {stored} for {sent} submit requests, warm-up included "
-              f"({len(submit_tokens)} links prepared; wrk does not count requests still in flight at its stop)")
+        print(f"[{backend}] submissions stored: {stored} for {submit.scenario.requests} measured submit requests "
+              f"and a warm-up of up to {len(submit_slices[0])} links ({len(submit_tokens)} links prepared; wrk "
+              "does not count requests still in flight at its stop)")
         db.dispose(app)
+    return [page, draft, submit]
 
-        # The baseline's table exists before its workers start: four workers creating it
-        # at once on PostgreSQL could collide, and gunicorn stops when a worker fails to boot.
-        baseline_engine = make_engine(url)
-        baseline.metadata.create_all(baseline_engine)
-        baseline_engine.dispose()
-        with gunicorn_server(url, app="bench.baseline:create_app()") as base:
-            results.append(wrk.run(f"[{backend}] baseline: minimal 2 KB page", base, ["GET /page"],
-                                   seconds=SECONDS, warmup_seconds=WARMUP_SECONDS))
-            results.append(wrk.run(f"[{backend}] baseline: one-row insert", base, ["POST /insert x=1"],
-                                   seconds=SECONDS, warmup_seconds=WARMUP_SECONDS))
-    return results
+
+def _slices(lines: list[str], count: int) -> list[list[str]]:
+    size = len(lines) // count
+    return [lines[i * size:(i + 1) * size] for i in range(count)]
 
 
 def main() -> None:
-    print("Respondent pages: gunicorn 4 sync workers, wrk 2 threads x 32 connections, "
-          f"{SECONDS} s per scenario after a {WARMUP_SECONDS} s warm-up; {answer_index.describe()}")
+    print(f"Respondent pages: gunicorn 4 sync workers, wrk 2 threads x 32 connections; each scenario and its "
+          f"baseline measured alternately, {PAIRS} pairs of {SLICE_SECONDS} s slices, after a {WARMUP_SECONDS} s "
+          f"warm-up of each; {answer_index.describe()}")
     for backend in os.environ.get("BENCH_RESPOND_DATABASES", "sqlite,postgresql").split(","):
-        figures = run_backend(backend)
-        for f in figures:
-            print(f.row())
-        page, draft, submit, base_page, base_insert = figures
-        print(f"[{backend}] questionnaire page / minimal page: {page.requests_per_s / base_page.requests_per_s:6.1%} (target >= 30 %)")
-        print(f"[{backend}] submit / one-row insert:          {submit.requests_per_s / base_insert.requests_per_s:6.1%} (target >= 30 %), "
-              f"submit p99 {submit.p99_ms:.0f} ms (target < 150 ms)")
-        print(f"[{backend}] draft save / one-row insert:      {draft.requests_per_s / base_insert.requests_per_s:6.1%}")
+        page, draft, submit = run_backend(backend)
+        for figures in (page.scenario, page.baseline, draft.scenario, submit.scenario, submit.baseline):
+            print(figures.row())
+        print(page.row(f"[{backend}] questionnaire page / minimal page:", "(target >= 30 %)"))
+        print(submit.row(f"[{backend}] submit / one-row insert:         ", "(target >= 30 %)"))
+        print(f"[{backend}] submit p99, worst slice: {submit.scenario.p99_ms:.0f} ms (target < 150 ms); errors: "
+              f"{sum(p.scenario.errors + p.baseline.errors for p in (page, draft, submit))} (target 0)")
+        print(draft.row(f"[{backend}] draft save / one-row insert:     ", "(no target)"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import statistics
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -94,6 +95,58 @@ def run(name: str, base_url: str, request_lines: list[str], *, cookie: str = "",
     socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     errors = (int(non_2xx.group(1)) if non_2xx else 0) + (sum(map(int, socket.groups())) if socket else 0)
     return Figures(name, rps, _ms(*p99.groups()), total, errors, warmup_requests)
+
+
+@dataclass(frozen=True)
+class Paired:
+    """Slices of a scenario and of its baseline, measured alternately: A, B, A, B...
+
+    On this shared virtual machine the CPU time a request costs drifts by half
+    over minutes (the same code, measured minutes apart), so a scenario and a
+    baseline measured one after the other compare two different machines.
+    Alternating short slices lets both see the same conditions; the ratio
+    reported is the median of the slices' ratios.
+    """
+
+    scenario_slices: tuple[Figures, ...]
+    baseline_slices: tuple[Figures, ...]
+
+    @property
+    def scenario(self) -> Figures:
+        return combine(self.scenario_slices)
+
+    @property
+    def baseline(self) -> Figures:
+        return combine(self.baseline_slices)
+
+    @property
+    def ratios(self) -> tuple[float, ...]:
+        return tuple(a.requests_per_s / b.requests_per_s for a, b in zip(self.scenario_slices, self.baseline_slices))
+
+    @property
+    def ratio(self) -> float:
+        return statistics.median(self.ratios)
+
+    def row(self, label: str, target: str) -> str:
+        slices = ", ".join(f"{r:.1%}" for r in self.ratios)
+        return f"{label} {self.ratio:6.1%} (median of {len(self.ratios)} pairs: {slices}) {target}"
+
+
+def paired(name: str, base_url: str, slices: list[list[str]], baseline_name: str, baseline_url: str,
+           baseline_lines: list[str], *, seconds: int) -> Paired:
+    """``len(slices)`` pairs of ``seconds`` each: the scenario's i-th slice of requests, then the baseline."""
+    ours, theirs = [], []
+    for lines in slices:
+        ours.append(run(name, base_url, lines, seconds=seconds))
+        theirs.append(run(baseline_name, baseline_url, baseline_lines, seconds=seconds))
+    return Paired(tuple(ours), tuple(theirs))
+
+
+def combine(parts: tuple[Figures, ...]) -> Figures:
+    """One scenario's slices as one: mean throughput, the worst slice's p99, every request and error."""
+    return Figures(parts[0].name, statistics.mean(p.requests_per_s for p in parts), max(p.p99_ms for p in parts),
+                   sum(p.requests for p in parts), sum(p.errors for p in parts),
+                   sum(p.warmup_requests for p in parts))
 
 
 def _total(output: str) -> int:
