@@ -29,7 +29,7 @@ from survey.respond.models import Draft, Submission
 from survey.rounds.services import GroupBinding, create_round, get_or_create_province
 from survey.roster.models import Respondent
 from survey.timeutil import utcnow
-from bench import answer_index, baseline, wrk
+from bench import baseline, wrk
 from tests.databases import temporary_database
 from tests import live_server
 from tests.live_server import gunicorn_server
@@ -106,7 +106,6 @@ def run_backend(backend: str) -> list[wrk.Paired]:
     with tempfile.TemporaryDirectory() as tmp, temporary_database(backend, Path(tmp)) as url:
         migrate.upgrade(url)
         index_engine = make_engine(url)
-        answer_index.apply(index_engine)
         # The baseline's table exists before its workers start: four workers creating it
         # at once on PostgreSQL could collide, and gunicorn stops when a worker fails to boot.
         baseline.metadata.create_all(index_engine)
@@ -162,7 +161,7 @@ def _slices(lines: list[str], count: int) -> list[list[str]]:
 def main() -> None:
     print(f"Respondent pages: gunicorn 4 sync workers, wrk 2 threads x 32 connections; each scenario and its "
           f"baseline measured alternately, {PAIRS} pairs of {SLICE_SECONDS} s slices, after a {WARMUP_SECONDS} s "
-          f"warm-up of each; {answer_index.describe()}")
+          "warm-up of each")
     for backend in os.environ.get("BENCH_RESPOND_DATABASES", "sqlite,postgresql").split(","):
         page, draft, submit = run_backend(backend)
         for figures in (page.scenario, page.baseline, draft.scenario, submit.scenario, submit.baseline):

@@ -59,6 +59,48 @@ def test_0006_keeps_every_answer_when_it_drops_their_group_key(backend, tmp_path
                 engine.dispose()
 
 
+def test_0007_counts_the_existing_answers_and_keeps_them(backend, tmp_path):
+    with temporary_database(backend, tmp_path) as url:
+        migrate.upgrade(url, "0006_answer_group_copy")
+        engine = make_engine(url)
+        try:
+            with engine.begin() as connection:
+                seed_one_response(connection, answers=3)  # r1: Q00 text, Q01 A, Q02 A
+                connection.execute(text(
+                    "INSERT INTO responses (id, round_id, group_id, questionnaire_key, questionnaire_version, "
+                    "submitted_week) VALUES ('r2', 1, 7, 'par-department-leaders', '2023.1', '2023-10-30')"))
+                connection.execute(text(  # r2: Q01 A and B (multiple choice), Q02 C
+                    "INSERT INTO answers (response_id, group_id, question_code, option_code) VALUES "
+                    "('r2', 7, 'Q01', 'A'), ('r2', 7, 'Q01', 'B'), ('r2', 7, 'Q02', 'C')"))
+                before = connection.execute(text(ANSWERS)).all()
+        finally:
+            engine.dispose()
+
+        migrate.upgrade(url, "0007_answer_counts")
+        engine = make_engine(url)
+        try:
+            with engine.connect() as connection:
+                counted = connection.execute(text(
+                    "SELECT group_id, slot, question_code, option_code, n FROM answer_counts")).all()
+                assert connection.execute(text(ANSWERS)).all() == before
+            indexes = {i["name"] for i in inspect(engine).get_indexes("answers")}
+        finally:
+            engine.dispose()
+        assert sorted(counted) == [(7, 0, "Q01", "", 1), (7, 0, "Q01", "A", 2), (7, 0, "Q01", "B", 1),
+                                   (7, 0, "Q02", "A", 1), (7, 0, "Q02", "C", 1)]
+        assert "ix_answers_group_response" in indexes and "ix_answers_group_question_option" not in indexes
+
+        migrate.downgrade(url, "0006_answer_group_copy")
+        engine = make_engine(url)
+        try:
+            with engine.connect() as connection:
+                assert connection.execute(text(ANSWERS)).all() == before
+            assert "answer_counts" not in inspect(engine).get_table_names()
+            assert "ix_answers_group_question_option" in {i["name"] for i in inspect(engine).get_indexes("answers")}
+        finally:
+            engine.dispose()
+
+
 ANSWERS = "SELECT response_id, group_id, question_code, option_code, text_value FROM answers ORDER BY id"
 
 

@@ -1,9 +1,8 @@
 """The one place that turns database rows into the frames ``analysis`` reads.
 
-Counts are a GROUP BY over ``answers`` (index ``ix_answers_group_question_option``)
-restricted to the round's groups: the database does the counting, and only one
-row per (group, question, option) crosses into Python, whatever the number of
-answers.  Only reliability needs respondent-level data; it is streamed in
+Counts are read from ``answer_counts``, which each submission adds to in its
+own transaction (``survey.respond.counts``): one row per (group, question,
+option) crosses into Python, whatever the number of answers.  Only reliability needs respondent-level data; it is streamed in
 chunks cut at response boundaries.
 
 Nothing here reads respondents' identities: ``responses``/``answers`` carry
@@ -17,13 +16,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import distinct, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from questionnaires import Catalog, Questionnaire, Structure
 from survey.questionnaire_registry import pinned_questionnaire
 from survey.reports.models import SelfAssessment
-from survey.respond.models import Answer, Response
+from survey.respond.counts import EXTRA_OPTIONS
+from survey.respond.models import Answer, AnswerCount, Response
 from survey.rounds.models import Round
 from survey.roster.models import Respondent
 
@@ -102,17 +102,18 @@ def _group_ids(round_: Round) -> dict[int, str]:
 
 
 def counts_frame(session: Session, round_: Round) -> pd.DataFrame:
-    """``group, question, option, n``: one GROUP BY over the answers of the round's groups."""
+    """``group, question, option, n``: the round's groups' rows of ``answer_counts``, slots added up."""
     ids = _group_ids(round_)
     query = (
-        select(Answer.group_id, Answer.question_code, Answer.option_code, func.count())
-        .where(Answer.group_id.in_(list(ids)), Answer.option_code.is_not(None))
-        .group_by(Answer.group_id, Answer.question_code, Answer.option_code)
+        select(AnswerCount.group_id, AnswerCount.question_code, AnswerCount.option_code, func.sum(AnswerCount.n))
+        .where(AnswerCount.group_id.in_(list(ids)), AnswerCount.option_code != EXTRA_OPTIONS)
+        .group_by(AnswerCount.group_id, AnswerCount.question_code, AnswerCount.option_code)
     )
     rows = session.execute(query).all()
     out = pd.DataFrame(rows, columns=["group_id", "question", "option", "n"])
     out["group"] = out["group_id"].map(ids).astype(str)
     out["n"] = out["n"].astype("int64")
+    out = out[out["n"] > 0]
     return out[["group", "question", "option", "n"]].sort_values(["group", "question", "option"]).reset_index(drop=True)
 
 
@@ -152,17 +153,21 @@ def group_sizes_frame(roster: dict[str, int], responses: dict[str, int]) -> pd.D
 
 
 def expectation_respondents(session: Session, round_: Round, items: pd.DataFrame) -> dict[str, int]:
-    """Responses that answered each expectation question: the denominator of its shares."""
+    """Responses that answered each expectation question: the denominator of its shares.
+
+    The options' counts minus the options chosen beyond the first in that
+    question (see ``survey.respond.counts``).
+    """
     codes = sorted(set(items.loc[items["is_expectation"], "question"]))
     if not codes:
         return {}
+    signed = case((AnswerCount.option_code == EXTRA_OPTIONS, -AnswerCount.n), else_=AnswerCount.n)
     rows = session.execute(
-        select(Answer.question_code, func.count(distinct(Answer.response_id)))
-        .where(Answer.group_id.in_(list(_group_ids(round_))), Answer.question_code.in_(codes),
-               Answer.option_code.is_not(None))
-        .group_by(Answer.question_code)
+        select(AnswerCount.question_code, func.sum(signed))
+        .where(AnswerCount.group_id.in_(list(_group_ids(round_))), AnswerCount.question_code.in_(codes))
+        .group_by(AnswerCount.question_code)
     ).all()
-    return {q: int(n) for q, n in rows}
+    return {q: int(n) for q, n in rows if n}
 
 
 def self_assessment_frame(session: Session, round_: Round) -> pd.DataFrame | None:

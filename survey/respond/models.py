@@ -8,6 +8,8 @@ The anonymity guarantee is structural:
   week-coarsened date only: no respondent, no link, no exact time, and a
   random primary key, so neither a foreign key, an ID sequence nor a
   timestamp joins the two tables.
+* ``AnswerCount`` holds, per group, how many responses chose each option:
+  counts only, written in the transaction that writes the response.
 * ``Draft`` holds answers next to a respondent only until submission, when it
   is deleted in the same transaction that writes the response.
 """
@@ -24,6 +26,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
 )
@@ -94,9 +97,11 @@ class Answer(Base):
     """One chosen option (several rows for a multiple-choice question) or one text."""
 
     __tablename__ = "answers"
-    # group_id is repeated from the response so that the counts every index
-    # needs are one GROUP BY over this table, without a join.
-    __table_args__ = (Index("ix_answers_group_question_option", "group_id", "question_code", "option_code"),)
+    # The response-level reads (reliability, the SPSS export) take a round's
+    # groups in response order. The entries of one response are adjacent in
+    # both indexes, so a submission writes a page or two of each; an index
+    # keyed by question and option put its 44 entries on 44 pages (0007).
+    __table_args__ = (Index("ix_answers_group_response", "group_id", "response_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     response_id: Mapped[str] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"), index=True)
@@ -107,3 +112,25 @@ class Answer(Base):
     question_code: Mapped[str] = mapped_column(String(64))
     option_code: Mapped[str | None] = mapped_column(String(64))
     text_value: Mapped[str | None] = mapped_column(Text)
+
+
+class AnswerCount(Base):
+    """How many of a group's responses chose each option: what every index is computed from.
+
+    Written by the submission, in its transaction, from the rows it writes to
+    ``answers`` (see ``survey.respond.counts``), so the counts are exact and
+    reading them costs nothing whatever the number of answers. A row whose
+    ``option_code`` is ``EXTRA_OPTIONS`` counts the options chosen beyond the
+    first in a question: the responses that answered a question are the sum of
+    its options' counts minus that. The counts of a cell are split over
+    ``slot`` rows on PostgreSQL, so that concurrent submissions do not queue
+    on one row; readers add the slots up.
+    """
+
+    __tablename__ = "answer_counts"
+
+    group_id: Mapped[int] = mapped_column(ForeignKey("round_groups.id", ondelete="CASCADE"), primary_key=True)
+    slot: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    question_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    option_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)

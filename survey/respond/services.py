@@ -20,6 +20,7 @@ from questionnaires import Questionnaire
 from survey.db import begin_writes
 from survey.questionnaire_registry import QuestionnaireChanged, QuestionnaireMissing, pinned_questionnaire
 from survey.respond import answers as answer_rules
+from survey.respond import counts
 from survey.respond.links import hash_token_if_plausible
 from survey.respond.models import AccessLink, Draft, Response, Submission
 from survey.rounds.models import Province, Round, RoundGroup, window_state
@@ -256,6 +257,8 @@ class _Submission:
         }
         # (question_code, option_code, text_value), in questionnaire order
         self.answers = list(answer_rules.answer_rows(visit.questionnaire, answers))
+        # (question_code, option_code, added): what the response adds to answer_counts
+        self.counted = counts.cells(self.answers)
 
 
 # SQLite: the writes are the driver's own statements, with every value
@@ -270,6 +273,8 @@ _SQLITE_INSERT_RESPONSE = ("INSERT INTO responses (id, round_id, group_id, quest
                            "submitted_week) VALUES (?, ?, ?, ?, ?, ?)")
 _SQLITE_INSERT_ANSWERS = ("INSERT INTO answers (response_id, group_id, question_code, option_code, text_value) "
                           "VALUES (?, ?, ?, ?, ?)")
+_SQLITE_ADD_COUNTS = ("INSERT INTO answer_counts (group_id, slot, question_code, option_code, n) VALUES (?, ?, ?, ?, ?) "
+                      "ON CONFLICT (group_id, slot, question_code, option_code) DO UPDATE SET n = n + excluded.n")
 
 
 @functools.cache
@@ -279,7 +284,7 @@ def _sqlite_storage(column) -> Callable:
     return column.type.dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)
 
 
-def _sqlite_parameters(submission: _Submission) -> tuple[tuple, tuple, tuple, list[tuple]]:
+def _sqlite_parameters(submission: _Submission) -> tuple[tuple, tuple, tuple, list[tuple], list[tuple]]:
     ledger, response = submission.ledger, submission.response
     stored_time = _sqlite_storage(Submission.__table__.c.submitted_at)
     draft_seen = _sqlite_storage(Draft.__table__.c.updated_at)(submission.draft_seen)
@@ -291,18 +296,20 @@ def _sqlite_parameters(submission: _Submission) -> tuple[tuple, tuple, tuple, li
         (response_id, response["round_id"], group_id, response["questionnaire_key"],
          response["questionnaire_version"], week),
         [(response_id, group_id, q, o, t) for q, o, t in submission.answers],
+        [(group_id, counts.slot_of(response_id, "sqlite"), q, o, n) for q, o, n in submission.counted],
     )
 
 
 def _record_statement_by_statement(connection: Connection, submission: _Submission) -> bool:
     """SQLite: one short transaction in the writer queue; False if the draft is not the one read."""
-    draft, ledger, response, answers = _sqlite_parameters(submission)
+    draft, ledger, response, answers, counted = _sqlite_parameters(submission)
     begin_writes(connection)
     if connection.exec_driver_sql(_SQLITE_DELETE_DRAFT_AS_READ, draft).rowcount != 1:
         return False
     connection.exec_driver_sql(_SQLITE_INSERT_SUBMISSION, ledger)
     connection.exec_driver_sql(_SQLITE_INSERT_RESPONSE, response)
     connection.exec_driver_sql(_SQLITE_INSERT_ANSWERS, answers)  # executemany: one loop in C
+    connection.exec_driver_sql(_SQLITE_ADD_COUNTS, counted)
     return True
 
 
@@ -332,6 +339,14 @@ WITH consumed AS (
     SELECT response.id, :group_id, given.question_code, given.option_code, given.text_value
     FROM response CROSS JOIN unnest(CAST(:question_codes AS VARCHAR[]), CAST(:option_codes AS VARCHAR[]),
                                     CAST(:text_values AS TEXT[])) AS given(question_code, option_code, text_value)
+), counted AS (
+    INSERT INTO answer_counts (group_id, slot, question_code, option_code, n)
+    SELECT :group_id, :slot, added.question_code, added.option_code, added.n
+    FROM response CROSS JOIN unnest(CAST(:counted_questions AS VARCHAR[]), CAST(:counted_options AS VARCHAR[]),
+                                    CAST(:counted_ns AS INTEGER[])) AS added(question_code, option_code, n)
+    -- Rows locked in one order by every submission: two in the same slot queue, never deadlock.
+    ORDER BY added.question_code, added.option_code
+    ON CONFLICT (group_id, slot, question_code, option_code) DO UPDATE SET n = answer_counts.n + EXCLUDED.n
 )
 SELECT count(*) FROM ledger
 """)
@@ -348,5 +363,9 @@ def _record_in_one_statement(connection: Connection, submission: _Submission) ->
         "question_codes": [q for q, _, _ in submission.answers],
         "option_codes": [o for _, o, _ in submission.answers],
         "text_values": [t for _, _, t in submission.answers],
+        "slot": counts.slot_of(response["id"], "postgresql"),
+        "counted_questions": [q for q, _, _ in submission.counted],
+        "counted_options": [o for _, o, _ in submission.counted],
+        "counted_ns": [n for _, _, n in submission.counted],
     }).scalar_one()
     return recorded == 1

@@ -1,4 +1,8 @@
-"""A round with a few hand-made anonymous responses (inserted as the respondent services store them)."""
+"""A round with a few hand-made anonymous responses (inserted as the respondent services store them).
+
+They are inserted in bulk, as a data load would be, then counted with
+``survey.respond.counts.recount``.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +32,7 @@ HAND_DATA = {
 
 
 def insert_responses(session, round_, data=HAND_DATA):
+    from survey.respond.counts import recount
     from survey.respond.models import Answer, Response
 
     groups = {g.code: g for g in round_.groups}
@@ -43,6 +48,7 @@ def insert_responses(session, round_, data=HAND_DATA):
                 for option in options or ():
                     response.answers.append(Answer(group_id=group.id, question_code=question, option_code=option))
     session.flush()
+    recount(session, [g.id for g in round_.groups])
 
 
 @pytest.fixture
