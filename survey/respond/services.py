@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, exists, insert, select, text, update
+from sqlalchemy.dialects.postgresql.psycopg import dialect as postgresql_psycopg_dialect
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -122,6 +123,7 @@ def _visit_query():
 # Built once: constructing a statement costs as much as running it on this path.
 _VISIT = _visit_query()
 _VISIT_FOR_UPDATE = _visit_query().with_for_update(of=Respondent)
+_VISIT_POSTGRESQL = str(_VISIT.compile(dialect=postgresql_psycopg_dialect()))
 
 _drafts = Draft.__table__
 _INSERT_DRAFT = insert(_drafts)
@@ -140,8 +142,7 @@ def open_link(session: Executor, token: str, *, for_update: bool = False) -> Vis
     token_hash = hash_token_if_plausible(token)
     if token_hash is None:
         raise LinkRefused(Refusal.INVALID)
-    query = _VISIT_FOR_UPDATE if for_update else _VISIT
-    row = session.execute(query, {"token_hash": token_hash}).one_or_none()
+    row = _read_visit(session, token_hash, for_update)
     if row is None:
         raise LinkRefused(Refusal.INVALID)
     (link_id, first_opened_at, respondent_id, full_name, round_id, title, opens_at, closes_at,
@@ -158,6 +159,19 @@ def open_link(session: Executor, token: str, *, for_update: bool = False) -> Vis
         GroupView(group_id, group_code, group_label), province_name, questionnaire, bool(is_submitted), draft,
         draft_updated_at,
     )
+
+
+def _read_visit(executor: Executor, token_hash: str, for_update: bool):
+    if not for_update and isinstance(executor, Connection) and executor.dialect.name == "postgresql":
+        driver = executor.connection.driver_connection
+        if driver.autocommit:
+            # The pages' read on PostgreSQL, straight through psycopg, which
+            # returns the very values SQLAlchemy would (none of these columns
+            # has a result processor there): SQLAlchemy's execution and result
+            # wrapping cost a third of the query's time in the worker.
+            return driver.execute(_VISIT_POSTGRESQL, {"token_hash": token_hash}, prepare=True).fetchone()
+    query = _VISIT_FOR_UPDATE if for_update else _VISIT
+    return executor.execute(query, {"token_hash": token_hash}).one_or_none()
 
 
 def require_open(visit: Visit) -> None:

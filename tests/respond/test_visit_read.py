@@ -1,0 +1,34 @@
+"""The pages read a visit through psycopg directly on PostgreSQL: it must equal what SQLAlchemy reads."""
+
+from __future__ import annotations
+
+from flask import g
+
+from survey import db
+from survey.respond import services
+
+
+def read_both_ways(app, token):
+    with app.app_context(), db.unit_of_work(write=False) as session:
+        through_sqlalchemy = services.open_link(session, token)
+    with app.test_request_context():
+        g.db_autocommit = True  # as the respondent's GET pages declare it
+        through_the_pages_connection = services.open_link(db.connection(), token)
+    return through_sqlalchemy, through_the_pages_connection
+
+
+def test_the_pages_read_equals_the_orm_sessions(app, survey_round, client):
+    _, tokens = survey_round(per_group=1)
+    fresh, started = tokens["department"][0], tokens["citizen"][0]
+    with app.app_context(), db.unit_of_work() as session:
+        visit = services.open_link(session, started)
+        services.save_answers(session, visit, {"E1.1": ["4"], "X1": ["A", "B"]})
+    client.get(f"/r/{started}")  # records the first opening: a timestamp to compare too
+
+    for token in (fresh, started):
+        ours, theirs = read_both_ways(app, token)
+        assert ours == theirs
+    started_visit = read_both_ways(app, started)[1]
+    assert started_visit.stored_draft == {"E1.1": ["4"], "X1": ["A", "B"]}
+    assert started_visit.draft_updated_at.tzinfo is not None or app.config["DATABASE_URL"].startswith("sqlite")
+    assert started_visit.link.first_opened_at is not None and not started_visit.submitted
