@@ -67,6 +67,26 @@ def db_current() -> None:
     migrate.current(current_app.config["DATABASE_URL"])
 
 
+@db_group.command("check-counts")
+@click.option("--repair", is_flag=True, help="Rebuild the counts of the groups that differ from their answers.")
+@with_appcontext
+def db_check_counts(repair: bool) -> None:
+    """Compare answer_counts, which submissions add to, with a GROUP BY over the answers."""
+    from survey import db
+    from survey.respond import counts
+
+    with db.unit_of_work(write=repair) as session:
+        differing = counts.differing_groups(session)
+        if not differing:
+            click.echo("Số đếm câu trả lời (answer_counts) khớp với các câu trả lời đã lưu.")
+            return
+        click.echo(f"Số đếm không khớp với câu trả lời ở các nhóm (round_groups.id): {differing}", err=True)
+        if not repair:
+            sys.exit(1)
+        counts.recount(session, differing)
+    click.echo("Đã đếm lại các nhóm này từ câu trả lời đã lưu.")
+
+
 # --- questionnaires -----------------------------------------------------------------------
 
 @click.group("questionnaires", help="List, check and compare questionnaire versions.")

@@ -8,7 +8,8 @@ far more common single choice. Free-text answers are not counted.
 
 The submission writes these in its own transaction (``survey.respond.services``);
 whoever loads ``answers`` in bulk instead (a benchmark, a test fixture) calls
-``recount`` for the groups it loaded.
+``recount`` for the groups it loaded. ``differing_groups`` compares the counts
+with the answers (``survey db check-counts``).
 """
 
 from __future__ import annotations
@@ -41,6 +42,37 @@ def cells(answer_rows: Iterable[tuple[str, str | None, str | None]]) -> list[tup
     per_question = Counter(q for q, _ in chosen)
     extras = [(q, EXTRA_OPTIONS, k - 1) for q, k in per_question.items() if k > 1]
     return [(q, o, 1) for q, o in chosen] + extras
+
+
+Cells = dict[tuple[int, str, str], int]  # (group_id, question, option or EXTRA_OPTIONS) -> n
+
+
+def stored(executor: Connection | Session) -> Cells:
+    """``answer_counts`` with the slots added up (cells at zero left out)."""
+    rows = executor.execute(
+        select(AnswerCount.group_id, AnswerCount.question_code, AnswerCount.option_code, func.sum(AnswerCount.n))
+        .group_by(AnswerCount.group_id, AnswerCount.question_code, AnswerCount.option_code))
+    return {(g, q, o): int(n) for g, q, o, n in rows if n}
+
+
+def from_answers(executor: Connection | Session) -> Cells:
+    """What the counts must be: a GROUP BY over ``answers`` (a full scan, for checks, not for pages)."""
+    chosen = Answer.option_code.is_not(None)
+    per_option = executor.execute(
+        select(Answer.group_id, Answer.question_code, Answer.option_code, func.count())
+        .where(chosen).group_by(Answer.group_id, Answer.question_code, Answer.option_code))
+    out = {(g, q, o): int(n) for g, q, o, n in per_option}
+    extras = executor.execute(
+        select(Answer.group_id, Answer.question_code, func.count() - func.count(Answer.response_id.distinct()))
+        .where(chosen).group_by(Answer.group_id, Answer.question_code))
+    out.update({(g, q, EXTRA_OPTIONS): int(n) for g, q, n in extras if n})
+    return out
+
+
+def differing_groups(executor: Connection | Session) -> list[int]:
+    """Groups whose counts are not what their answers say."""
+    have, want = stored(executor), from_answers(executor)
+    return sorted({cell[0] for cell in have.keys() | want.keys() if have.get(cell) != want.get(cell)})
 
 
 def recount(executor: Connection | Session, group_ids: list[int]) -> None:

@@ -167,8 +167,8 @@ def _read_visit(executor: Executor, token_hash: str, for_update: bool):
         if driver.autocommit:
             # The pages' read on PostgreSQL, straight through psycopg, which
             # returns the very values SQLAlchemy would (none of these columns
-            # has a result processor there): SQLAlchemy's execution and result
-            # wrapping cost a third of the query's time in the worker.
+            # has a result processor there). SQLAlchemy's execution and result
+            # wrapping made the section page 0.83 ms in-process instead of 0.71.
             return driver.execute(_VISIT_POSTGRESQL, {"token_hash": token_hash}, prepare=True).fetchone()
     query = _VISIT_FOR_UPDATE if for_update else _VISIT
     return executor.execute(query, {"token_hash": token_hash}).one_or_none()
@@ -329,7 +329,7 @@ def _record_statement_by_statement(connection: Connection, submission: _Submissi
 
 # PostgreSQL: the whole submission is one statement, atomic on its own, so the
 # autocommit connection that read the visit sends it without BEGIN or COMMIT:
-# two round trips per submission instead of seven (BEGIN, four writes, COMMIT
+# two round trips per submission instead of eight (BEGIN, five writes, COMMIT
 # and the read), and one parse-plan-execute on the server instead of one per
 # answer. Each step feeds the next, so a draft that is no longer the one read
 # writes nothing (the count returned is 0); a second submission violates the

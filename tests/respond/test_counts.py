@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import update
 
 from survey import db
 from survey.reports import frames
-from survey.respond import services
+from survey.respond import counts, services
 from survey.respond.counts import EXTRA_OPTIONS, cells, recount
-from survey.respond.models import Answer, AnswerCount
+from survey.respond.models import AnswerCount
 from survey.rounds.models import Round
 
 
@@ -20,28 +20,14 @@ def test_cells_count_each_option_and_the_options_beyond_the_first():
                            ("X1", EXTRA_OPTIONS, 2)]
 
 
-def stored_counts(app) -> dict[tuple[int, str, str], int]:
-    """answer_counts with its slots added up."""
+def stored_counts(app) -> counts.Cells:
     with app.app_context():
-        rows = db.session().execute(
-            select(AnswerCount.group_id, AnswerCount.question_code, AnswerCount.option_code, func.sum(AnswerCount.n))
-            .group_by(AnswerCount.group_id, AnswerCount.question_code, AnswerCount.option_code)).all()
-    return {(g, q, o): int(n) for g, q, o, n in rows if n}
+        return counts.stored(db.session())
 
 
-def counts_from_answers(app) -> dict[tuple[int, str, str], int]:
-    """The same counts, by GROUP BY over the answers: per option, and per question the options beyond the first."""
+def counts_from_answers(app) -> counts.Cells:
     with app.app_context():
-        s = db.session()
-        chosen = Answer.option_code.is_not(None)
-        per_option = s.execute(select(Answer.group_id, Answer.question_code, Answer.option_code, func.count())
-                               .where(chosen).group_by(Answer.group_id, Answer.question_code, Answer.option_code))
-        out = {(g, q, o): n for g, q, o, n in per_option}
-        extras = s.execute(select(Answer.group_id, Answer.question_code,
-                                  func.count() - func.count(Answer.response_id.distinct()))
-                           .where(chosen).group_by(Answer.group_id, Answer.question_code))
-        out.update({(g, q, EXTRA_OPTIONS): n for g, q, n in extras if n})
-    return out
+        return counts.from_answers(db.session())
 
 
 def submit(app, token, answers):
@@ -98,3 +84,24 @@ def test_recount_rebuilds_what_the_submissions_added(app, citizens):
         round_ = session.get(Round, round_id)
         recount(session, [g.id for g in round_.groups])
     assert stored_counts(app) == added
+
+
+def test_check_counts_command_finds_and_repairs_a_difference(app, citizens):
+    round_id, tokens, questionnaire, group_id = citizens
+    submit(app, tokens[0], complete(questionnaire, {"X1": ["A", "B"]}))
+    runner = app.test_cli_runner()
+    agreed = runner.invoke(args=["db", "check-counts"])
+    assert agreed.exit_code == 0 and "khớp" in agreed.output
+
+    with app.app_context(), db.unit_of_work() as session:  # a count that no answer backs
+        session.execute(update(AnswerCount).where(AnswerCount.group_id == group_id,
+                                                  AnswerCount.question_code == "X1", AnswerCount.option_code == "A")
+                        .values(n=AnswerCount.n + 1))
+    found = runner.invoke(args=["db", "check-counts"])
+    assert found.exit_code == 1 and f"[{group_id}]" in found.output
+    assert stored_counts(app)[(group_id, "X1", "A")] == 2
+
+    repaired = runner.invoke(args=["db", "check-counts", "--repair"])
+    assert repaired.exit_code == 0, repaired.output
+    assert stored_counts(app)[(group_id, "X1", "A")] == 1
+    assert runner.invoke(args=["db", "check-counts"]).exit_code == 0
