@@ -9,7 +9,7 @@ the outbox only until it is delivered or fails, then is erased.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -283,27 +283,16 @@ def invite(session: Session, round_: Round, context: MailContext, *, group_id: i
     """
     now = now or utcnow()
     _refuse_closed(round_, now)
-    check_target(session, round_, group_id, agency_id)
-    enqueuer = Enqueuer(session, round_, INVITATION, context, actor)
-    histories = _histories(session, round_)
-    submitted = _submitted_ids(session, round_)
-    outcome, chosen = Outcome(), []
-    query = respondents_query(round_, group_id=group_id, agency_id=agency_id, respondent_ids=respondent_ids)
-    for respondent in session.scalars(query):
-        history = histories.get(respondent.id)
-        address = normalised_email(respondent.email)
-        if respondent.id in submitted:
-            outcome.skip("submitted")
-        elif not respondent.email or not respondent.email.strip():
-            outcome.skip("no_email")
-        elif address is None:
-            outcome.skip("bad_email")
-        elif history and not history.last_failed and not include_invited:
-            outcome.skip("already_invited")
-        else:
-            chosen.append((respondent, address))
-    outcome.enqueued = enqueuer.enqueue_all(chosen)
-    return outcome
+
+    def reason_to_skip(respondent: Respondent, history: History | None, address: str | None) -> str | None:
+        if problem := _address_problem(respondent, address):
+            return problem
+        if history and not history.last_failed and not include_invited:
+            return "already_invited"
+        return None
+
+    return _queue(session, round_, INVITATION, context, actor, reason_to_skip,
+                  group_id=group_id, agency_id=agency_id, respondent_ids=respondent_ids)
 
 
 def remind(session: Session, round_: Round, context: MailContext, *, group_id: int | None = None,
@@ -314,35 +303,56 @@ def remind(session: Session, round_: Round, context: MailContext, *, group_id: i
     _refuse_closed(round_, now)
     if round_.state(now) == "scheduled":
         raise MailError("Đợt khảo sát chưa mở; chưa thể gửi thư nhắc.")
-    check_target(session, round_, group_id, agency_id)
     settings = settings_for(session, round_)
-    enqueuer = Enqueuer(session, round_, REMINDER, context, actor)
+    quiet_since = now - timedelta(days=settings.reminder_interval_days)
+
+    def reason_to_skip(respondent: Respondent, history: History | None, address: str | None) -> str | None:
+        if history is None:
+            return "not_invited"
+        if problem := _address_problem(respondent, address):
+            return problem
+        if history.last_failed:
+            return "last_failed"
+        if history.reminders >= settings.reminder_max:
+            return "cap"
+        if history.last_at is not None and history.last_at > quiet_since:
+            return "too_recent"
+        return None
+
+    return _queue(session, round_, REMINDER, context, actor, reason_to_skip,
+                  group_id=group_id, agency_id=agency_id, respondent_ids=respondent_ids)
+
+
+def _queue(session: Session, round_: Round, kind: str, context: MailContext, actor: User | None,
+           reason_to_skip: Callable[[Respondent, History | None, str | None], str | None], *,
+           group_id: int | None, agency_id: int | None, respondent_ids: Iterable[int] | None) -> Outcome:
+    """Queue ``kind`` for the chosen people who have not submitted and whom ``reason_to_skip`` lets through."""
+    check_target(session, round_, group_id, agency_id)
+    enqueuer = Enqueuer(session, round_, kind, context, actor)
     histories = _histories(session, round_)
     submitted = _submitted_ids(session, round_)
-    quiet_since = now - timedelta(days=settings.reminder_interval_days)
     outcome, chosen = Outcome(), []
     query = respondents_query(round_, group_id=group_id, agency_id=agency_id, respondent_ids=respondent_ids)
     for respondent in session.scalars(query):
-        history = histories.get(respondent.id)
         address = normalised_email(respondent.email)
         if respondent.id in submitted:
-            outcome.skip("submitted")
-        elif history is None:
-            outcome.skip("not_invited")
-        elif not respondent.email or not respondent.email.strip():
-            outcome.skip("no_email")
-        elif address is None:
-            outcome.skip("bad_email")
-        elif history.last_failed:
-            outcome.skip("last_failed")
-        elif history.reminders >= settings.reminder_max:
-            outcome.skip("cap")
-        elif history.last_at is not None and history.last_at > quiet_since:
-            outcome.skip("too_recent")
+            reason = "submitted"
+        else:
+            reason = reason_to_skip(respondent, histories.get(respondent.id), address)
+        if reason:
+            outcome.skip(reason)
         else:
             chosen.append((respondent, address))
     outcome.enqueued = enqueuer.enqueue_all(chosen)
     return outcome
+
+
+def _address_problem(respondent: Respondent, address: str | None) -> str | None:
+    if not respondent.email or not respondent.email.strip():
+        return "no_email"
+    if address is None:
+        return "bad_email"
+    return None
 
 
 def resend(session: Session, round_: Round, respondent: Respondent, context: MailContext, *,
