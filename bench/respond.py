@@ -105,11 +105,11 @@ def settle(app) -> None:
 def run_backend(backend: str) -> list[wrk.Paired]:
     with tempfile.TemporaryDirectory() as tmp, temporary_database(backend, Path(tmp)) as url:
         migrate.upgrade(url)
-        index_engine = make_engine(url)
+        setup_engine = make_engine(url)
         # The baseline's table exists before its workers start: four workers creating it
         # at once on PostgreSQL could collide, and gunicorn stops when a worker fails to boot.
-        baseline.metadata.create_all(index_engine)
-        index_engine.dispose()
+        baseline.metadata.create_all(setup_engine)
+        setup_engine.dispose()
         # The server's key: the form tokens computed here must be those its pages carry.
         app = create_app({"SECRET_KEY": live_server.SECRET_KEY, "DATABASE_URL": url,
                           "QUESTIONNAIRE_DIR": None, "BASE_URL": "http://127.0.0.1"})
