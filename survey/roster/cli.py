@@ -13,6 +13,18 @@ from survey.rounds.cli import round_or_fail
 group = click.Group("roster", help="Respondent roster import and export.")
 
 
+@group.command("discard-stale")
+@with_appcontext
+def discard_stale_command() -> None:
+    """Discard the uploaded lists left at their preview for more than 24 hours (for cron)."""
+    from survey import db
+    from survey.roster import services
+
+    with db.unit_of_work() as session:
+        count = services.discard_stale_imports(session)
+    click.echo(f"Đã hủy {count} bản xem trước quá 24 giờ (tệp và các dòng đã đọc được xóa).")
+
+
 @group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--round", "round_id", type=int, required=True, help="round id")

@@ -10,7 +10,7 @@ import csv
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.orm import Session
@@ -22,7 +22,7 @@ from survey.roster import importing
 from survey.roster.importing import AgencyRef, GroupRef, ImportRefused, Resolver
 from survey.roster.models import Respondent, RosterImport
 from survey.roster.normalise import InvalidValue, normalise_email, normalise_name, normalise_phone, spreadsheet_safe
-from survey.timeutil import utcnow
+from survey.timeutil import as_utc, utcnow
 
 
 class RosterError(ValueError):
@@ -87,6 +87,27 @@ def _analyse(session: Session, imp: RosterImport, round_: Round,
     }
 
 
+# A list left at its preview keeps people's names and contacts on the server (the file and its
+# rows). After this long it is discarded: by the next upload, of any round, or by
+# `survey roster discard-stale`; until then it can no longer be confirmed nor counted.
+PREVIEW_LIFETIME = timedelta(hours=24)
+
+
+def _is_stale(imp: RosterImport, now: datetime) -> bool:
+    return as_utc(imp.created_at) < now - PREVIEW_LIFETIME
+
+
+def discard_stale_imports(session: Session, now: datetime | None = None) -> int:
+    """Discard every preview older than PREVIEW_LIFETIME (its file and rows go); returns how many."""
+    cutoff = (now or utcnow()) - PREVIEW_LIFETIME
+    stale = session.scalars(select(RosterImport).where(RosterImport.status == "pending",
+                                                       RosterImport.created_at < cutoff)).all()
+    for imp in stale:
+        imp.status, imp.content, imp.rows = "discarded", None, []
+    session.flush()
+    return len(stale)
+
+
 def start_import(session: Session, round_: Round, *, filename: str, content: bytes, user: User | None,
                  agency: Agency | None = None, mapping: dict[str, int] | None = None,
                  progress: Callable[[int], None] | None = None) -> RosterImport:
@@ -96,6 +117,7 @@ def start_import(session: Session, round_: Round, *, filename: str, content: byt
     """
     if not round_.groups:
         raise RosterError("Đợt khảo sát chưa có nhóm đối tượng nào.")
+    discard_stale_imports(session)
     imp = RosterImport(round_id=round_.id, agency_id=agency.id if agency else None, agency=agency,
                        user_id=user.id if user else None, filename=(filename or "danh-sach")[:255],
                        content=content, mapping=_checked_mapping(mapping or {}), status="pending")
@@ -129,6 +151,8 @@ def _checked_mapping(mapping: dict[str, int]) -> dict[str, int]:
 def _require_pending(imp: RosterImport) -> None:
     if imp.status != "pending":
         raise RosterError("Lần nhập này đã được xác nhận hoặc đã hủy; vui lòng tải tệp lên lại.")
+    if _is_stale(imp, utcnow()):
+        raise RosterError("Bản xem trước này đã quá 24 giờ nên không còn dùng được; vui lòng tải tệp lên lại.")
 
 
 @dataclass
@@ -317,7 +341,8 @@ def dashboard(session: Session, round_: Round, today: date, agency_id: int | Non
         listed_by_agency[agency] = listed_by_agency.get(agency, 0) + cell.listed
     not_submitted = [a for a in agencies if listed_by_agency.get(a.id, 0) == 0]
     totals = Cell(*(sum(getattr(c, f) for c in cells.values()) for f in ("expected", "listed", "no_email", "no_phone")))
-    pending = select(RosterImport).where(RosterImport.round_id == round_.id, RosterImport.status == "pending")
+    pending = select(RosterImport).where(RosterImport.round_id == round_.id, RosterImport.status == "pending",
+                                         RosterImport.created_at >= utcnow() - PREVIEW_LIFETIME)
     if agency_id is not None:
         pending = pending.where(RosterImport.agency_id == agency_id)
     open_problems = sum(len(i.problems) for i in session.scalars(pending))

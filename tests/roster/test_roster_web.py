@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 import openpyxl
 import pytest
@@ -314,3 +315,41 @@ def test_columns_the_system_cannot_recognise_are_mapped_by_the_user(app, client,
         batch = db.session().get(RosterImport, imp)
         assert batch.mapping == {"full_name": 0, "agency": 1, "position": 2}
         assert [r["email"] for r in batch.rows] == [""]
+
+
+def test_a_preview_left_for_more_than_a_day_is_refused_then_discarded(app, client, login, roster_round):
+    """An abandoned upload keeps people's contacts: after 24 hours it cannot be confirmed, and then goes."""
+    round_id = roster_round()
+    login("province_admin")
+    broken = [HEADER, [1, "Nguyễn Văn An", "Giám đốc Sở", "Sở Nội vụ", "Nhóm không có", "an@laocai.gov.vn", ""]]
+    old = import_id_of(upload(client, round_id, xlsx([HEADER, *PEOPLE])))
+    with_problems = import_id_of(upload(client, round_id, xlsx(broken), name="loi.xlsx"))
+    assert "Lỗi trong các tệp chưa xác nhận<strong>1</strong>" in client.get(f"/admin/rounds/{round_id}/roster").text
+
+    def age(import_id, hours):
+        with app.app_context(), db.unit_of_work() as session:
+            imp = session.get(RosterImport, import_id)
+            imp.created_at = imp.created_at - timedelta(hours=hours)
+
+    age(old, 25)
+    age(with_problems, 25)
+    refused = confirm(client, old)
+    assert "đã quá 24 giờ" in refused.text
+    assert people(app, round_id) == []  # nothing was written
+    # No longer counted on the dashboard, though not yet discarded.
+    assert "Lỗi trong các tệp chưa xác nhận<strong>0</strong>" in client.get(f"/admin/rounds/{round_id}/roster").text
+
+    result = app.test_cli_runner().invoke(args=["roster", "discard-stale"])
+    assert result.exit_code == 0 and "Đã hủy 2 bản xem trước" in result.output
+    with app.app_context():
+        for import_id in (old, with_problems):
+            imp = db.session().get(RosterImport, import_id)
+            assert (imp.status, imp.content, imp.rows) == ("discarded", None, [])
+
+    # A fresh upload sweeps as well: a preview aged again is discarded by the next upload.
+    recent = import_id_of(upload(client, round_id, xlsx([HEADER, *PEOPLE])))
+    age(recent, 25)
+    newest = import_id_of(upload(client, round_id, xlsx([HEADER, *PEOPLE])))
+    with app.app_context():
+        assert db.session().get(RosterImport, recent).status == "discarded"
+    assert confirm(client, newest).status_code == 303
