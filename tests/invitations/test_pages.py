@@ -154,6 +154,8 @@ def test_template_edit_preview_and_use(app, client, campaign, login):
     preview = _post(client, url, url, action="preview", subject="Kính mời {{ full_name }}",
                     body_text="Chào {{ full_name }}: {{ link }}", body_html="<p>{{ full_name }} <b>{{ link }}</b></p>")
     assert preview.status_code == 200 and "Kính mời Nguyễn Văn An" in preview.text
+    # The HTML part is shown rendered, in a frame that may run nothing, its markup escaped into srcdoc.
+    assert ('<iframe class="mail-html" sandbox srcdoc="&lt;p&gt;Nguyễn Văn An &lt;b&gt;' in preview.text)
     saved = _post(client, url, url, action="save", subject="Kính mời {{ full_name }}",
                   body_text="Chào {{ full_name }}: {{ link }}", body_html="<p>{{ full_name }} <b>{{ link }}</b></p>")
     assert saved.status_code == 302
