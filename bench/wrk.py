@@ -49,7 +49,6 @@ class Figures:
     p99_ms: float
     requests: int
     errors: int  # non-2xx/3xx responses plus socket errors
-    warmup_requests: int = 0
 
     def row(self) -> str:
         return f"{self.name:44} {self.requests_per_s:9.0f} req/s   p99 {self.p99_ms:7.1f} ms   {self.requests:7d} requests   {self.errors} errors"
@@ -60,41 +59,25 @@ def _ms(value: str, unit: str) -> float:
 
 
 def run(name: str, base_url: str, request_lines: list[str], *, cookie: str = "",
-        connections: int = 32, threads: int = 2, seconds: int = 10, warmup_seconds: int = 0) -> Figures:
-    """wrk's figures for ``seconds`` of load, after ``warmup_seconds`` of the same load, not counted.
-
-    Warming up lets every worker compile its templates and statements (and
-    PostgreSQL prepare them) before the measurement, for the app and the
-    baselines alike. The warm-up's requests are in ``warmup_requests``.
-    """
+        connections: int = 32, threads: int = 2, seconds: int = 10) -> Figures:
+    """wrk's figures for ``seconds`` of load cycling through ``request_lines`` (a warm-up is a run of its own)."""
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "cycle.lua"
-
-        def load(duration: int, lines: list[str]) -> str:
-            requests_file = Path(tmp) / "requests.txt"
-            requests_file.write_text("\n".join(lines) + "\n")
-            script.write_text(LUA_CYCLE % {"requests": requests_file, "threads": threads, "cookie": cookie})
-            return subprocess.run(
-                ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "10s",
-                 "-s", str(script), base_url],
-                check=True, capture_output=True, text=True,
-            ).stdout
-
-        warmup_requests = 0
-        if warmup_seconds:
-            # The warm-up takes the second half of the requests, the measurement the first:
-            # requests that must not repeat (a submission per link) are never sent twice.
-            half = len(request_lines) // 2
-            warm, request_lines = (request_lines[half:], request_lines[:half]) if half else (request_lines,) * 2
-            warmup_requests = _total(load(warmup_seconds, warm))
-        output = load(seconds, request_lines)
+        requests_file = Path(tmp) / "requests.txt"
+        requests_file.write_text("\n".join(request_lines) + "\n")
+        script.write_text(LUA_CYCLE % {"requests": requests_file, "threads": threads, "cookie": cookie})
+        output = subprocess.run(
+            ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s",
+             "-s", str(script), base_url],
+            check=True, capture_output=True, text=True,
+        ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s|m)\b", output)
     total = _total(output)
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     errors = (int(non_2xx.group(1)) if non_2xx else 0) + (sum(map(int, socket.groups())) if socket else 0)
-    return Figures(name, rps, _ms(*p99.groups()), total, errors, warmup_requests)
+    return Figures(name, rps, _ms(*p99.groups()), total, errors)
 
 
 @dataclass(frozen=True)
@@ -145,8 +128,7 @@ def paired(name: str, base_url: str, slices: list[list[str]], baseline_name: str
 def combine(parts: tuple[Figures, ...]) -> Figures:
     """One scenario's slices as one: mean throughput, the worst slice's p99, every request and error."""
     return Figures(parts[0].name, statistics.mean(p.requests_per_s for p in parts), max(p.p99_ms for p in parts),
-                   sum(p.requests for p in parts), sum(p.errors for p in parts),
-                   sum(p.warmup_requests for p in parts))
+                   sum(p.requests for p in parts), sum(p.errors for p in parts))
 
 
 def _total(output: str) -> int:
