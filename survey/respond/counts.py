@@ -55,18 +55,21 @@ def stored(executor: Connection | Session) -> Cells:
     return {(g, q, o): int(n) for g, q, o, n in rows if n}
 
 
+def _counted_from_answers(*where) -> list:
+    """The two SELECTs of (group_id, question, option, n) that the counts must equal, over the answers chosen."""
+    chosen = (Answer.option_code.is_not(None), *where)
+    extra = func.count() - func.count(Answer.response_id.distinct())
+    return [
+        select(Answer.group_id, Answer.question_code, Answer.option_code, func.count())
+        .where(*chosen).group_by(Answer.group_id, Answer.question_code, Answer.option_code),
+        select(Answer.group_id, Answer.question_code, literal(EXTRA_OPTIONS), extra)
+        .where(*chosen).group_by(Answer.group_id, Answer.question_code).having(extra > 0),
+    ]
+
+
 def from_answers(executor: Connection | Session) -> Cells:
     """What the counts must be: a GROUP BY over ``answers`` (a full scan, for checks, not for pages)."""
-    chosen = Answer.option_code.is_not(None)
-    per_option = executor.execute(
-        select(Answer.group_id, Answer.question_code, Answer.option_code, func.count())
-        .where(chosen).group_by(Answer.group_id, Answer.question_code, Answer.option_code))
-    out = {(g, q, o): int(n) for g, q, o, n in per_option}
-    extras = executor.execute(
-        select(Answer.group_id, Answer.question_code, func.count() - func.count(Answer.response_id.distinct()))
-        .where(chosen).group_by(Answer.group_id, Answer.question_code))
-    out.update({(g, q, EXTRA_OPTIONS): int(n) for g, q, n in extras if n})
-    return out
+    return {(g, q, o): int(n) for query in _counted_from_answers() for g, q, o, n in executor.execute(query)}
 
 
 def differing_groups(executor: Connection | Session) -> list[int]:
@@ -76,17 +79,8 @@ def differing_groups(executor: Connection | Session) -> list[int]:
 
 
 def recount(executor: Connection | Session, group_ids: list[int]) -> None:
-    """Rebuild the counts of ``group_ids`` from their answers (after a bulk load)."""
+    """Rebuild the counts of ``group_ids`` from their answers, all in slot 0 (after a bulk load)."""
     executor.execute(delete(AnswerCount).where(AnswerCount.group_id.in_(group_ids)))
-    chosen = (Answer.group_id.in_(group_ids), Answer.option_code.is_not(None))
-    executor.execute(insert(AnswerCount).from_select(
-        ["group_id", "slot", "question_code", "option_code", "n"],
-        select(Answer.group_id, literal(0), Answer.question_code, Answer.option_code, func.count())
-        .where(*chosen).group_by(Answer.group_id, Answer.question_code, Answer.option_code),
-    ))
-    extra = func.count() - func.count(Answer.response_id.distinct())
-    executor.execute(insert(AnswerCount).from_select(
-        ["group_id", "slot", "question_code", "option_code", "n"],
-        select(Answer.group_id, literal(0), Answer.question_code, literal(EXTRA_OPTIONS), extra)
-        .where(*chosen).group_by(Answer.group_id, Answer.question_code).having(extra > 0),
-    ))
+    for query in _counted_from_answers(Answer.group_id.in_(group_ids)):
+        executor.execute(insert(AnswerCount).from_select(
+            ["group_id", "question_code", "option_code", "n", "slot"], query.add_columns(literal(0))))
