@@ -80,11 +80,16 @@ def db_check_counts(repair: bool) -> None:
         if not differing:
             click.echo("Số đếm câu trả lời (answer_counts) khớp với các câu trả lời đã lưu.")
             return
-        click.echo(f"Số đếm không khớp với câu trả lời ở các nhóm (round_groups.id): {differing}", err=True)
+        from survey.rounds.models import RoundGroup
+
+        for group_id in differing:
+            group = session.get(RoundGroup, group_id)
+            click.echo(f"Số đếm không khớp với câu trả lời: đợt {group.round_id} “{group.round.title}”, "
+                       f"nhóm {group.code} ({group.label}).", err=True)
         if not repair:
             sys.exit(1)
         counts.recount(session, differing)
-    click.echo("Đã đếm lại các nhóm này từ câu trả lời đã lưu.")
+    click.echo(f"Đã đếm lại {len(differing)} nhóm từ câu trả lời đã lưu.")
 
 
 # --- questionnaires -----------------------------------------------------------------------

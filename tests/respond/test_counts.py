@@ -98,10 +98,10 @@ def test_check_counts_command_finds_and_repairs_a_difference(app, citizens):
                                                   AnswerCount.question_code == "X1", AnswerCount.option_code == "A")
                         .values(n=AnswerCount.n + 1))
     found = runner.invoke(args=["db", "check-counts"])
-    assert found.exit_code == 1 and f"[{group_id}]" in found.output
+    assert found.exit_code == 1 and f"đợt {round_id} “Đợt thử nghiệm”, nhóm citizen" in found.output
     assert stored_counts(app)[(group_id, "X1", "A")] == 2
 
     repaired = runner.invoke(args=["db", "check-counts", "--repair"])
-    assert repaired.exit_code == 0, repaired.output
+    assert repaired.exit_code == 0 and "Đã đếm lại 1 nhóm" in repaired.output, repaired.output
     assert stored_counts(app)[(group_id, "X1", "A")] == 1
     assert runner.invoke(args=["db", "check-counts"]).exit_code == 0
