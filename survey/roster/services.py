@@ -93,8 +93,15 @@ def _analyse(session: Session, imp: RosterImport, round_: Round,
 PREVIEW_LIFETIME = timedelta(hours=24)
 
 
-def _is_stale(imp: RosterImport, now: datetime) -> bool:
-    return as_utc(imp.created_at) < now - PREVIEW_LIFETIME
+STALE_PREVIEW = "Bản xem trước này đã quá 24 giờ nên không còn dùng được; vui lòng tải tệp lên lại."
+
+
+def is_stale(imp: RosterImport, now: datetime | None = None) -> bool:
+    return imp.status == "pending" and as_utc(imp.created_at) < (now or utcnow()) - PREVIEW_LIFETIME
+
+
+def _discard(imp: RosterImport) -> None:
+    imp.status, imp.content, imp.rows = "discarded", None, []
 
 
 def discard_stale_imports(session: Session, now: datetime | None = None) -> int:
@@ -103,7 +110,7 @@ def discard_stale_imports(session: Session, now: datetime | None = None) -> int:
     stale = session.scalars(select(RosterImport).where(RosterImport.status == "pending",
                                                        RosterImport.created_at < cutoff)).all()
     for imp in stale:
-        imp.status, imp.content, imp.rows = "discarded", None, []
+        _discard(imp)
     session.flush()
     return len(stale)
 
@@ -148,11 +155,11 @@ def _checked_mapping(mapping: dict[str, int]) -> dict[str, int]:
     return mapping
 
 
-def _require_pending(imp: RosterImport) -> None:
+def _require_pending(imp: RosterImport, *, fresh: bool = True) -> None:
     if imp.status != "pending":
         raise RosterError("Lần nhập này đã được xác nhận hoặc đã hủy; vui lòng tải tệp lên lại.")
-    if _is_stale(imp, utcnow()):
-        raise RosterError("Bản xem trước này đã quá 24 giờ nên không còn dùng được; vui lòng tải tệp lên lại.")
+    if fresh and is_stale(imp):
+        raise RosterError(STALE_PREVIEW)
 
 
 @dataclass
@@ -193,8 +200,8 @@ def confirm_import(session: Session, imp: RosterImport) -> Applied:
 
 
 def discard_import(session: Session, imp: RosterImport) -> None:
-    _require_pending(imp)
-    imp.status, imp.content, imp.rows = "discarded", None, []
+    _require_pending(imp, fresh=False)  # an expired preview can still be thrown away by hand
+    _discard(imp)
     session.flush()
 
 

@@ -225,7 +225,7 @@ def upload(round_id: int):
 @roles_required(*ROSTER_ROLES)
 def preview(import_id: int):
     imp = _import_in_scope(import_id)
-    return _render_preview(imp)
+    return _render_preview(imp, services.STALE_PREVIEW if services.is_stale(imp) else None)
 
 
 def _render_preview(imp: RosterImport, error: str | None = None, status: int = 200):

@@ -333,6 +333,7 @@ def test_a_preview_left_for_more_than_a_day_is_refused_then_discarded(app, clien
 
     age(old, 25)
     age(with_problems, 25)
+    assert "đã quá 24 giờ" in client.get(f"/admin/imports/{old}").text  # said before anyone tries
     refused = confirm(client, old)
     assert "đã quá 24 giờ" in refused.text
     assert people(app, round_id) == []  # nothing was written
@@ -347,9 +348,15 @@ def test_a_preview_left_for_more_than_a_day_is_refused_then_discarded(app, clien
             assert (imp.status, imp.content, imp.rows) == ("discarded", None, [])
 
     # A fresh upload sweeps as well: a preview aged again is discarded by the next upload.
+    expired = import_id_of(upload(client, round_id, xlsx([HEADER, *PEOPLE])))
+    age(expired, 25)  # an expired preview can still be thrown away by hand
+    page = client.get(f"/admin/imports/{expired}")
+    thrown = client.post(f"/admin/imports/{expired}/discard", data={"csrf_token": csrf_token_in(page.text)})
+    assert thrown.status_code == 303
     recent = import_id_of(upload(client, round_id, xlsx([HEADER, *PEOPLE])))
     age(recent, 25)
     newest = import_id_of(upload(client, round_id, xlsx([HEADER, *PEOPLE])))
     with app.app_context():
         assert db.session().get(RosterImport, recent).status == "discarded"
+        assert db.session().get(RosterImport, expired).status == "discarded"
     assert confirm(client, newest).status_code == 303
