@@ -147,7 +147,7 @@ def _register_errors(app: Flask) -> None:
             return page(
                 400,
                 "Biểu mẫu không còn hợp lệ",
-                "Biểu mẫu này không khớp với đường dẫn đang dùng (mã bảo mật CSRF thiếu hoặc sai), "
+                "Biểu mẫu này không khớp với đường dẫn đang dùng (thiếu mã bảo mật của biểu mẫu, hoặc mã không đúng), "
                 "có thể vì đường dẫn đã được cấp lại. Vui lòng mở đường dẫn trong thư mời mới nhất; "
                 "dữ liệu chưa được ghi.",
             )
