@@ -201,7 +201,7 @@ def test_missing_csrf_token_is_refused_in_vietnamese(app, client, survey_round):
     data = section_form(questionnaire_of(app).sections[0], "forged")
     del data["csrf_token"]
     reply = client.post(f"/r/{token}/section/1", data=data)
-    assert reply.status_code == 400 and "CSRF" in reply.text and "chưa được ghi" in reply.text
+    assert reply.status_code == 400 and "mã bảo mật của biểu mẫu" in reply.text and "chưa được ghi" in reply.text
     assert count(app, Draft) == 0
     wrong = client.post(f"/r/{token}/submit", data={"csrf_token": "forged"})
     assert wrong.status_code == 400
