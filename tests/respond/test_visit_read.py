@@ -30,5 +30,5 @@ def test_the_pages_read_equals_the_orm_sessions(app, survey_round, client):
         assert ours == theirs
     started_visit = read_both_ways(app, started)[1]
     assert started_visit.stored_draft == {"E1.1": ["4"], "X1": ["A", "B"]}
-    assert started_visit.draft_updated_at.tzinfo is not None or app.config["DATABASE_URL"].startswith("sqlite")
+    assert started_visit.draft_updated_at is not None  # the submission's guard compares it as read
     assert started_visit.link.first_opened_at is not None and not started_visit.submitted
