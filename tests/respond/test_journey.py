@@ -43,6 +43,13 @@ def fill_everything(client, token, questionnaire, *, only_required=False):
         assert reply.status_code == 302, reply.text
 
 
+def fill_and_submit(client, token, questionnaire):
+    """Answer everything, then submit from the review page; returns the submission's reply."""
+    fill_everything(client, token, questionnaire)
+    review = client.get(f"/r/{token}/review")
+    return client.post(f"/r/{token}/submit", data={"csrf_token": csrf_token_in(review.text)})
+
+
 def test_landing_explains_who_why_anonymity_and_deadline(client, survey_round):
     _, tokens = survey_round()
     page = client.get(f"/r/{tokens['department'][0]}")
@@ -131,9 +138,7 @@ def test_submit_once_then_already_answered(app, client, survey_round):
 def test_stored_response_cannot_be_traced_to_the_respondent(app, client, survey_round):
     _, tokens = survey_round()
     token = tokens["hdnd"][0]
-    fill_everything(client, token, questionnaire_of(app, "hdnd"))
-    review = client.get(f"/r/{token}/review")
-    client.post(f"/r/{token}/submit", data={"csrf_token": csrf_token_in(review.text)})
+    assert fill_and_submit(client, token, questionnaire_of(app, "hdnd")).status_code == 302
     with app.app_context():
         columns = {c["name"] for c in inspect(db.engine()).get_columns("responses")}
         answer_columns = {c["name"] for c in inspect(db.engine()).get_columns("answers")}
@@ -150,10 +155,8 @@ def test_submitted_rows_read_back_as_sent(app, client, survey_round):
     _, tokens = survey_round()
     token = tokens["department"][0]
     questionnaire = questionnaire_of(app)
-    fill_everything(client, token, questionnaire)
-    review = client.get(f"/r/{token}/review")
     before = dt.datetime.now(dt.timezone.utc)
-    client.post(f"/r/{token}/submit", data={"csrf_token": csrf_token_in(review.text)})
+    assert fill_and_submit(client, token, questionnaire).status_code == 302
     after = dt.datetime.now(dt.timezone.utc)
     with app.app_context():
         ledger = db.session().scalars(select(Submission)).one()
