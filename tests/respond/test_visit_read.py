@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from flask import g
 
 from survey import db
@@ -32,3 +33,22 @@ def test_the_pages_read_equals_the_orm_sessions(app, survey_round, client):
     assert started_visit.stored_draft == {"E1.1": ["4"], "X1": ["A", "B"]}
     assert started_visit.draft_updated_at is not None  # the submission's guard compares it as read
     assert started_visit.link.first_opened_at is not None and not started_visit.submitted
+
+
+def test_the_pages_read_keeps_its_cursor_and_renews_it_with_the_connection(app, survey_round, backend):
+    if backend != "postgresql":
+        pytest.skip("the cursor is kept on PostgreSQL's autocommit connections only")
+    _, tokens = survey_round(per_group=1)
+    token = tokens["department"][0]
+    with app.test_request_context():
+        g.db_autocommit = True
+        connection = db.connection()
+        first = services.open_link(connection, token)
+        cursor = connection.connection.info[services._VISIT_CURSOR]
+        assert services.open_link(connection, token) == first
+        assert connection.connection.info[services._VISIT_CURSOR] is cursor
+
+        connection.invalidate()  # as when the server ended the backend: a new DBAPI connection next
+        assert services.open_link(connection, token) == first
+        renewed = connection.connection.info[services._VISIT_CURSOR]
+        assert renewed is not cursor and renewed.connection is connection.connection.driver_connection
