@@ -158,6 +158,10 @@ def _slices(lines: list[str], count: int) -> list[list[str]]:
     return [lines[i * size:(i + 1) * size] for i in range(count)]
 
 
+def _p99s(slices) -> str:
+    return ", ".join(f"{part.p99_ms:.0f}" for part in slices) + " ms"
+
+
 def main() -> None:
     print(f"Respondent pages: gunicorn 4 sync workers, wrk 2 threads x 32 connections; each scenario and its "
           f"baseline measured alternately, {PAIRS} pairs of {SLICE_SECONDS} s slices, after a {WARMUP_SECONDS} s "
@@ -170,4 +174,7 @@ def main() -> None:
         print(submit.row(f"[{backend}] submit / one-row insert:         ", "(target >= 30 %)"))
         print(f"[{backend}] submit p99, worst slice: {submit.scenario.p99_ms:.0f} ms (target < 150 ms); errors: "
               f"{sum(p.scenario.errors + p.baseline.errors for p in (page, draft, submit))} (target 0)")
+        # A slow spell of the shared machine shows in the baseline's slice too.
+        print(f"[{backend}] p99 by slice, submit: {_p99s(submit.scenario_slices)}; one-row insert: "
+              f"{_p99s(submit.baseline_slices)}")
         print(draft.row(f"[{backend}] draft save / one-row insert:     ", "(no target)"))
