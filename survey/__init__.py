@@ -74,6 +74,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     return app
 
 
+_STATIC_URLS_KEPT = 64
+
+
 def static_url(filename: str) -> str:
     """``url_for('static', filename=...)``, built once per file and mount point.
 
@@ -87,6 +90,8 @@ def static_url(filename: str) -> str:
     key = (request.script_root, filename)
     url = built.get(key)
     if url is None:
+        if len(built) >= _STATIC_URLS_KEPT:
+            built.clear()  # the mount point comes with the request: never let it grow the cache without end
         url = built[key] = url_for("static", filename=filename)
     return url
 

@@ -24,3 +24,12 @@ def test_the_section_page_links_its_script(client, survey_round):
     _, tokens = survey_round(per_group=1)
     html = client.get(f"/r/{tokens['department'][0]}/section/1").get_data(as_text=True)
     assert '<script src="/static/autosave.js" defer></script>' in html
+
+
+def test_the_addresses_kept_are_bounded(app, client):
+    for n in range(200):
+        client.get("/admin/login", base_url=f"http://localhost/mount{n}")
+    kept = app.extensions["survey.static_urls"]
+    assert 0 < len(kept) <= 64
+    assert client.get("/admin/login", base_url="http://localhost/mount7").get_data(as_text=True).count(
+        'href="/mount7/static/survey.css"') == 1
