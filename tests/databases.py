@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 from sqlalchemy import text
 
-from survey.db import Base
+from survey.db import Base, make_engine
 
 POSTGRES_ADMIN = os.environ.get("SURVEY_TEST_POSTGRES", "host=127.0.0.1 port=5432 user=postgres dbname=postgres")
 POSTGRES_URL = os.environ.get("SURVEY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/{name}")
@@ -41,3 +41,13 @@ def empty_all_tables(engine) -> None:
         else:
             for table in tables:
                 connection.execute(text(f"DELETE FROM {table}"))
+
+
+@contextmanager
+def engine_at(url: str):
+    """An engine on ``url`` for a test's few statements, disposed afterwards (its pool holds connections)."""
+    engine = make_engine(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()

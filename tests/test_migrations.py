@@ -7,63 +7,50 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from survey import migrate
-from survey.db import Base, make_engine
-from tests.databases import temporary_database
+from survey.db import Base
+from tests.databases import engine_at, temporary_database
 
 
 def test_upgrade_to_head_then_downgrade_to_base(backend, tmp_path):
     with temporary_database(backend, tmp_path) as url:
         migrate.upgrade(url, "head")
-        engine = make_engine(url)
-        try:
+        with engine_at(url) as engine:
             tables = set(inspect(engine).get_table_names())
             assert {t.name for t in Base.metadata.sorted_tables} <= tables
             with engine.connect() as connection:
                 context = MigrationContext.configure(connection, opts={"render_as_batch": True})
                 assert compare_metadata(context, Base.metadata) == [], "models differ from the migrations"
-        finally:
-            engine.dispose()
 
         migrate.downgrade(url, "base")
-        engine = make_engine(url)
-        try:
+        with engine_at(url) as engine:
             assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
-        finally:
-            engine.dispose()
 
 
 def test_0006_keeps_every_answer_when_it_drops_their_group_key(backend, tmp_path):
     """On SQLite the upgrade copies ``answers`` into a new table: nothing may be lost, both ways."""
     with temporary_database(backend, tmp_path) as url:
         migrate.upgrade(url, "0005_reports")
-        engine = make_engine(url)
-        try:
+        with engine_at(url) as engine:
             with engine.begin() as connection:
                 seed_one_response(connection, answers=44)
                 before = connection.execute(text(ANSWERS)).all()
-        finally:
-            engine.dispose()
         assert len(before) == 44
 
         for step, group_key in ((lambda: migrate.upgrade(url, "0006_answer_group_copy"), False),
                                 (lambda: migrate.downgrade(url, "0005_reports"), True)):
             step()
-            engine = make_engine(url)
-            try:
+            with engine_at(url) as engine:
                 with engine.connect() as connection:
                     assert connection.execute(text(ANSWERS)).all() == before
                 keys = {tuple(fk["constrained_columns"]) for fk in inspect(engine).get_foreign_keys("answers")}
                 assert ("response_id",) in keys  # the cascade from the response stays
                 assert (("group_id",) in keys) is group_key
-            finally:
-                engine.dispose()
 
 
 def test_0007_counts_the_existing_answers_and_keeps_them(backend, tmp_path):
     with temporary_database(backend, tmp_path) as url:
         migrate.upgrade(url, "0006_answer_group_copy")
-        engine = make_engine(url)
-        try:
+        with engine_at(url) as engine:
             with engine.begin() as connection:
                 seed_one_response(connection, answers=3)  # r1: Q00 text, Q01 A, Q02 A
                 connection.execute(text(
@@ -73,32 +60,24 @@ def test_0007_counts_the_existing_answers_and_keeps_them(backend, tmp_path):
                     "INSERT INTO answers (response_id, group_id, question_code, option_code) VALUES "
                     "('r2', 7, 'Q01', 'A'), ('r2', 7, 'Q01', 'B'), ('r2', 7, 'Q02', 'C')"))
                 before = connection.execute(text(ANSWERS)).all()
-        finally:
-            engine.dispose()
 
         migrate.upgrade(url, "0007_answer_counts")
-        engine = make_engine(url)
-        try:
+        with engine_at(url) as engine:
             with engine.connect() as connection:
                 counted = connection.execute(text(
                     "SELECT group_id, slot, question_code, option_code, n FROM answer_counts")).all()
                 assert connection.execute(text(ANSWERS)).all() == before
             indexes = {i["name"] for i in inspect(engine).get_indexes("answers")}
-        finally:
-            engine.dispose()
         assert sorted(counted) == [(7, 0, "Q01", "", 1), (7, 0, "Q01", "A", 2), (7, 0, "Q01", "B", 1),
                                    (7, 0, "Q02", "A", 1), (7, 0, "Q02", "C", 1)]
         assert "ix_answers_group_response" in indexes and "ix_answers_group_question_option" not in indexes
 
         migrate.downgrade(url, "0006_answer_group_copy")
-        engine = make_engine(url)
-        try:
+        with engine_at(url) as engine:
             with engine.connect() as connection:
                 assert connection.execute(text(ANSWERS)).all() == before
             assert "answer_counts" not in inspect(engine).get_table_names()
             assert "ix_answers_group_question_option" in {i["name"] for i in inspect(engine).get_indexes("answers")}
-        finally:
-            engine.dispose()
 
 
 ANSWERS = "SELECT response_id, group_id, question_code, option_code, text_value FROM answers ORDER BY id"

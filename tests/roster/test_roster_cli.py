@@ -9,10 +9,9 @@ from sqlalchemy import select, text
 
 from survey import db, migrate
 from survey.accounts.models import AuditEvent
-from survey.db import make_engine
 from survey.rounds.models import Agency
 from survey.roster.models import Respondent
-from tests.databases import temporary_database
+from tests.databases import engine_at, temporary_database
 from tests.roster.files import HEADER, xlsx
 
 ROWS = [HEADER,
@@ -90,8 +89,7 @@ def test_the_demo_ships_lao_cai_2023_agencies_and_gives_respondents_contacts(app
 def test_migration_0003_backfills_existing_rounds_and_keeps_every_respondent(backend, tmp_path):
     with temporary_database(backend, tmp_path) as url:
         migrate.upgrade(url, "0002_accounts")
-        engine = make_engine(url)
-        try:
+        with engine_at(url) as engine:
             with engine.begin() as c:
                 c.execute(text("INSERT INTO provinces (id, code, name) VALUES (1, 'LCI', 'Lào Cai')"))
                 c.execute(text("INSERT INTO rounds (id, province_id, year, title, opens_at, closes_at, created_at) "
@@ -103,11 +101,8 @@ def test_migration_0003_backfills_existing_rounds_and_keeps_every_respondent(bac
                     c.execute(text("INSERT INTO respondents (id, round_id, group_id, full_name, email, created_at) "
                                    "VALUES (:i, 1, 1, :n, :e, :t)"),
                               {"i": i, "n": f"Người {i}", "e": email, "t": datetime(2024, 11, 1, tzinfo=UTC)})
-        finally:
-            engine.dispose()
         migrate.upgrade(url, "0003_roster")
-        engine = make_engine(url)
-        try:
+        with engine_at(url) as engine:
             with engine.connect() as c:
                 assert c.execute(text("SELECT id, email, email_normalised FROM respondents ORDER BY id")).all() == [
                     (1, "An@X.vn", "an@x.vn"), (2, "an@x.vn", None), (3, None, None)]
@@ -116,6 +111,4 @@ def test_migration_0003_backfills_existing_rounds_and_keeps_every_respondent(bac
                     in ([(0, date(2024, 12, 10)), (1, date(2024, 12, 25)), (2, date(2025, 1, 5)), (3, date(2025, 1, 15)),
                          (4, date(2025, 1, 20))],
                         [(0, "2024-12-10"), (1, "2024-12-25"), (2, "2025-01-05"), (3, "2025-01-15"), (4, "2025-01-20")])
-        finally:
-            engine.dispose()
         migrate.downgrade(url, "0002_accounts")
