@@ -9,11 +9,10 @@ import time
 import warnings
 
 import pytest
-from flask import g
 from sqlalchemy import text
 from sqlalchemy.pool import NullPool
 
-from survey import db
+from survey import db, dialects
 from survey.db import make_engine, write_intent
 
 
@@ -119,14 +118,14 @@ def test_writers_checkpoint_the_wal_after_leaving_the_queue(tmp_path):
 
     with engine.connect() as connection:
         pages = connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar()
-    assert pages == db.AUTOCHECKPOINT_SAFETY_NET_PAGES  # SQLite's own checkpoint is only a safety net
-    write_many(db.CHECKPOINT_EVERY)
+    assert pages == dialects.AUTOCHECKPOINT_SAFETY_NET_PAGES  # SQLite's own checkpoint is only a safety net
+    write_many(dialects.CHECKPOINT_EVERY)
     after_first_round = wal_size(path)
-    write_many(db.CHECKPOINT_EVERY)
+    write_many(dialects.CHECKPOINT_EVERY)
     # Had nothing been checkpointed, the second round would have doubled the file.
     assert 0 < wal_size(path) < after_first_round * 1.5
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT count(*) FROM page")).scalar() == 2 * db.CHECKPOINT_EVERY
+        assert connection.execute(text("SELECT count(*) FROM page")).scalar() == 2 * dialects.CHECKPOINT_EVERY
     engine.dispose()
 
 
@@ -157,8 +156,7 @@ def test_pooled_postgresql_connections_closed_by_the_server_are_replaced(databas
 @pytest.mark.parametrize("begin", [True, False])
 def test_begin_writes_turns_a_statement_by_statement_connection_into_a_transaction(app, begin):
     """What the submission relies on: after begin_writes, a rollback undoes the writes."""
-    with app.test_request_context("/r/x", method="POST"):
-        g.db_autocommit = True  # as the respondent's read pages declare it
+    with app.test_request_context("/r/" + "x" * 32 + "/submit", method="POST"):  # declared statement by statement
         connection = db.connection()
         connection.execute(text("SELECT 1"))
         if begin:

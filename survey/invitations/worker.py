@@ -35,7 +35,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.pool import NullPool
 
-from survey import db
+from survey import db, dialects
 from survey.accounts.services import record
 from survey.invitations import services
 from survey.invitations.emails import envelope_address
@@ -426,7 +426,7 @@ class OutcomeWriter:
         # Datetimes stored as the ORM stores them (SQLite keeps text in its own format).
         self.to_db = _OUTBOX.c.sent_at.type.bind_processor(dialect)
         # SQLite writers queue on a file lock before writing (see survey.db); this one does too.
-        lock_path = db._writer_lock_path(self.engine) if dialect.name == "sqlite" else None
+        lock_path = dialects.writer_lock_path(self.engine)
         self.lock = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600) if lock_path else None
         if dialect.name == "postgresql":
             # Outcomes are committed without waiting for the WAL flush: a dead worker loses

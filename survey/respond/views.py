@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Blueprint, abort, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 
 from survey import db
 from survey.respond import answers as answer_rules
@@ -26,20 +26,6 @@ def never_cache(response):
     # Pages behind a personal link must not be kept by shared caches or the back button of a shared phone.
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-@bp.before_request
-def read_pages_autocommit():
-    # A respondent's GET is one read (the visit), plus on the landing page one
-    # self-contained UPDATE recording the first opening: neither needs a
-    # transaction around it. On PostgreSQL the BEGIN/COMMIT round trips were a
-    # measurable share of the page; on SQLite the landing page no longer queues
-    # as a writer on every visit, only its first UPDATE takes the write lock.
-    # Posts keep their transaction and locks, except the submission, which
-    # reads without them and begins its transaction for the writes alone
-    # (services.submit).
-    if request.method == "GET" or request.endpoint == "respond.submit":
-        g.db_autocommit = True
 
 
 bp.add_app_template_global(section_questions_markup)
@@ -92,7 +78,14 @@ def with_visit(*, for_update: bool = False, must_be_open: bool = True):
     return decorator
 
 
+# A respondent's GET is one read (the visit), plus on the landing page one
+# self-contained UPDATE recording the first opening: neither needs a
+# transaction around it. On SQLite the landing page then queues as a writer
+# only for its first UPDATE. Saving a draft keeps its transaction and locks;
+# the submission reads without them and its writes are one transaction of
+# their own (survey.responses.store_response).
 @bp.get("/<token>")
+@db.reads_statement_by_statement
 @with_visit(must_be_open=False)
 def landing(visit, token):
     record_opened(db.connection(), visit.link)
@@ -116,6 +109,7 @@ def _section_or_404(visit, number: int):
 
 
 @bp.get("/<token>/section/<int:number>")
+@db.reads_statement_by_statement
 @with_visit()
 def section(visit, token, number):
     if visit.submitted:
@@ -168,6 +162,7 @@ def _section_numbers(questionnaire):
 
 
 @bp.get("/<token>/review")
+@db.reads_statement_by_statement
 @with_visit()
 def review(visit, token):
     if visit.submitted:
@@ -181,6 +176,7 @@ def review(visit, token):
 
 
 @bp.post("/<token>/submit")
+@db.reads_statement_by_statement
 @with_visit()
 def submit(visit, token):
     outcome = services.submit(db.connection(), visit)
