@@ -3,8 +3,8 @@
 For each database (SQLite, PostgreSQL): N respondents (default 1,000,000; set
 BENCH_ANALYSIS_RESPONDENTS to run smaller) answer up to 40 closed questions of
 their group's questionnaire (the five 2023 demo groups, 80 % citizens), loaded
-straight into ``responses``/``answers`` (PostgreSQL COPY, SQLite executemany
-with journalling off).  Then, in the same run:
+with ``survey.responses.store_responses_in_bulk`` (PostgreSQL COPY, SQLite
+executemany, here with journalling off).  Then, in the same run:
 
 * the full computation: ``survey.reports.services.compute`` (all counts queries,
   frames, scoring, SIPAS with its bootstrap, frequencies; reliability, which
@@ -23,7 +23,6 @@ after each step, so it includes everything before it.
 
 from __future__ import annotations
 
-import io
 import os
 import resource
 import tempfile
@@ -40,7 +39,8 @@ from survey import create_app, db, migrate
 from survey.demo.data import DEMO_BINDINGS
 from survey.questionnaire_registry import catalog
 from survey.reports import frames, services
-from survey.respond.models import Answer, AnswerCount
+from survey.respond.models import Answer
+from survey.responses import store_responses_in_bulk
 from survey.rounds.models import Round
 from survey.rounds.services import create_round, get_or_create_province
 from survey.timeutil import utcnow
@@ -98,41 +98,16 @@ def _load(app, round_id, plan, n, backend):
         connection.execute(text("DROP INDEX ix_answers_group_response"))
         connection.execute(text("DROP INDEX ix_answers_response_id"))
         connection.commit()
-        raw = connection.connection.driver_connection
         if backend == "sqlite":
+            raw = connection.connection.driver_connection
             raw.execute("PRAGMA journal_mode=OFF")
             raw.execute("PRAGMA synchronous=OFF")
-        counted = []
         for group, responses, answers in _generate(plan, n, rng):
             responses["round_id"] = round_id
             responses["questionnaire_key"], responses["questionnaire_version"] = keys[group]
             total += len(answers)
-            counted.append(answers.groupby(["group_id", "question_code", "option_code"]).size())
-            if backend == "sqlite":
-                raw.execute("BEGIN")
-                raw.executemany("INSERT INTO responses (id, round_id, group_id, questionnaire_key, "
-                                "questionnaire_version, submitted_week) VALUES (?, ?, ?, ?, ?, ?)",
-                                responses.assign(submitted_week="2023-12-04").itertuples(index=False))
-                raw.executemany("INSERT INTO answers (response_id, group_id, question_code, option_code) "
-                                "VALUES (?, ?, ?, ?)", answers.itertuples(index=False))
-                raw.execute("COMMIT")
-            else:
-                with raw.cursor() as cursor:
-                    for table, frame in (("responses (id, round_id, group_id, questionnaire_key, "
-                                          "questionnaire_version, submitted_week)", responses),
-                                         ("answers (response_id, group_id, question_code, option_code)", answers)):
-                        buffer = io.StringIO()
-                        frame.to_csv(buffer, sep="\t", header=False, index=False)
-                        with cursor.copy(f"COPY {table} FROM STDIN") as copy:
-                            copy.write(buffer.getvalue())
-                raw.commit()
-        # What the submissions would have added up (single choices only: no extra-options rows);
-        # checked against the bare GROUP BY in run().
-        cells = pd.concat(counted).groupby(level=[0, 1, 2]).sum()
-        connection.execute(AnswerCount.__table__.insert(), [
-            {"group_id": int(g), "slot": 0, "question_code": q, "option_code": o, "n": int(k)}
-            for (g, q, o), k in cells.items()])
-        connection.commit()
+            store_responses_in_bulk(connection, responses, answers)
+            connection.commit()
         started = time.perf_counter()
         connection.execute(text("CREATE INDEX ix_answers_group_response ON answers (group_id, response_id)"))
         connection.execute(text("CREATE INDEX ix_answers_response_id ON answers (response_id)"))

@@ -73,7 +73,7 @@ def db_current() -> None:
 def db_check_counts(repair: bool) -> None:
     """Compare answer_counts, which submissions add to, with a GROUP BY over the answers."""
     from survey import db
-    from survey.respond import counts
+    from survey.responses import counts
 
     with db.unit_of_work(write=repair) as session:
         differing = counts.differing_groups(session)

@@ -1,7 +1,7 @@
 """The one place that turns database rows into the frames ``analysis`` reads.
 
 Counts are read from ``answer_counts``, which each submission adds to in its
-own transaction (``survey.respond.counts``): one row per (group, question,
+own transaction (``survey.responses.counts``): one row per (group, question,
 option) crosses into Python, whatever the number of answers.  Only reliability needs respondent-level data; it is streamed in
 chunks cut at response boundaries.
 
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from questionnaires import Catalog, Questionnaire, Structure
 from survey.questionnaire_registry import pinned_questionnaire
 from survey.reports.models import SelfAssessment
-from survey.respond.counts import EXTRA_OPTIONS
+from survey.responses.counts import EXTRA_OPTIONS
 from survey.respond.models import Answer, AnswerCount, Response
 from survey.rounds.models import Round
 from survey.roster.models import Respondent
@@ -156,7 +156,7 @@ def expectation_respondents(session: Session, round_: Round, items: pd.DataFrame
     """Responses that answered each expectation question: the denominator of its shares.
 
     The options' counts minus the options chosen beyond the first in that
-    question (see ``survey.respond.counts``).
+    question (see ``survey.responses.counts``).
     """
     codes = sorted(set(items.loc[items["is_expectation"], "question"]))
     if not codes:

@@ -115,15 +115,3 @@ def sanitise_stored(questionnaire: Questionnaire, answers: Mapping[str, AnswerVa
             clean[code] = value
     return clean
 
-
-def answer_rows(questionnaire: Questionnaire, answers: Mapping[str, AnswerValue]) -> Iterable[tuple[str, str | None, str | None]]:
-    """(question_code, option_code, text_value) rows to store, in questionnaire order."""
-    for question in questionnaire.questions:
-        value = answers.get(question.code)
-        if not value:
-            continue
-        if question.kind == "text":
-            yield question.code, None, value
-        else:
-            for option_code in value:
-                yield question.code, option_code, None

@@ -118,7 +118,7 @@ class AnswerCount(Base):
     """How many of a group's responses chose each option: what every index is computed from.
 
     Written by the submission, in its transaction, from the rows it writes to
-    ``answers`` (see ``survey.respond.counts``), so the counts are exact and
+    ``answers`` (see ``survey.responses.counts``), so the counts are exact and
     reading them costs nothing whatever the number of answers. A row whose
     ``option_code`` is ``EXTRA_OPTIONS`` counts the options chosen beyond the
     first in a question: the responses that answered a question are the sum of

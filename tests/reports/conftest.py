@@ -1,12 +1,8 @@
-"""A round with a few hand-made anonymous responses (inserted as the respondent services store them).
-
-They are inserted in bulk, as a data load would be, then counted with
-``survey.respond.counts.recount``.
-"""
+"""A round with a few hand-made anonymous responses, stored through ``survey.responses``."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, datetime
 
 import pytest
 
@@ -32,23 +28,21 @@ HAND_DATA = {
 
 
 def insert_responses(session, round_, data=HAND_DATA):
-    from survey.respond.counts import recount
-    from survey.respond.models import Answer, Response
+    """Store ``data`` as anonymous responses of ``round_``, as every channel stores them."""
+    from survey.questionnaire_registry import catalog
+    from survey.responses import Written, store_response
 
     groups = {g.code: g for g in round_.groups}
     for code, responses in data.items():
         group = groups[code]
+        questionnaire = catalog().get(group.questionnaire_key, group.questionnaire_version)
         for answers in responses:
-            response = Response(round_id=round_.id, group_id=group.id, questionnaire_key=group.questionnaire_key,
-                                questionnaire_version=group.questionnaire_version, submitted_week=date(2023, 12, 4))
-            session.add(response)
-            for question, options in answers.items():
-                if options is None:
-                    response.answers.append(Answer(group_id=group.id, question_code=question, text_value="x"))
-                for option in options or ():
-                    response.answers.append(Answer(group_id=group.id, question_code=question, option_code=option))
-    session.flush()
-    recount(session, [g.id for g in round_.groups])
+            written = store_response(
+                session.connection(), round_id=round_.id, group_id=group.id, questionnaire=questionnaire,
+                answers={q: "x" if options is None else options for q, options in answers.items()},
+                now=datetime(2023, 12, 4, 3, tzinfo=UTC),
+            )
+            assert written is Written.STORED
 
 
 @pytest.fixture

@@ -7,8 +7,9 @@ from sqlalchemy import update
 
 from survey import db
 from survey.reports import frames
-from survey.respond import counts, services
-from survey.respond.counts import EXTRA_OPTIONS, cells, recount
+from survey.respond import services
+from survey.responses import counts
+from survey.responses.counts import EXTRA_OPTIONS, cells, recount
 from survey.respond.models import AnswerCount
 from survey.rounds.models import Round
 

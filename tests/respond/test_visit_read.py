@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from flask import g
 
 from survey import db
+from survey.dialects import PostgreSQL
 from survey.respond import services
 
 
 def read_both_ways(app, token):
     with app.app_context(), db.unit_of_work(write=False) as session:
         through_sqlalchemy = services.open_link(session, token)
-    with app.test_request_context():
-        g.db_autocommit = True  # as the respondent's GET pages declare it
+    with app.test_request_context(f"/r/{token}/section/1"):  # a page declared reads_statement_by_statement
         through_the_pages_connection = services.open_link(db.connection(), token)
     return through_sqlalchemy, through_the_pages_connection
 
@@ -40,15 +39,14 @@ def test_the_pages_read_keeps_its_cursor_and_renews_it_with_the_connection(app, 
         pytest.skip("the cursor is kept on PostgreSQL's autocommit connections only")
     _, tokens = survey_round(per_group=1)
     token = tokens["department"][0]
-    with app.test_request_context():
-        g.db_autocommit = True
+    with app.test_request_context(f"/r/{token}/section/1"):
         connection = db.connection()
         first = services.open_link(connection, token)
-        cursor = connection.connection.info[services._VISIT_CURSOR]
+        cursor = connection.connection.info[PostgreSQL._VISIT_CURSOR]
         assert services.open_link(connection, token) == first
-        assert connection.connection.info[services._VISIT_CURSOR] is cursor
+        assert connection.connection.info[PostgreSQL._VISIT_CURSOR] is cursor
 
         connection.invalidate()  # as when the server ended the backend: a new DBAPI connection next
         assert services.open_link(connection, token) == first
-        renewed = connection.connection.info[services._VISIT_CURSOR]
+        renewed = connection.connection.info[PostgreSQL._VISIT_CURSOR]
         assert renewed is not cursor and renewed.connection is connection.connection.driver_connection

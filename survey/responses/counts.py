@@ -6,10 +6,9 @@ the responses that answered a question are then the sum of its options'
 counts minus that row, exactly, without storing anything per question for the
 far more common single choice. Free-text answers are not counted.
 
-The submission writes these in its own transaction (``survey.respond.services``);
-whoever loads ``answers`` in bulk instead (a benchmark, a test fixture) calls
-``recount`` for the groups it loaded. ``differing_groups`` compares the counts
-with the answers (``survey db check-counts``).
+``survey.responses.store_response`` writes these with the response, in the
+same transaction. ``differing_groups`` compares the counts with the answers
+and ``recount`` rebuilds them (``survey db check-counts [--repair]``).
 """
 
 from __future__ import annotations
@@ -25,16 +24,6 @@ from survey.respond.models import Answer, AnswerCount
 
 # Never an option code: the questionnaire schema requires codes to start with a letter or a digit.
 EXTRA_OPTIONS = ""
-
-# PostgreSQL runs submissions concurrently; one row per cell would make them
-# queue on its row lock. SQLite writes one transaction at a time: one slot.
-SLOTS = {"postgresql": 16}
-
-
-def slot_of(response_id: str, dialect_name: str) -> int:
-    """The slot a response counts in: spread evenly by its random id."""
-    return int(response_id[:4], 16) % SLOTS.get(dialect_name, 1)
-
 
 def cells(answer_rows: Iterable[tuple[str, str | None, str | None]]) -> list[tuple[str, str, int]]:
     """``(question, option, added)`` for one response's ``(question, option, text)`` answer rows."""
