@@ -210,3 +210,22 @@ def test_figures_are_checked_and_give_points_by_tier(app, actor, assessment_roun
     assert focal.post(url, {"numerator": "950", "denominator": "1000"}).status_code == 302
     with app.app_context():
         assert db.session().scalar(select(Entry.points).where(Entry.subcriterion == "3.3.2")) == 0.75
+
+
+def test_board_shows_progress_missing_evidence_points_at_risk_and_the_provisional_class(app, actor, assessment_round):
+    admin = open_cycle(app, actor, assessment_round)
+    vpub = _agency_id(app, "VPUB")
+    focal = actor("focal_point", agency_code="VPUB")
+    url = BASE.format(assessment_round) + f"/agencies/{vpub}/entries/3.3.2"
+    assert focal.post(url, {"numerator": "95", "denominator": "100"}).status_code == 302
+    page = admin.get(BASE.format(assessment_round) + "/board")
+    assert page.status_code == 200
+    # No survey answers in this round: the survey's 32 points are shown as not computed.
+    assert "chưa tính" in page.text
+    # 0.75 of 100 points: class D; 3.3.2 lost 0.75 and has neither evidence nor explanation.
+    assert "0.75</strong> / 100.0 (0.75%)" in page.text and 'id="class">D<' in page.text
+    at_risk = page.text.split('id="at-risk"')[1].split("</table>")[0]
+    assert "3.3.2" in at_risk and "<td>0.75</td><td>0.75</td>" in at_risk
+    assert "3.3.2 Tỷ lệ hồ sơ" in page.text.split('id="missing"')[1].split("</ul>")[0]
+    assert actor("analyst").get(BASE.format(assessment_round) + "/board").status_code == 200
+    assert focal.get(BASE.format(assessment_round) + "/board").status_code == 403
