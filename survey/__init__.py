@@ -54,13 +54,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
 
     from survey.accounts.views import bp as accounts_bp
+    from survey.assessment.views import bp as assessment_bp
     from survey.invitations.views import bp as invitations_bp
     from survey.reports.views import bp as reports_bp
     from survey.respond.views import bp as respond_bp
     from survey.roster.views import bp as roster_bp
     from survey.rounds.views import bp as rounds_bp
 
-    for blueprint in (respond_bp, accounts_bp, rounds_bp, roster_bp, invitations_bp, reports_bp):
+    for blueprint in (respond_bp, accounts_bp, rounds_bp, roster_bp, invitations_bp, reports_bp,
+                      assessment_bp):
         app.register_blueprint(blueprint)
     # The personal-link pages carry their own link-bound token (survey.respond.form_tokens)
     # and keep no session: nothing is stored on a respondent's device.

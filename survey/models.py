@@ -1,6 +1,7 @@
 """Every model, imported once so that the metadata (and Alembic) sees all tables."""
 
 from survey.accounts.models import AuditEvent, LoginAttempt, User
+import survey.assessment.models  # noqa: F401  (issue 15 tables)
 import survey.invitations.models  # noqa: F401  (issue 4 tables)
 import survey.reports.models  # noqa: F401  (issue 5 tables)
 from survey.respond.models import AccessLink, Answer, Draft, Response, Submission

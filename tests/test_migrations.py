@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+import pytest
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from survey import migrate
 from survey.db import Base
@@ -101,3 +103,33 @@ def seed_one_response(connection, *, answers: int) -> None:
         "VALUES ('r1', 7, :question, :option, :text)"),
         [{"question": f"Q{i:02d}", "option": None if i == 0 else "A", "text": "Ý kiến" if i == 0 else None}
          for i in range(answers)])
+
+
+def test_0009_lets_council_roles_sign_up_and_keeps_existing_users_and_their_audit(backend, tmp_path):
+    with temporary_database(backend, tmp_path) as url:
+        migrate.upgrade(url, "0007_answer_counts")
+        user = ("INSERT INTO users (id, email, full_name, password_hash, role, province_id, is_active, "
+                "session_version, created_at) VALUES ({id}, '{id}@x.vn', 'A', 'h', '{role}', 1, TRUE, 1, "
+                "'2023-01-01')")
+        with engine_at(url) as engine:
+            with engine.begin() as connection:
+                connection.execute(text("INSERT INTO provinces (id, code, name) VALUES (1, 'LCI', 'Lào Cai')"))
+                connection.execute(text(user.format(id=1, role="analyst")))
+                connection.execute(text("INSERT INTO audit_events (occurred_at, user_id, actor, action, details) "
+                                        "VALUES ('2023-01-01', 1, 'a', 'x', '{}')"))
+        migrate.upgrade(url, "0009_assessment")
+        with engine_at(url) as engine:
+            with engine.begin() as connection:
+                connection.execute(text(user.format(id=2, role="council_member")))
+                assert connection.execute(text("SELECT user_id FROM audit_events")).scalar() == 1
+        with pytest.raises(RuntimeError, match="appraisal council role"):
+            migrate.downgrade(url, "0007_answer_counts")
+        with engine_at(url) as engine:
+            with engine.begin() as connection:
+                connection.execute(text("DELETE FROM users WHERE id = 2"))
+        migrate.downgrade(url, "0007_answer_counts")
+        with engine_at(url) as engine:
+            with engine.connect() as connection:
+                assert connection.execute(text("SELECT count(*) FROM users")).scalar() == 1
+                with pytest.raises(IntegrityError):
+                    connection.execute(text(user.format(id=3, role="council_member")))

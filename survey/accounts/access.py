@@ -15,7 +15,9 @@ from functools import wraps
 from flask import abort, g, redirect, render_template, request, session as cookie, url_for
 
 from survey import db
-from survey.accounts.models import ANALYST, FOCAL_POINT, PROVINCE_ADMIN, SYSTEM_ADMIN, User
+from survey.accounts.models import (
+    ANALYST, COUNCIL_CHAIR, COUNCIL_MEMBER, FOCAL_POINT, PROVINCE_ADMIN, SYSTEM_ADMIN, WORKING_GROUP, User,
+)
 from survey.rounds.models import Agency, Round
 from survey.timeutil import utcnow
 
@@ -23,7 +25,7 @@ IDLE_TIMEOUT = timedelta(minutes=60)
 ABSOLUTE_TIMEOUT = timedelta(hours=12)
 
 ADMINS = (SYSTEM_ADMIN, PROVINCE_ADMIN)
-STAFF = (SYSTEM_ADMIN, PROVINCE_ADMIN, FOCAL_POINT, ANALYST)
+STAFF = (SYSTEM_ADMIN, PROVINCE_ADMIN, FOCAL_POINT, ANALYST, COUNCIL_CHAIR, COUNCIL_MEMBER, WORKING_GROUP)
 
 
 def start_session(user: User) -> None:

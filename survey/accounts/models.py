@@ -13,12 +13,18 @@ SYSTEM_ADMIN = "system_admin"
 PROVINCE_ADMIN = "province_admin"
 FOCAL_POINT = "focal_point"
 ANALYST = "analyst"
-ROLES = (SYSTEM_ADMIN, PROVINCE_ADMIN, FOCAL_POINT, ANALYST)
+COUNCIL_CHAIR = "council_chair"
+COUNCIL_MEMBER = "council_member"
+WORKING_GROUP = "working_group"
+ROLES = (SYSTEM_ADMIN, PROVINCE_ADMIN, FOCAL_POINT, ANALYST, COUNCIL_CHAIR, COUNCIL_MEMBER, WORKING_GROUP)
 ROLE_LABELS = {
     SYSTEM_ADMIN: "Quản trị hệ thống",
     PROVINCE_ADMIN: "Quản trị cấp tỉnh (Sở Nội vụ)",
     FOCAL_POINT: "Đầu mối cơ quan, đơn vị",
     ANALYST: "Cán bộ phân tích",
+    COUNCIL_CHAIR: "Chủ tịch Hội đồng thẩm định Chỉ số CCHC",
+    COUNCIL_MEMBER: "Thành viên Hội đồng thẩm định Chỉ số CCHC",
+    WORKING_GROUP: "Thành viên Tổ giúp việc Hội đồng",
 }
 
 

@@ -1,0 +1,1 @@
+"""Self-assessment, evidence and appraisal workspace (issue 15)."""

@@ -1,0 +1,169 @@
+"""What goes to the Ministry, written from a frozen version only: report (.docx, PDF), annex (.xlsx), evidence (.zip).
+
+Every function reads the frozen rows, never the live tables, so a document downloaded twice
+says the same thing even if someone edits afterwards.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from survey.assessment.evidence import path_for
+from survey.assessment.models import FrozenVersion
+from survey.rounds.models import Round
+from survey.timeutil import VIETNAM
+
+NATIONAL_MOTTO = ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc")
+ANNEX_HEADER = ("Mã", "Tiêu chí thành phần", "Cơ quan chủ trì", "Điểm tối đa", "Điểm tự đánh giá",
+                "Điểm thẩm định", "Điểm điều tra XHH", "Tài liệu kiểm chứng")
+DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
+
+
+def _fmt(value) -> str:
+    return "" if value is None else f"{value:g}".replace(".", ",")
+
+
+def summary(frozen: FrozenVersion) -> dict:
+    rows = frozen.rows
+    self_total = round(sum(r["appraised"] or 0 for r in rows if not r["survey_scored"]), 2)
+    self_max = round(sum(r["max_points"] for r in rows if not r["survey_scored"]), 2)
+    return {"self_total": self_total, "self_max": self_max,
+            "self_assessed": round(sum(r["self_points"] or 0 for r in rows if not r["survey_scored"]), 2)}
+
+
+def _frozen_line(frozen: FrozenVersion) -> str:
+    return f"Phiên bản “{frozen.name}”, chốt lúc {frozen.frozen_at.astimezone(VIETNAM):%H:%M %d/%m/%Y} bởi {frozen.frozen_by}"
+
+
+def docx_bytes(round_: Round, frozen: FrozenVersion) -> bytes:
+    from docx import Document
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+
+    document = Document()
+    table = document.add_table(rows=2, cols=2)
+    table.cell(0, 0).text = f"UBND {round_.province.name.upper()}"
+    table.cell(1, 0).text = "Số:      /BC-UBND"
+    table.cell(0, 1).text = NATIONAL_MOTTO[0]
+    table.cell(1, 1).text = NATIONAL_MOTTO[1]
+    for cell in (table.cell(0, 0), table.cell(0, 1), table.cell(1, 1)):
+        for paragraph in cell.paragraphs:
+            paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+            for run in paragraph.runs:
+                run.bold = True
+    title = document.add_paragraph()
+    title.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    title.add_run(f"BÁO CÁO\nKết quả tự đánh giá, chấm điểm Chỉ số cải cách hành chính năm {round_.year}").bold = True
+    totals = summary(frozen)
+    document.add_paragraph(_frozen_line(frozen) + ".")
+    document.add_paragraph(f"Tổng điểm tự đánh giá sau thẩm định: {_fmt(totals['self_total'])}/{_fmt(totals['self_max'])} "
+                           f"(các cơ quan tự chấm: {_fmt(totals['self_assessed'])}).")
+    annex = document.add_table(rows=1, cols=6)
+    annex.style = "Table Grid"
+    for cell, text in zip(annex.rows[0].cells, ("Mã", "Tiêu chí thành phần", "Tối đa", "Tự đánh giá", "Thẩm định",
+                                                "Tài liệu kiểm chứng")):
+        cell.text = text
+    for r in frozen.rows:
+        if r["survey_scored"]:
+            continue
+        cells = annex.add_row().cells
+        for cell, text in zip(cells, (r["code"], r["title"], _fmt(r["max_points"]), _fmt(r["self_points"]),
+                                      _fmt(r["appraised"]), "; ".join(e["reference"] for e in r["evidence"]))):
+            cell.text = text
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def pdf_bytes(round_: Round, frozen: FrozenVersion) -> bytes:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_font("DejaVu", "", str(DEJAVU / "DejaVuSans.ttf"))
+    pdf.add_font("DejaVu", "B", str(DEJAVU / "DejaVuSans-Bold.ttf"))
+    pdf.add_page()
+    pdf.set_font("DejaVu", "B", 10)
+    pdf.cell(80, 6, f"UBND {round_.province.name.upper()}", align="C")
+    pdf.cell(0, 6, NATIONAL_MOTTO[0], align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(80, 6, "")
+    pdf.cell(0, 6, NATIONAL_MOTTO[1], align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(6)
+    pdf.set_font("DejaVu", "B", 12)
+    pdf.multi_cell(0, 7, f"BÁO CÁO kết quả tự đánh giá, chấm điểm Chỉ số CCHC năm {round_.year}", align="C",
+                   new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", "", 9)
+    totals = summary(frozen)
+    pdf.multi_cell(0, 5, _frozen_line(frozen) + f". Tổng điểm sau thẩm định: {_fmt(totals['self_total'])}/"
+                   f"{_fmt(totals['self_max'])}.", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+    with pdf.table(col_widths=(14, 90, 16, 20, 20), text_align=("LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT")) as table:
+        table.row(("Mã", "Tiêu chí thành phần", "Tối đa", "Tự đánh giá", "Thẩm định"))
+        for r in frozen.rows:
+            if not r["survey_scored"]:
+                table.row((r["code"], r["title"], _fmt(r["max_points"]), _fmt(r["self_points"]), _fmt(r["appraised"])))
+    return bytes(pdf.output())
+
+
+def xlsx_bytes(round_: Round, frozen: FrozenVersion) -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Phụ biểu"
+    sheet.append([f"Phụ biểu: điểm tự đánh giá và thẩm định Chỉ số CCHC năm {round_.year} — {round_.province.name}"])
+    sheet.append([_frozen_line(frozen)])
+    sheet.append(list(ANNEX_HEADER))
+    for cell in sheet[3]:
+        cell.font = Font(bold=True)
+    for r in frozen.rows:
+        sheet.append([r["code"], r["title"], r["agency"], r["max_points"], r["self_points"], r["appraised"],
+                      r["survey_points"], "; ".join(e["reference"] for e in r["evidence"])])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def evidence_zip(frozen: FrozenVersion, root: Path, target) -> None:
+    """Every document once, named by its id, with an index sheet linking it to its sub-criteria."""
+    documents: dict[int, dict] = {}
+    for r in frozen.rows:
+        for e in r["evidence"]:
+            documents.setdefault(e["id"], {**e, "codes": []})["codes"].append(r["code"])
+    index = Workbook()
+    sheet = index.active
+    sheet.title = "Danh mục"
+    sheet.append(["Tệp trong gói", "Số, ký hiệu; ngày; cơ quan ban hành; trích yếu", "Tiêu chí thành phần", "SHA-256"])
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as archive:
+        for doc_id, e in sorted(documents.items()):
+            name = f"tai-lieu/{doc_id:05d}-{e['filename']}"
+            # Stored, not deflated: PDFs, pictures and Office files are compressed already.
+            archive.write(path_for(e["sha256"], root), name)
+            sheet.append([name, e["reference"], ", ".join(e["codes"]), e["sha256"]])
+        buffer = io.BytesIO()
+        index.save(buffer)
+        archive.writestr("danh-muc-tai-lieu.xlsx", buffer.getvalue())
+
+
+KINDS = {
+    "docx": ("bao-cao-tu-danh-gia.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    "pdf": ("bao-cao-tu-danh-gia.pdf", "application/pdf"),
+    "xlsx": ("phu-bieu-diem.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    "zip": ("tai-lieu-kiem-chung.zip", "application/zip"),
+}
+
+
+def render(kind: str, round_: Round, frozen: FrozenVersion, root: Path) -> tuple[io.BytesIO, str, str]:
+    filename, mimetype = KINDS[kind]
+    if kind == "docx":
+        data = io.BytesIO(docx_bytes(round_, frozen))
+    elif kind == "pdf":
+        data = io.BytesIO(pdf_bytes(round_, frozen))
+    elif kind == "xlsx":
+        data = io.BytesIO(xlsx_bytes(round_, frozen))
+    else:
+        data = io.BytesIO()
+        evidence_zip(frozen, root, data)
+        data.seek(0)
+    return data, f"{round_.year}-{filename}", mimetype
