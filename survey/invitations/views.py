@@ -12,11 +12,12 @@ from survey import db
 from survey.accounts.access import ADMINS, current_user, roles_required, round_in_scope
 from survey.accounts.models import FOCAL_POINT, PROVINCE_ADMIN, SYSTEM_ADMIN
 from survey.accounts.services import record
-from survey.invitations import exports, monitoring, services
+from survey.invitations import campaigns, exports, monitoring, schedules, wordings
+from survey.invitations.outbox import mail_context, round_context
 from survey.invitations.emails import VARIABLES, Renderer, TemplateProblem, Wording, sample_context
 from survey.invitations.models import INVITATION, KIND_LABELS, KINDS, REMINDER, STATUS_LABELS, MailSchedule, \
     OutboxMessage
-from survey.invitations.services import MailError
+from survey.invitations.outbox import MailError
 from survey.invitations.sink import list_messages, read_message
 from survey.rounds.models import Agency, Round
 from survey.roster.models import Respondent
@@ -85,9 +86,9 @@ def campaign(round_id: int):
                                 .order_by(MailSchedule.run_at)).all()
     return render_template(
         "invitations/campaign.html", round=round_, counts=counts, recent=recent, schedules=schedules,
-        settings=services.settings_for(session, round_), agencies=_agencies(round_),
+        settings=campaigns.settings_for(session, round_), agencies=_agencies(round_),
         kinds=KIND_LABELS, statuses=STATUS_LABELS, targets=exports.TARGETS,
-        custom={kind: services.wording_for(session, round_, kind)[1] for kind in KINDS},
+        custom={kind: wordings.wording_for(session, round_, kind)[1] for kind in KINDS},
     )
 
 
@@ -100,8 +101,8 @@ def _campaign_action(round_id: int, action: str):
         if request.form.get("selection") == "1" and not ids:
             # The call list's buttons act on the ticked people only, never on the whole round.
             raise MailError("Chưa chọn người nào trong danh sách.")
-        outcome = getattr(services, action)(
-            session, round_, services.mail_context(current_app.config),
+        outcome = getattr(campaigns, action)(
+            session, round_, mail_context(current_app.config),
             group_id=_optional_int("group_id"), agency_id=_optional_int("agency_id"), respondent_ids=ids,
             actor=current_user(), **({"include_invited": request.form.get("again") == "1"} if action == "invite" else {}),
         )
@@ -130,7 +131,7 @@ def remind(round_id: int):
 def update_settings(round_id: int):
     round_ = round_in_scope(round_id)
     try:
-        settings = services.update_settings(
+        settings = campaigns.update_settings(
             db.session(), round_, reminder_max=int(request.form.get("reminder_max", "")),
             reminder_interval_days=int(request.form.get("reminder_interval_days", "")))
     except ValueError as error:  # MailError, or a number that is not one
@@ -152,7 +153,7 @@ def add_schedule(round_id: int):
             run_at = datetime.fromisoformat(raw).replace(tzinfo=VIETNAM)
         except ValueError:
             raise MailError("Thời điểm hẹn gửi không hợp lệ (ví dụ 2023-12-15T08:00).") from None
-        row = services.schedule(db.session(), round_, request.form.get("kind", ""), run_at,
+        row = schedules.schedule(db.session(), round_, request.form.get("kind", ""), run_at,
                                 group_id=_optional_int("group_id"), agency_id=_optional_int("agency_id"),
                                 actor=current_user())
     except MailError as error:
@@ -169,7 +170,7 @@ def cancel_schedule(round_id: int):
     round_ = round_in_scope(round_id)
     try:
         schedule_id = _optional_int("schedule_id")
-        services.cancel_schedule(db.session(), round_, schedule_id or 0)
+        schedules.cancel_schedule(db.session(), round_, schedule_id or 0)
     except MailError as error:
         return _refuse(str(error), "invitations.campaign", round_id=round_.id)
     record(db.session(), "mail.schedule_cancel", round_id=round_.id, province_id=round_.province_id,
@@ -188,11 +189,11 @@ def edit_template(round_id: int):
     kind = request.values.get("kind", INVITATION)
     if kind not in KINDS:
         abort(404)
-    wording, custom = services.wording_for(session, round_, kind)
+    wording, custom = wordings.wording_for(session, round_, kind)
     problem = None
     action = request.form.get("action") if request.method == "POST" else None
     if action == "reset":
-        services.reset_wording(session, round_, kind)
+        wordings.reset_wording(session, round_, kind)
         record(session, "mail.template_reset", round_id=round_.id, province_id=round_.province_id, target=kind)
         flash("Đã dùng lại mẫu thư mặc định.")
         return redirect(url_for("invitations.edit_template", round_id=round_.id, kind=kind))
@@ -201,7 +202,7 @@ def edit_template(round_id: int):
                           request.form.get("body_html", ""))
         if action == "save":
             try:
-                services.save_wording(session, round_, kind, wording, actor=current_user())
+                wordings.save_wording(session, round_, kind, wording, actor=current_user())
             except MailError as error:
                 problem = str(error)
             else:
@@ -211,7 +212,7 @@ def edit_template(round_id: int):
     preview = None
     if problem is None:
         try:
-            preview = Renderer(wording).render({**sample_context(), **services.round_context(round_),
+            preview = Renderer(wording).render({**sample_context(), **round_context(round_),
                                                 "link": f"{current_app.config['BASE_URL']}/r/{'X' * 32}"})
         except TemplateProblem as error:
             problem = str(error)
@@ -262,7 +263,7 @@ def resend(round_id: int, respondent_id: int):
         abort(404)
     old_email = respondent.email
     try:
-        services.resend(session, round_, respondent, services.mail_context(current_app.config),
+        campaigns.resend(session, round_, respondent, mail_context(current_app.config),
                         new_email=request.form.get("email"), actor=current_user())
     except MailError as error:
         return _refuse(str(error), "invitations.monitor", round_id=round_.id)
@@ -286,8 +287,8 @@ def export_links(round_id: int):
         return _refuse("Lựa chọn xuất đường dẫn không hợp lệ.", "invitations.campaign", round_id=round_.id)
     try:
         group_id, agency_id = _optional_int("group_id"), _optional_int("agency_id")
-        services.check_target(session, round_, group_id, agency_id)
-        links = exports.issue_links(session, round_, services.mail_context(current_app.config), target=target,
+        campaigns.check_target(session, round_, group_id, agency_id)
+        links = exports.issue_links(session, round_, mail_context(current_app.config), target=target,
                                     group_id=group_id, agency_id=agency_id)
     except MailError as error:
         return _refuse(str(error), "invitations.campaign", round_id=round_.id)
