@@ -11,6 +11,8 @@ from survey.invitations import campaigns, schedules
 from survey.invitations.models import REMINDER, SENT, MailSchedule
 from survey.rounds.models import Round
 from survey.timeutil import utcnow
+from tests.accounts.test_audit_at_the_action import entries
+from tests.conftest import csrf_token_in
 from tests.invitations.conftest import CONTEXT, worker_for
 from tests.invitations.test_worker import outbox
 
@@ -54,3 +56,16 @@ def test_the_worker_runs_a_due_reminder_schedule_and_sends_it(app, campaign, smt
         # The run is audited once, as the schedule's run: the reminders it queued are not logged again.
         assert db.session().scalars(select(text("action")).select_from(text("audit_events"))).all() == [
             "mail.invite", "mail.schedule", "mail.schedule_run"]
+
+
+def test_inviting_is_audited_alike_on_the_page_and_the_command_line(app, client, login, campaign):
+    first, second = campaign(per_group=1), campaign(per_group=1, title="Đợt thứ hai")
+    login("province_admin")
+    page = f"/admin/rounds/{first}/mail"
+    reply = client.post(f"{page}/invite", data={"csrf_token": csrf_token_in(client.get(page).text)})
+    assert reply.status_code == 302
+    assert app.test_cli_runner().invoke(args=["mail", "invite", str(second)]).exit_code == 0
+    web, cli = entries(app, "mail.invite")
+    assert web[2] == first and cli[2] == second
+    assert (web[0], web[1], web[3], web[4]) == (cli[0], cli[1], cli[3], cli[4])
+    assert web[4] == {"enqueued": 5, "skipped": {}, "selected": 0}
