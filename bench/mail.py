@@ -24,7 +24,8 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import func, select, text
 
 from survey import create_app, db, migrate
-from survey.invitations import services
+from survey.invitations import campaigns
+from survey.invitations.outbox import mail_context
 from survey.invitations.emails import envelope_address
 from survey.invitations.models import SENT, OutboxMessage
 from survey.invitations.worker import SmtpSettings, Worker, WorkerOptions
@@ -78,7 +79,7 @@ def run_backend(backend: str) -> None:
         with app.app_context(), db.unit_of_work() as session:
             from survey.rounds.models import Round
 
-            outcome = services.invite(session, session.get(Round, round_id), services.mail_context(app.config))
+            outcome = campaigns.invite(session, session.get(Round, round_id), mail_context(app.config))
         enqueue = time.perf_counter() - started
         with app.app_context(), db.unit_of_work() as session:
             table = OutboxMessage.__table__

@@ -185,7 +185,7 @@ def users_create(email, full_name, role, province_code, agency_code, password) -
     from sqlalchemy import select
 
     from survey import db
-    from survey.accounts.services import AccountError, create_user, record
+    from survey.accounts.services import AccountError, create_user
     from survey.rounds.models import Agency, Province
 
     with db.unit_of_work() as session:
@@ -205,6 +205,4 @@ def users_create(email, full_name, role, province_code, agency_code, password) -
                                province=province, agency=agency)
         except AccountError as error:
             raise click.ClickException(str(error)) from None
-        record(session, "user.create", target=user.email, details={"role": role}, actor=None,
-               province_id=user.province_id)
     click.echo(f"Đã tạo tài khoản {user.email} ({user.role_label}).")

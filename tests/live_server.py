@@ -42,7 +42,7 @@ def gunicorn_server(database_url: str, *, workers: int = 4, app: str = "wsgi:app
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited:\n{process.stdout.read()}")
@@ -51,7 +51,7 @@ def gunicorn_server(database_url: str, *, workers: int = 4, app: str = "wsgi:app
                 break
             except requests.RequestException:
                 if time.monotonic() > deadline:
-                    raise RuntimeError("gunicorn did not start in 30 s") from None
+                    raise RuntimeError("gunicorn did not start in 90 s") from None
                 time.sleep(0.1)
         yield base
     finally:

@@ -78,7 +78,7 @@ def roles_required(*roles: str):
                     return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
                 abort(401)
             if user.role not in roles:
-                return render_template("admin/forbidden.html"), 403
+                return render_template("accounts/forbidden.html"), 403
             return view(*args, **kwargs)
 
         wrapper.required_roles = frozenset(roles)

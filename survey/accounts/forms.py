@@ -1,8 +1,82 @@
+"""Staff forms: CSRF-protected, validated, with their messages in Vietnamese."""
+
+from __future__ import annotations
+
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Length
+from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
 
-class LoginForm(FlaskForm):
+class _Vietnamese:
+    """WTForms ships no Vietnamese catalogue; these are the built-in messages our fields can show."""
+
+    MESSAGES = {
+        "This field is required.": "Vui lòng điền mục này.",
+        "Not a valid integer value.": "Hãy nhập số nguyên.",
+        "Not a valid datetime value.": "Thời điểm không hợp lệ.",
+        "Not a valid choice.": "Lựa chọn không hợp lệ.",
+        "Invalid Choice: could not coerce.": "Lựa chọn không hợp lệ.",
+        "Invalid choice(s): one or more data inputs could not be coerced.": "Lựa chọn không hợp lệ.",
+        "Invalid email address.": "Địa chỉ e-mail không hợp lệ.",
+    }
+
+    def gettext(self, string: str) -> str:
+        return self.MESSAGES.get(string, string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return self.gettext(singular if n == 1 else plural)
+
+
+_VIETNAMESE = _Vietnamese()
+
+
+class StaffForm(FlaskForm):
+    """Base of every staff form: CSRF from Flask-WTF, field messages in Vietnamese."""
+
+    class Meta:
+        def get_translations(self, form):
+            return _VIETNAMESE
+
+    def first_error(self) -> str | None:
+        """The first problem found, for pages that show one message above the form."""
+        for messages in self.errors.values():
+            for message in messages:
+                return message
+        return None
+
+
+def choices(labels: dict[str, str]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in labels.items()]
+
+
+def optional_id(label: str = "") -> IntegerField:
+    """A select whose empty option means "all": None when empty, a refusal when not a number."""
+    return IntegerField(label, validators=[Optional()])
+
+
+class LoginForm(StaffForm):
     email = EmailField("E-mail", validators=[DataRequired("Vui lòng nhập e-mail."), Length(max=320)])
     password = PasswordField("Mật khẩu", validators=[DataRequired("Vui lòng nhập mật khẩu."), Length(max=200)])
+
+
+class UserForm(StaffForm):
+    email = EmailField("E-mail", validators=[DataRequired("Vui lòng nhập e-mail."), Length(max=320)])
+    full_name = StringField("Họ tên", validators=[DataRequired("Vui lòng nhập họ tên."), Length(max=200)])
+    # The choices are the roles the signed-in administrator may grant, set by the view.
+    role = SelectField("Vai trò", validate_choice=False)
+    province_id = optional_id("Tỉnh")
+    agency_id = optional_id("Cơ quan (cho đầu mối)")
+    password = PasswordField("Mật khẩu ban đầu (ít nhất 10 ký tự)",
+                             validators=[DataRequired("Vui lòng nhập mật khẩu."), Length(max=200)])
+
+
+class DeactivateUserForm(StaffForm):
+    user_id = IntegerField(validators=[InputRequired()])
+
+
+class ProvinceForm(StaffForm):
+    code = StringField("Mã", filters=[lambda v: (v or "").strip().upper()], validators=[
+        Regexp(r"^[A-Z0-9]{1,16}$", message="Vui lòng nhập mã tỉnh (chữ và số, tối đa 16 ký tự) và tên tỉnh.")])
+    name = StringField("Tên", filters=[lambda v: " ".join((v or "").split())], validators=[
+        DataRequired("Vui lòng nhập mã tỉnh (chữ và số, tối đa 16 ký tự) và tên tỉnh."), Length(max=120)])

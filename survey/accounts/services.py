@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask import g, has_request_context, request
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from survey.accounts.models import FOCAL_POINT, ROLES, SYSTEM_ADMIN, AuditEvent, LoginAttempt, User
 from survey.rounds.models import Agency, Province
-from survey.timeutil import utcnow
+from survey.timeutil import format_local, utcnow
 
 MIN_PASSWORD_LENGTH = 10
 THROTTLE_WINDOW = timedelta(minutes=15)
@@ -36,7 +38,8 @@ def normalise_email(email: str) -> str:
 
 
 def create_user(session: Session, *, email: str, full_name: str, password: str, role: str,
-                province: Province | None = None, agency: Agency | None = None) -> User:
+                province: Province | None = None, agency: Agency | None = None, actor: User | None = None) -> User:
+    """A new staff account, audited (``actor`` None: the signed-in user in a request, else the system)."""
     email = normalise_email(email)
     if role not in ROLES:
         raise AccountError(f"Vai trò không hợp lệ: {role}.")
@@ -57,7 +60,30 @@ def create_user(session: Session, *, email: str, full_name: str, password: str, 
     )
     session.add(user)
     session.flush()
+    record(session, "user.create", target=user.email, details={"role": role}, province_id=user.province_id,
+           actor=actor)
     return user
+
+
+def deactivate_user(session: Session, user: User, *, actor: User | None = None) -> None:
+    if actor is not None and user.id == actor.id:
+        raise AccountError("Không thể tự khóa tài khoản của mình.")
+    user.is_active = False
+    user.session_version += 1  # ends their open sessions now
+    record(session, "user.deactivate", target=user.email, province_id=user.province_id, actor=actor)
+
+
+def create_province(session: Session, code: str, name: str, *, actor: User | None = None) -> Province:
+    code, name = code.strip().upper(), " ".join(name.split())
+    if not code or not name or len(code) > 16 or not code.isalnum():
+        raise AccountError("Vui lòng nhập mã tỉnh (chữ và số, tối đa 16 ký tự) và tên tỉnh.")
+    if session.scalar(select(Province).where(Province.code == code)) is not None:
+        raise AccountError(f"Đã có tỉnh mã {code}.")
+    province = Province(code=code, name=name)
+    session.add(province)
+    session.flush()
+    record(session, "province.create", target=f"{code} {name}", actor=actor)
+    return province
 
 
 def set_password(user: User, password: str) -> None:
@@ -89,8 +115,29 @@ def authenticate(session: Session, email: str, password: str, ip: str) -> SignIn
     session.add(LoginAttempt(email=email, ip=ip, succeeded=ok))
     if ok:
         user.last_login_at = utcnow()
+        record(session, "auth.login", actor=user)
     session.flush()
     return SignIn(user if ok else None)
+
+
+def sign_out(session: Session, user: User) -> None:
+    record(session, "auth.logout", actor=user)
+
+
+AUDIT_COLUMNS = ["Thời điểm", "Người thực hiện", "Hành động", "Đối tượng", "Đợt", "Chi tiết", "IP"]
+
+
+def audit_csv(session: Session, events: Select, *, actor: User | None = None) -> str:
+    """The chosen audit events as CSV for Excel; the export itself is audited."""
+    buffer = io.StringIO()
+    buffer.write("\ufeff")  # Excel needs the BOM to read UTF-8 diacritics
+    writer = csv.writer(buffer)
+    writer.writerow(AUDIT_COLUMNS)
+    for event in session.scalars(events):
+        writer.writerow([format_local(event.occurred_at), event.actor, event.action, event.target or "",
+                         event.round_id or "", event.details or "", event.ip or ""])
+    record(session, "audit.export", actor=actor)
+    return buffer.getvalue()
 
 
 def record(session: Session, action: str, *, target: str | None = None, round_id: int | None = None,

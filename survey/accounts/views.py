@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -13,10 +11,9 @@ from sqlalchemy import select
 from survey import db
 from survey.accounts import access, services
 from survey.accounts.access import ADMINS, STAFF, current_user, roles_required
-from survey.accounts.forms import LoginForm
-from survey.accounts.models import SYSTEM_ADMIN, AuditEvent
-from survey.rounds.models import Round
-from survey.timeutil import format_local
+from survey.accounts.forms import DeactivateUserForm, LoginForm, ProvinceForm, UserForm, choices
+from survey.accounts.models import ANALYST, FOCAL_POINT, ROLE_LABELS, ROLES, SYSTEM_ADMIN, AuditEvent, User
+from survey.rounds.models import Agency, Province, Round
 
 bp = Blueprint("accounts", __name__, url_prefix="/admin")
 
@@ -32,27 +29,27 @@ def _safe_next(target: str | None) -> str:
 def login():
     form = LoginForm()
     message = None
-    if form.validate_on_submit():
+    if request.method == "POST" and not form.validate_on_submit():
+        return render_template("accounts/login.html", form=form, message=None), 422  # nothing was tried
+    if request.method == "POST":
         outcome = services.authenticate(db.session(), form.email.data, form.password.data,
                                         request.remote_addr or "?")
-        if outcome.throttled:
-            message = ("Đăng nhập sai quá nhiều lần. Tài khoản tạm khóa đăng nhập trong 15 phút; "
-                       "vui lòng thử lại sau.")
-        elif outcome.user is None:
-            message = "E-mail hoặc mật khẩu không đúng."
-        else:
+        if outcome.user is not None:
             access.start_session(outcome.user)
-            services.record(db.session(), "auth.login", actor=outcome.user)
             return redirect(_safe_next(request.args.get("next")))
-    elif request.method == "GET" and cookie.pop("expired", False):
+        # A refused attempt still answers 200, on purpose: the attempt it recorded is what the
+        # throttle counts, and the edge commits only responses below 400.
+        message = ("Đăng nhập sai quá nhiều lần. Tài khoản tạm khóa đăng nhập trong 15 phút; vui lòng thử lại sau."
+                   if outcome.throttled else "E-mail hoặc mật khẩu không đúng.")
+    elif cookie.pop("expired", False):
         message = "Phiên làm việc đã hết hạn; vui lòng đăng nhập lại."
-    return render_template("admin/login.html", form=form, message=message)
+    return render_template("accounts/login.html", form=form, message=message)
 
 
 @bp.post("/logout")
 @roles_required(*STAFF)
 def logout():
-    services.record(db.session(), "auth.logout")
+    services.sign_out(db.session(), current_user())
     access.end_session()
     flash("Đã đăng xuất.")
     return redirect(url_for("accounts.login"))
@@ -65,7 +62,7 @@ def home():
     query = select(Round).order_by(Round.year.desc(), Round.id.desc())
     if user.role != SYSTEM_ADMIN:
         query = query.where(Round.province_id == user.province_id)
-    return render_template("admin/home.html", rounds=db.session().scalars(query).all())
+    return render_template("accounts/home.html", rounds=db.session().scalars(query).all())
 
 
 def _audit_query():
@@ -83,64 +80,55 @@ def _audit_query():
 @roles_required(*ADMINS)
 def audit_log():
     events = db.session().scalars(_audit_query().limit(500)).all()
-    return render_template("admin/audit.html", events=events, action=request.args.get("action", ""))
+    return render_template("accounts/audit.html", events=events, action=request.args.get("action", ""))
 
 
 @bp.get("/audit.csv")
 @roles_required(*ADMINS)
 def audit_export():
-    session = db.session()
-    buffer = io.StringIO()
-    buffer.write("\ufeff")  # Excel needs the BOM to read UTF-8 diacritics
-    writer = csv.writer(buffer)
-    writer.writerow(["Thời điểm", "Người thực hiện", "Hành động", "Đối tượng", "Đợt", "Chi tiết", "IP"])
-    for event in session.scalars(_audit_query()):
-        writer.writerow([format_local(event.occurred_at), event.actor, event.action, event.target or "",
-                         event.round_id or "", event.details or "", event.ip or ""])
-    services.record(session, "audit.export")
-    return Response(buffer.getvalue(), mimetype="text/csv; charset=utf-8",
+    content = services.audit_csv(db.session(), _audit_query(), actor=current_user())
+    return Response(content, mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": "attachment; filename=nhat-ky-he-thong.csv"})
 
 
-# --- accounts and provinces (issue 3) -------------------------------------------------------
+# --- accounts and provinces -------------------------------------------------------------------
 
 def _manageable_roles() -> list[str]:
     # A province administrator may create focal points and analysts of their own province only.
-    from survey.accounts.models import ANALYST, FOCAL_POINT, ROLES
-
     return list(ROLES) if current_user().role == SYSTEM_ADMIN else [FOCAL_POINT, ANALYST]
 
 
 @bp.route("/users", methods=["GET", "POST"])
 @roles_required(*ADMINS)
 def users():
-    from survey.accounts.models import ROLE_LABELS, User
-    from survey.rounds.models import Agency, Province
-
     session = db.session()
     user = current_user()
-    error = None
-    if request.method == "POST":
-        role = request.form.get("role", "")
-        province = session.get(Province, request.form.get("province_id", type=int) or 0)
-        if user.role != SYSTEM_ADMIN:
-            province = session.get(Province, user.province_id)
-        agency = session.get(Agency, request.form.get("agency_id", type=int) or 0) if role == "focal_point" else None
+    form = UserForm()
+    form.role.choices = choices({role: ROLE_LABELS[role] for role in _manageable_roles()})
+    if form.validate_on_submit():
         try:
-            if role not in _manageable_roles():
-                raise services.AccountError("Bạn không được tạo tài khoản với vai trò này.")
-            created = services.create_user(
-                session, email=request.form.get("email", ""), full_name=request.form.get("full_name", ""),
-                password=request.form.get("password", ""), role=role,
-                province=None if role == SYSTEM_ADMIN else province, agency=agency)
+            created = _create_user(session, user, form)
         except services.AccountError as problem:
-            session.rollback()
-            error = str(problem)
+            form.form_errors.append(str(problem))
         else:
-            services.record(session, "user.create", target=created.email, details={"role": role},
-                            province_id=created.province_id)
             flash(f"Đã tạo tài khoản {created.email}.")
             return redirect(url_for("accounts.users"), 303)
+    return _users_page(session, user, form), 422 if request.method == "POST" else 200
+
+
+def _create_user(session, user: User, form: UserForm) -> User:
+    role = form.role.data
+    if role not in _manageable_roles():
+        raise services.AccountError("Bạn không được tạo tài khoản với vai trò này.")
+    # A province administrator's accounts belong to their own province, whatever was posted.
+    province = session.get(Province, (form.province_id.data if user.role == SYSTEM_ADMIN else user.province_id) or 0)
+    agency = session.get(Agency, form.agency_id.data or 0) if role == FOCAL_POINT else None
+    return services.create_user(session, email=form.email.data, full_name=form.full_name.data,
+                                password=form.password.data, role=role,
+                                province=None if role == SYSTEM_ADMIN else province, agency=agency, actor=user)
+
+
+def _users_page(session, user: User, form: UserForm):
     query = select(User).order_by(User.is_active.desc(), User.role, User.email)
     provinces = select(Province).order_by(Province.name)
     agencies = select(Agency).where(Agency.is_active.is_(True)).order_by(Agency.name)
@@ -149,29 +137,28 @@ def users():
         provinces = provinces.where(Province.id == user.province_id)
         agencies = agencies.where(Agency.province_id == user.province_id)
     return render_template(
-        "admin/users.html", users=session.scalars(query).all(), provinces=session.scalars(provinces).all(),
-        agencies=session.scalars(agencies).all(), roles=_manageable_roles(), labels=ROLE_LABELS, error=error,
-        form=request.form,
-    ), 400 if error else 200
+        "accounts/users.html", users=session.scalars(query).all(), provinces=session.scalars(provinces).all(),
+        agencies=session.scalars(agencies).all(), roles=_manageable_roles(), form=form,
+        deactivate=DeactivateUserForm(formdata=None), error=form.form_errors[0] if form.form_errors else None)
 
 
 @bp.post("/users/deactivate")
 @roles_required(*ADMINS)
 def deactivate_user():
-    from survey.accounts.models import User
-
     session = db.session()
-    target = session.get(User, request.form.get("user_id", type=int) or 0)
+    form = DeactivateUserForm()
+    if not form.validate_on_submit():
+        abort(400)
+    target = session.get(User, form.user_id.data)
     user = current_user()
     if target is None or (user.role != SYSTEM_ADMIN and
                           (target.province_id != user.province_id or target.role not in _manageable_roles())):
         abort(404)
-    if target.id == user.id:
-        flash("Không thể tự khóa tài khoản của mình.")
+    try:
+        services.deactivate_user(session, target, actor=user)
+    except services.AccountError as problem:
+        flash(str(problem))  # nothing was written: the button is not even shown for one's own account
         return redirect(url_for("accounts.users"), 303)
-    target.is_active = False
-    target.session_version += 1  # ends their open sessions now
-    services.record(session, "user.deactivate", target=target.email, province_id=target.province_id)
     flash(f"Đã khóa tài khoản {target.email}.")
     return redirect(url_for("accounts.users"), 303)
 
@@ -179,22 +166,17 @@ def deactivate_user():
 @bp.route("/provinces", methods=["GET", "POST"])
 @roles_required(SYSTEM_ADMIN)
 def provinces():
-    from survey.rounds.models import Province
-
     session = db.session()
-    error = None
-    if request.method == "POST":
-        code = request.form.get("code", "").strip().upper()
-        name = " ".join(request.form.get("name", "").split())
-        if not code or not name or len(code) > 16 or not code.isalnum():
-            error = "Vui lòng nhập mã tỉnh (chữ và số, tối đa 16 ký tự) và tên tỉnh."
-        elif session.scalar(select(Province).where(Province.code == code)) is not None:
-            error = f"Đã có tỉnh mã {code}."
+    form = ProvinceForm()
+    if form.validate_on_submit():
+        try:
+            province = services.create_province(session, form.code.data, form.name.data, actor=current_user())
+        except services.AccountError as problem:
+            form.form_errors.append(str(problem))
         else:
-            session.add(Province(code=code, name=name))
-            session.flush()
-            services.record(session, "province.create", target=f"{code} {name}")
-            flash(f"Đã thêm {name}.")
+            flash(f"Đã thêm {province.name}.")
             return redirect(url_for("accounts.provinces"), 303)
-    return render_template("admin/provinces.html", provinces=session.scalars(select(Province).order_by(Province.name)).all(),
-                           error=error), 400 if error else 200
+    return render_template("accounts/provinces.html", form=form,
+                           provinces=session.scalars(select(Province).order_by(Province.name)).all(),
+                           error=form.first_error() or (form.form_errors[0] if form.form_errors else None),
+                           ), 422 if request.method == "POST" else 200

@@ -40,8 +40,9 @@ def _stop_on_signals():
 @with_appcontext
 def run_worker(rate, until_idle, retry_base, lease, poll) -> None:
     """Send the outbox through SMTP (SURVEY_SMTP_*), retrying temporary failures. Stops on Ctrl-C or SIGTERM."""
-    from survey.invitations.services import MailError
-    from survey.invitations.worker import SmtpSettings, Worker, WorkerOptions
+    from survey.invitations.delivery import SmtpSettings
+    from survey.invitations.outbox import MailError
+    from survey.invitations.worker import Worker, WorkerOptions
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s mail worker: %(message)s")
     config = current_app.config
@@ -101,19 +102,17 @@ def remind(round_id: int) -> None:
 
 def _campaign(round_id: int, action: str, **kwargs) -> None:
     from survey import db
-    from survey.accounts.services import record
-    from survey.invitations import services
+    from survey.invitations import campaigns
+    from survey.invitations.outbox import MailError, mail_context
 
     with db.unit_of_work() as session:
         round_ = round_or_fail(session, round_id)
         try:
-            context = services.mail_context(current_app.config)
+            context = mail_context(current_app.config)
             started = time.monotonic()
-            outcome = getattr(services, action)(session, round_, context, **kwargs)
-        except services.MailError as error:
+            outcome = getattr(campaigns, action)(session, round_, context, **kwargs)
+        except MailError as error:
             raise click.ClickException(str(error)) from None
-        record(session, f"mail.{action}", round_id=round_.id, province_id=round_.province_id,
-               details={"enqueued": outcome.enqueued, "skipped": outcome.skipped}, actor=None)
     kind = "invitation" if action == "invite" else "reminder"
     click.echo(f"{outcome.summary(kind)} ({time.monotonic() - started:.1f} s)")
 

@@ -19,7 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from survey.invitations import monitoring
-from survey.invitations.services import MailContext, normalised_email, respondents_query
+from survey.accounts.models import User
+from survey.accounts.services import record
+from survey.invitations.campaigns import check_target, respondents_query
+from survey.invitations.outbox import MailContext, MailError, normalised_email
 from survey.respond import links
 from survey.respond.models import Submission
 from survey.rounds.models import Agency, Round
@@ -45,7 +48,11 @@ def _bytes(workbook: Workbook) -> bytes:
     return buffer.getvalue()
 
 
-def monitoring_workbook(session: Session, round_: Round, *, agency_id: int | None = None) -> bytes:
+def monitoring_workbook(session: Session, round_: Round, *, agency_id: int | None = None,
+                        actor: User | None = None) -> bytes:
+    """The progress of a round (or of one agency) as a workbook, with the call list of non-respondents."""
+    record(session, "mail.monitor_export", round_id=round_.id, province_id=round_.province_id, actor=actor,
+           details={"agency_id": agency_id} if agency_id is not None else None)
     view = monitoring.overview(session, round_, agency_id=agency_id)
     workbook = Workbook()
     workbook.remove(workbook.active)
@@ -109,6 +116,23 @@ def issue_links(session: Session, round_: Round, context: MailContext, *, target
                    f"{context.base_url}/r/{tokens[respondent.id]}")
         for respondent in chosen
     ]
+
+
+FORMATS = ("xlsx", "pdf")
+
+
+def export_links(session: Session, round_: Round, context: MailContext, *, target: str, form: str,
+                 group_id: int | None = None, agency_id: int | None = None, actor: User | None = None) -> bytes:
+    """Issue new links for the chosen people and lay them out as a spreadsheet or as printable letters."""
+    if target not in TARGETS or form not in FORMATS:
+        raise MailError("Lựa chọn xuất đường dẫn không hợp lệ.")
+    check_target(session, round_, group_id, agency_id)
+    issued = issue_links(session, round_, context, target=target, group_id=group_id, agency_id=agency_id)
+    if not issued:
+        raise MailError("Không có ai phù hợp với lựa chọn này; chưa cấp đường dẫn nào.")
+    record(session, "mail.links_export", round_id=round_.id, province_id=round_.province_id, actor=actor,
+           details={"target": target, "format": form, "links": len(issued)})
+    return letters_pdf(round_, issued) if form == "pdf" else links_workbook(round_, issued)
 
 
 def sms_text(round_: Round, link: str) -> str:

@@ -1,8 +1,7 @@
-"""Invitation, reminder and monitoring pages (issue 4)."""
+"""Invitation, reminder and monitoring pages: load, check access, call one service, respond."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
@@ -11,12 +10,14 @@ from sqlalchemy import select
 from survey import db
 from survey.accounts.access import ADMINS, current_user, roles_required, round_in_scope
 from survey.accounts.models import FOCAL_POINT, PROVINCE_ADMIN, SYSTEM_ADMIN
-from survey.accounts.services import record
-from survey.invitations import exports, monitoring, services
+from survey.invitations import campaigns, exports, monitoring, schedules, wordings
+from survey.invitations.forms import CampaignForm, CancelScheduleForm, LinksForm, ReminderRulesForm, ResendForm, \
+    ScheduleForm, TemplateForm
+from survey.invitations.outbox import mail_context, round_context
 from survey.invitations.emails import VARIABLES, Renderer, TemplateProblem, Wording, sample_context
 from survey.invitations.models import INVITATION, KIND_LABELS, KINDS, REMINDER, STATUS_LABELS, MailSchedule, \
     OutboxMessage
-from survey.invitations.services import MailError
+from survey.invitations.outbox import MailError
 from survey.invitations.sink import list_messages, read_message
 from survey.rounds.models import Agency, Round
 from survey.roster.models import Respondent
@@ -32,23 +33,6 @@ def _watched_agency() -> int | None:
     """A focal point sees their own agency only; administrators see the whole round."""
     user = current_user()
     return user.agency_id if user.role == FOCAL_POINT else None
-
-
-def _refuse(message: str, endpoint: str, **values):
-    # A refusal writes nothing, even if the service had already flushed part of its work.
-    db.session().rollback()
-    flash(message)
-    return redirect(url_for(endpoint, **values))
-
-
-def _optional_int(name: str) -> int | None:
-    value = request.form.get(name, "").strip()
-    if not value:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise MailError("Lựa chọn không hợp lệ.") from None
 
 
 def _agencies(round_: Round) -> list[Agency]:
@@ -76,41 +60,45 @@ def index():
 @bp.get("/rounds/<int:round_id>/mail")
 @roles_required(*ADMINS)
 def campaign(round_id: int):
-    round_ = round_in_scope(round_id)
+    return _campaign_page(round_in_scope(round_id))
+
+
+def _campaign_page(round_: Round, problem: str | None = None):
+    """The campaign page; with ``problem``, a refused form shown again (422: the edge writes nothing)."""
     session = db.session()
     counts = monitoring.outbox_counts(session, round_)
     recent = session.scalars(select(OutboxMessage).where(OutboxMessage.round_id == round_.id)
                              .order_by(OutboxMessage.id.desc()).limit(20)).all()
-    schedules = session.scalars(select(MailSchedule).where(MailSchedule.round_id == round_.id)
-                                .order_by(MailSchedule.run_at)).all()
+    schedules_ = session.scalars(select(MailSchedule).where(MailSchedule.round_id == round_.id)
+                                 .order_by(MailSchedule.run_at)).all()
     return render_template(
-        "invitations/campaign.html", round=round_, counts=counts, recent=recent, schedules=schedules,
-        settings=services.settings_for(session, round_), agencies=_agencies(round_),
-        kinds=KIND_LABELS, statuses=STATUS_LABELS, targets=exports.TARGETS,
-        custom={kind: services.wording_for(session, round_, kind)[1] for kind in KINDS},
-    )
+        "invitations/campaign.html", round=round_, counts=counts, recent=recent, schedules=schedules_,
+        settings=campaigns.settings_for(session, round_), agencies=_agencies(round_),
+        kinds=KIND_LABELS, statuses=STATUS_LABELS, targets=exports.TARGETS, problem=problem,
+        custom={kind: wordings.wording_for(session, round_, kind)[1] for kind in KINDS},
+    ), 422 if problem else 200
+
+
+def _refused(round_: Round, problem: str, back: str = "campaign"):
+    return _monitor_page(round_, problem) if back == "monitor" else _campaign_page(round_, problem)
 
 
 def _campaign_action(round_id: int, action: str):
     round_ = round_in_scope(round_id)
-    session = db.session()
-    back = "invitations.monitor" if request.form.get("back") == "monitor" else "invitations.campaign"
+    form = CampaignForm()
+    back = "monitor" if form.back.data == "monitor" else "campaign"
+    if not form.validate_on_submit():
+        return _refused(round_, form.first_error(), back)
+    options = {"include_invited": form.again.data} if action == "invite" else {}
     try:
-        ids = request.form.getlist("respondent", type=int) or None
-        if request.form.get("selection") == "1" and not ids:
-            # The call list's buttons act on the ticked people only, never on the whole round.
-            raise MailError("Chưa chọn người nào trong danh sách.")
-        outcome = getattr(services, action)(
-            session, round_, services.mail_context(current_app.config),
-            group_id=_optional_int("group_id"), agency_id=_optional_int("agency_id"), respondent_ids=ids,
-            actor=current_user(), **({"include_invited": request.form.get("again") == "1"} if action == "invite" else {}),
-        )
+        outcome = getattr(campaigns, action)(
+            db.session(), round_, mail_context(current_app.config), group_id=form.group_id.data,
+            agency_id=form.agency_id.data, respondent_ids=form.respondent.data or None, actor=current_user(),
+            **options)
     except MailError as error:
-        return _refuse(str(error), back, round_id=round_.id)
-    record(session, f"mail.{action}", round_id=round_.id, province_id=round_.province_id,
-           details={"enqueued": outcome.enqueued, "skipped": outcome.skipped, "selected": len(ids or [])})
+        return _refused(round_, str(error), back)
     flash(outcome.summary(INVITATION if action == "invite" else REMINDER))
-    return redirect(url_for(back, round_id=round_.id))
+    return redirect(url_for(f"invitations.{back}", round_id=round_.id))
 
 
 @bp.post("/rounds/<int:round_id>/mail/invite")
@@ -129,15 +117,14 @@ def remind(round_id: int):
 @roles_required(*ADMINS)
 def update_settings(round_id: int):
     round_ = round_in_scope(round_id)
+    form = ReminderRulesForm()
+    if not form.validate_on_submit():
+        return _campaign_page(round_, form.first_error())
     try:
-        settings = services.update_settings(
-            db.session(), round_, reminder_max=int(request.form.get("reminder_max", "")),
-            reminder_interval_days=int(request.form.get("reminder_interval_days", "")))
-    except ValueError as error:  # MailError, or a number that is not one
-        message = str(error) if isinstance(error, MailError) else "Hãy nhập số nguyên."
-        return _refuse(message, "invitations.campaign", round_id=round_.id)
-    record(db.session(), "mail.settings", round_id=round_.id, province_id=round_.province_id,
-           details={"reminder_max": settings.reminder_max, "interval_days": settings.reminder_interval_days})
+        campaigns.update_settings(db.session(), round_, reminder_max=form.reminder_max.data,
+                                  reminder_interval_days=form.reminder_interval_days.data, actor=current_user())
+    except MailError as error:
+        return _campaign_page(round_, str(error))
     flash("Đã lưu quy tắc nhắc.")
     return redirect(url_for("invitations.campaign", round_id=round_.id))
 
@@ -146,19 +133,14 @@ def update_settings(round_id: int):
 @roles_required(*ADMINS)
 def add_schedule(round_id: int):
     round_ = round_in_scope(round_id)
+    form = ScheduleForm()
+    if not form.validate_on_submit():
+        return _campaign_page(round_, form.first_error())
     try:
-        raw = request.form.get("run_at", "").strip()
-        try:
-            run_at = datetime.fromisoformat(raw).replace(tzinfo=VIETNAM)
-        except ValueError:
-            raise MailError("Thời điểm hẹn gửi không hợp lệ (ví dụ 2023-12-15T08:00).") from None
-        row = services.schedule(db.session(), round_, request.form.get("kind", ""), run_at,
-                                group_id=_optional_int("group_id"), agency_id=_optional_int("agency_id"),
-                                actor=current_user())
+        schedules.schedule(db.session(), round_, form.kind.data, form.run_at.data.replace(tzinfo=VIETNAM),
+                           group_id=form.group_id.data, agency_id=form.agency_id.data, actor=current_user())
     except MailError as error:
-        return _refuse(str(error), "invitations.campaign", round_id=round_.id)
-    record(db.session(), "mail.schedule", round_id=round_.id, province_id=round_.province_id, target=row.kind,
-           details={"run_at": raw, "group_id": row.group_id, "agency_id": row.agency_id})
+        return _campaign_page(round_, str(error))
     flash("Đã hẹn lịch gửi; tiến trình gửi thư sẽ xếp thư vào hàng đợi khi đến giờ.")
     return redirect(url_for("invitations.campaign", round_id=round_.id))
 
@@ -167,13 +149,13 @@ def add_schedule(round_id: int):
 @roles_required(*ADMINS)
 def cancel_schedule(round_id: int):
     round_ = round_in_scope(round_id)
+    form = CancelScheduleForm()
+    if not form.validate_on_submit():
+        return _campaign_page(round_, form.first_error())
     try:
-        schedule_id = _optional_int("schedule_id")
-        services.cancel_schedule(db.session(), round_, schedule_id or 0)
+        schedules.cancel_schedule(db.session(), round_, form.schedule_id.data, actor=current_user())
     except MailError as error:
-        return _refuse(str(error), "invitations.campaign", round_id=round_.id)
-    record(db.session(), "mail.schedule_cancel", round_id=round_.id, province_id=round_.province_id,
-           details={"schedule": schedule_id})
+        return _campaign_page(round_, str(error))
     flash("Đã hủy lịch gửi.")
     return redirect(url_for("invitations.campaign", round_id=round_.id))
 
@@ -188,35 +170,37 @@ def edit_template(round_id: int):
     kind = request.values.get("kind", INVITATION)
     if kind not in KINDS:
         abort(404)
-    wording, custom = services.wording_for(session, round_, kind)
+    wording, custom = wordings.wording_for(session, round_, kind)
+    form = TemplateForm(data={"subject": wording.subject, "body_text": wording.body_text,
+                              "body_html": wording.body_html})
     problem = None
-    action = request.form.get("action") if request.method == "POST" else None
+    action = form.action.data if form.validate_on_submit() else None
+    if request.method == "POST" and action is None:
+        problem = form.first_error()
     if action == "reset":
-        services.reset_wording(session, round_, kind)
-        record(session, "mail.template_reset", round_id=round_.id, province_id=round_.province_id, target=kind)
+        wordings.reset_wording(session, round_, kind, actor=current_user())
         flash("Đã dùng lại mẫu thư mặc định.")
         return redirect(url_for("invitations.edit_template", round_id=round_.id, kind=kind))
     if action in ("preview", "save"):
-        wording = Wording(request.form.get("subject", ""), request.form.get("body_text", ""),
-                          request.form.get("body_html", ""))
+        wording = Wording(form.subject.data or "", form.body_text.data or "", form.body_html.data or "")
         if action == "save":
             try:
-                services.save_wording(session, round_, kind, wording, actor=current_user())
+                wordings.save_wording(session, round_, kind, wording, actor=current_user())
             except MailError as error:
                 problem = str(error)
             else:
-                record(session, "mail.template", round_id=round_.id, province_id=round_.province_id, target=kind)
                 flash("Đã lưu mẫu thư.")
                 return redirect(url_for("invitations.edit_template", round_id=round_.id, kind=kind))
     preview = None
     if problem is None:
         try:
-            preview = Renderer(wording).render({**sample_context(), **services.round_context(round_),
+            preview = Renderer(wording).render({**sample_context(), **round_context(round_),
                                                 "link": f"{current_app.config['BASE_URL']}/r/{'X' * 32}"})
         except TemplateProblem as error:
             problem = str(error)
-    status = 400 if problem and action == "save" else 200
-    return render_template("invitations/template.html", round=round_, kind=kind, kinds=KIND_LABELS, wording=wording,
+    # A refused save answers 422 so that the edge writes nothing; a preview writes nothing anyway.
+    status = 422 if problem and request.method == "POST" and action != "preview" else 200
+    return render_template("invitations/template.html", round=round_, kind=kind, kinds=KIND_LABELS, form=form,
                            custom=custom, preview=preview, problem=problem, variables=VARIABLES), status
 
 
@@ -225,7 +209,11 @@ def edit_template(round_id: int):
 @bp.get("/rounds/<int:round_id>/monitor")
 @roles_required(*WATCHERS)
 def monitor(round_id: int):
-    round_ = round_in_scope(round_id)
+    return _monitor_page(round_in_scope(round_id))
+
+
+def _monitor_page(round_: Round, problem: str | None = None):
+    """The monitoring page; with ``problem``, a refused form shown again (422: the edge writes nothing)."""
     session = db.session()
     agency_id = _watched_agency()
     days = monitoring.submissions_per_day(session, round_, agency_id=agency_id)
@@ -235,17 +223,15 @@ def monitor(round_id: int):
         failed=monitoring.non_respondents(session, round_, agency_id=agency_id, only_failed=True),
         people=monitoring.non_respondents(session, round_, agency_id=agency_id, limit=CALL_LIST_ROWS),
         pending=monitoring.count_non_respondents(session, round_, agency_id=agency_id),
-        can_send=current_user().role in ADMINS,
-    )
+        can_send=current_user().role in ADMINS, problem=problem,
+    ), 422 if problem else 200
 
 
 @bp.get("/rounds/<int:round_id>/monitor.xlsx")
 @roles_required(*WATCHERS)
 def monitor_export(round_id: int):
     round_ = round_in_scope(round_id)
-    session = db.session()
-    content = exports.monitoring_workbook(session, round_, agency_id=_watched_agency())
-    record(session, "mail.monitor_export", round_id=round_.id, province_id=round_.province_id)
+    content = exports.monitoring_workbook(db.session(), round_, agency_id=_watched_agency(), actor=current_user())
     return Response(content, mimetype=exports.XLSX,
                     headers={"Content-Disposition": f"attachment; filename=theo-doi-dot-{round_.id}.xlsx"})
 
@@ -260,17 +246,14 @@ def resend(round_id: int, respondent_id: int):
     if respondent is None or respondent.round_id != round_.id or (
             agency_id is not None and respondent.agency_id != agency_id):
         abort(404)
-    old_email = respondent.email
+    form = ResendForm()
+    if not form.validate_on_submit():
+        return _monitor_page(round_, form.first_error())
     try:
-        services.resend(session, round_, respondent, services.mail_context(current_app.config),
-                        new_email=request.form.get("email"), actor=current_user())
+        campaigns.resend(session, round_, respondent, mail_context(current_app.config), new_email=form.email.data,
+                         actor=current_user())
     except MailError as error:
-        return _refuse(str(error), "invitations.monitor", round_id=round_.id)
-    details = {"respondent": respondent.id}
-    if respondent.email != old_email:
-        details.update(old_email=old_email, new_email=respondent.email)
-    record(session, "mail.resend", round_id=round_.id, province_id=round_.province_id, target=respondent.full_name,
-           details=details)
+        return _monitor_page(round_, str(error))
     flash(f"Đã gửi lại đường dẫn mới cho {respondent.full_name} ({respondent.email}); đường dẫn cũ không còn dùng được.")
     return redirect(url_for("invitations.monitor", round_id=round_.id))
 
@@ -279,27 +262,19 @@ def resend(round_id: int, respondent_id: int):
 @roles_required(*ADMINS)
 def export_links(round_id: int):
     round_ = round_in_scope(round_id)
-    session = db.session()
-    target = request.form.get("target", "no_email")
-    form = request.form.get("format", "xlsx")
-    if target not in exports.TARGETS or form not in ("xlsx", "pdf"):
-        return _refuse("Lựa chọn xuất đường dẫn không hợp lệ.", "invitations.campaign", round_id=round_.id)
+    form = LinksForm()
+    if not form.validate_on_submit():
+        return _campaign_page(round_, form.first_error())
     try:
-        group_id, agency_id = _optional_int("group_id"), _optional_int("agency_id")
-        services.check_target(session, round_, group_id, agency_id)
-        links = exports.issue_links(session, round_, services.mail_context(current_app.config), target=target,
-                                    group_id=group_id, agency_id=agency_id)
+        content = exports.export_links(db.session(), round_, mail_context(current_app.config),
+                                       target=form.target.data, form=form.format.data, group_id=form.group_id.data,
+                                       agency_id=form.agency_id.data, actor=current_user())
     except MailError as error:
-        return _refuse(str(error), "invitations.campaign", round_id=round_.id)
-    if not links:
-        return _refuse("Không có ai phù hợp với lựa chọn này; chưa cấp đường dẫn nào.", "invitations.campaign",
-                       round_id=round_.id)
-    record(session, "mail.links_export", round_id=round_.id, province_id=round_.province_id,
-           details={"target": target, "format": form, "links": len(links)})
-    if form == "pdf":
-        return Response(exports.letters_pdf(round_, links), mimetype="application/pdf",
+        return _campaign_page(round_, str(error))
+    if form.format.data == "pdf":
+        return Response(content, mimetype="application/pdf",
                         headers={"Content-Disposition": f"attachment; filename=thu-moi-dot-{round_.id}.pdf"})
-    return Response(exports.links_workbook(round_, links), mimetype=exports.XLSX,
+    return Response(content, mimetype=exports.XLSX,
                     headers={"Content-Disposition": f"attachment; filename=duong-dan-dot-{round_.id}.xlsx"})
 
 

@@ -4,8 +4,9 @@ import pytest
 from sqlalchemy import select, text
 
 from survey import db
-from survey.invitations.services import MailContext
-from survey.invitations.worker import SmtpSettings, Worker, WorkerOptions
+from survey.invitations.delivery import SmtpSettings
+from survey.invitations.outbox import MailContext
+from survey.invitations.worker import Worker, WorkerOptions
 from survey.roster.models import Respondent
 from tests.invitations.smtp import SmtpServer
 

@@ -10,7 +10,8 @@ import os
 import sys
 
 from survey import create_app
-from survey.invitations.worker import SmtpSettings, Worker, WorkerOptions
+from survey.invitations.delivery import SmtpSettings
+from survey.invitations.worker import Worker, WorkerOptions
 from tests.conftest import make_test_config
 
 CRASH_STATUS = 9

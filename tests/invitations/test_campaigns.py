@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import func, select, text
 
 from survey import db
-from survey.invitations import services
+from survey.invitations import campaigns, schedules
 from survey.invitations.models import FAILED, INVITATION, REMINDER, MailSchedule, OutboxMessage
+from survey.invitations.outbox import MailError
 from survey.respond.links import find_active_link
 from survey.respond.models import AccessLink, Submission
 from survey.rounds.models import Round
@@ -41,12 +42,12 @@ def test_invitations_skip_the_submitted_those_without_email_and_the_already_invi
         _submit(session, ids[0], round_id)
         session.get(Respondent, ids[1]).email = None
         session.get(Respondent, ids[2]).email = "không phải địa chỉ"
-        outcome = services.invite(session, _round(session, round_id), CONTEXT)
+        outcome = campaigns.invite(session, _round(session, round_id), CONTEXT)
         assert outcome.enqueued == 7
         assert outcome.skipped == {"submitted": 1, "no_email": 1, "bad_email": 1}
-        again = services.invite(session, _round(session, round_id), CONTEXT)
+        again = campaigns.invite(session, _round(session, round_id), CONTEXT)
         assert again.enqueued == 0 and again.skipped["already_invited"] == 7
-        forced = services.invite(session, _round(session, round_id), CONTEXT, respondent_ids=ids[3:5],
+        forced = campaigns.invite(session, _round(session, round_id), CONTEXT, respondent_ids=ids[3:5],
                                  include_invited=True)
         assert forced.enqueued == 2
         assert len(_messages(session)) == 9
@@ -59,7 +60,7 @@ def test_an_invitation_carries_a_working_link_and_revokes_the_previous_one(app, 
         respondent = session.scalars(select(Respondent).where(Respondent.round_id == round_id)).first()
         before = session.scalars(select(AccessLink).where(AccessLink.respondent_id == respondent.id)).all()
         assert len(before) == 1 and before[0].revoked_at is None  # the fixture's link
-        services.invite(session, _round(session, round_id), CONTEXT, respondent_ids=[respondent.id])
+        campaigns.invite(session, _round(session, round_id), CONTEXT, respondent_ids=[respondent.id])
         token = link_token(_messages(session)[0].body)
         assert find_active_link(session, token).respondent_id == respondent.id
         links = session.scalars(select(AccessLink).where(AccessLink.respondent_id == respondent.id)).all()
@@ -71,11 +72,11 @@ def test_group_and_agency_targets_belong_to_the_round(app, campaign, survey_roun
     other_id, _ = survey_round(per_group=1, title="Đợt khác")
     with app.app_context(), db.unit_of_work() as session:
         foreign_group = _round(session, other_id).groups[0].id
-        with pytest.raises(services.MailError, match="Nhóm đối tượng không thuộc"):
-            services.invite(session, _round(session, round_id), CONTEXT, group_id=foreign_group)
+        with pytest.raises(MailError, match="Nhóm đối tượng không thuộc"):
+            campaigns.invite(session, _round(session, round_id), CONTEXT, group_id=foreign_group)
         assert _messages(session) == []
         own_group = _round(session, round_id).groups[1]
-        outcome = services.invite(session, _round(session, round_id), CONTEXT, group_id=own_group.id)
+        outcome = campaigns.invite(session, _round(session, round_id), CONTEXT, group_id=own_group.id)
         assert outcome.enqueued == 1
         assert session.get(Respondent, _messages(session)[0].respondent_id).group_id == own_group.id
 
@@ -89,25 +90,25 @@ def test_reminders_go_to_invited_non_respondents_at_most_n_times_d_days_apart(ap
     ids = respondent_ids(app, round_id)
     with app.app_context(), db.unit_of_work() as session:
         round_ = _round(session, round_id)
-        services.update_settings(session, round_, reminder_max=2, reminder_interval_days=3)
-        services.invite(session, round_, CONTEXT, respondent_ids=ids[:4])  # ids[4] never invited
+        campaigns.update_settings(session, round_, reminder_max=2, reminder_interval_days=3)
+        campaigns.invite(session, round_, CONTEXT, respondent_ids=ids[:4])  # ids[4] never invited
         _submit(session, ids[0], round_id)
 
         now = utcnow()
-        first = services.remind(session, round_, CONTEXT, now=now)
+        first = campaigns.remind(session, round_, CONTEXT, now=now)
         assert first.enqueued == 0 and first.skipped == {"submitted": 1, "not_invited": 1, "too_recent": 3}
 
         _date_messages(session, now - timedelta(days=3))  # exactly three days ago: due
-        second = services.remind(session, round_, CONTEXT, now=now)
+        second = campaigns.remind(session, round_, CONTEXT, now=now)
         assert second.enqueued == 3
-        assert services.remind(session, round_, CONTEXT, now=now).skipped["too_recent"] == 3
+        assert campaigns.remind(session, round_, CONTEXT, now=now).skipped["too_recent"] == 3
 
         _date_messages(session, now - timedelta(days=2, hours=23))
-        assert services.remind(session, round_, CONTEXT, now=now).skipped["too_recent"] == 3
+        assert campaigns.remind(session, round_, CONTEXT, now=now).skipped["too_recent"] == 3
         _date_messages(session, now - timedelta(days=4))
-        assert services.remind(session, round_, CONTEXT, now=now).enqueued == 3
+        assert campaigns.remind(session, round_, CONTEXT, now=now).enqueued == 3
         _date_messages(session, now - timedelta(days=30))
-        capped = services.remind(session, round_, CONTEXT, now=now)
+        capped = campaigns.remind(session, round_, CONTEXT, now=now)
         assert capped.enqueued == 0 and capped.skipped["cap"] == 3
         reminders = _messages(session, REMINDER)
         assert len(reminders) == 6 and {m.respondent_id for m in reminders} == set(ids[1:4])
@@ -118,21 +119,21 @@ def test_no_mail_once_the_round_has_closed_and_no_reminders_before_it_opens(app,
     closed = campaign(per_group=1, opens_in=timedelta(days=-10), closes_in=timedelta(days=-1), title="Đã đóng")
     later = campaign(per_group=1, opens_in=timedelta(days=2), closes_in=timedelta(days=30), title="Sắp mở")
     with app.app_context(), db.unit_of_work() as session:
-        with pytest.raises(services.MailError, match="đã kết thúc"):
-            services.invite(session, _round(session, closed), CONTEXT)
-        with pytest.raises(services.MailError, match="chưa mở"):
-            services.remind(session, _round(session, later), CONTEXT)
+        with pytest.raises(MailError, match="đã kết thúc"):
+            campaigns.invite(session, _round(session, closed), CONTEXT)
+        with pytest.raises(MailError, match="chưa mở"):
+            campaigns.remind(session, _round(session, later), CONTEXT)
         # Invitations may go out before the opening (the page then says when it opens).
-        assert services.invite(session, _round(session, later), CONTEXT).enqueued == 5
+        assert campaigns.invite(session, _round(session, later), CONTEXT).enqueued == 5
 
 
 def test_settings_outside_their_range_are_refused(app, campaign):
     round_id = campaign(per_group=1)
     with app.app_context(), db.unit_of_work() as session:
-        with pytest.raises(services.MailError, match="từ 0 đến 20"):
-            services.update_settings(session, _round(session, round_id), reminder_max=21, reminder_interval_days=7)
-        with pytest.raises(services.MailError, match="từ 1 đến 60"):
-            services.update_settings(session, _round(session, round_id), reminder_max=3, reminder_interval_days=0)
+        with pytest.raises(MailError, match="từ 0 đến 20"):
+            campaigns.update_settings(session, _round(session, round_id), reminder_max=21, reminder_interval_days=7)
+        with pytest.raises(MailError, match="từ 1 đến 60"):
+            campaigns.update_settings(session, _round(session, round_id), reminder_max=3, reminder_interval_days=0)
 
 
 def test_a_due_schedule_runs_once(app, campaign):
@@ -140,14 +141,14 @@ def test_a_due_schedule_runs_once(app, campaign):
     with app.app_context(), db.unit_of_work() as session:
         round_ = _round(session, round_id)
         group = round_.groups[0]
-        row = services.schedule(session, round_, INVITATION, utcnow() + timedelta(hours=1), group_id=group.id)
-        assert services.run_due_schedule(session, CONTEXT) is None  # not yet due
-        done = services.run_due_schedule(session, CONTEXT, now=utcnow() + timedelta(hours=2))
+        row = schedules.schedule(session, round_, INVITATION, utcnow() + timedelta(hours=1), group_id=group.id)
+        assert schedules.run_due_schedule(session, CONTEXT) is None  # not yet due
+        done = schedules.run_due_schedule(session, CONTEXT, now=utcnow() + timedelta(hours=2))
         assert done.id == row.id and done.enqueued == 1 and done.done_at is not None
-        assert services.run_due_schedule(session, CONTEXT, now=utcnow() + timedelta(hours=3)) is None
+        assert schedules.run_due_schedule(session, CONTEXT, now=utcnow() + timedelta(hours=3)) is None
         assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
-        with pytest.raises(services.MailError, match="ở tương lai"):
-            services.schedule(session, round_, REMINDER, utcnow() - timedelta(minutes=1))
+        with pytest.raises(MailError, match="ở tương lai"):
+            schedules.schedule(session, round_, REMINDER, utcnow() - timedelta(minutes=1))
         assert session.scalar(select(func.count()).select_from(MailSchedule)) == 1
 
 
@@ -156,16 +157,16 @@ def test_resend_corrects_the_address_and_a_failed_person_counts_as_not_invited(a
     ids = respondent_ids(app, round_id)
     with app.app_context(), db.unit_of_work() as session:
         round_ = _round(session, round_id)
-        services.invite(session, round_, CONTEXT)
+        campaigns.invite(session, round_, CONTEXT)
         failed = _messages(session)[0]
         failed.status, failed.body, failed.last_error = FAILED, None, "550 5.1.1 No such user"
         session.flush()
-        assert services.invite(session, round_, CONTEXT).enqueued == 1  # only the failed one
+        assert campaigns.invite(session, round_, CONTEXT).enqueued == 1  # only the failed one
         respondent = session.get(Respondent, ids[0])
-        with pytest.raises(services.MailError, match="không hợp lệ"):
-            services.resend(session, round_, respondent, CONTEXT, new_email="sai@")
+        with pytest.raises(MailError, match="không hợp lệ"):
+            campaigns.resend(session, round_, respondent, CONTEXT, new_email="sai@")
         assert respondent.email == f"r{ids[0]}@example.vn"
-        message = services.resend(session, round_, respondent, CONTEXT, new_email=" Dung.Dia.Chi@Example.vn ")
+        message = campaigns.resend(session, round_, respondent, CONTEXT, new_email=" Dung.Dia.Chi@Example.vn ")
         assert respondent.email == "Dung.Dia.Chi@example.vn" == message.recipient
 
 
@@ -173,10 +174,10 @@ def test_no_reminder_to_an_address_that_just_failed(app, campaign):
     round_id = campaign(per_group=1)
     with app.app_context(), db.unit_of_work() as session:
         round_ = _round(session, round_id)
-        services.invite(session, round_, CONTEXT)
+        campaigns.invite(session, round_, CONTEXT)
         session.execute(text("UPDATE outbox_messages SET created_at = :t"), {"t": utcnow() - timedelta(days=30)})
         failed = _messages(session)[0]
         session.execute(text("UPDATE outbox_messages SET status = 'failed', body = NULL WHERE id = :i"), {"i": failed.id})
-        outcome = services.remind(session, round_, CONTEXT)
+        outcome = campaigns.remind(session, round_, CONTEXT)
         assert outcome.enqueued == 4 and outcome.skipped == {"last_failed": 1}
         assert failed.respondent_id not in {m.respondent_id for m in _messages(session, REMINDER)}

@@ -7,10 +7,12 @@ from datetime import timedelta
 from sqlalchemy import select, text
 
 from survey import db
-from survey.invitations import services
+from survey.invitations import campaigns, schedules
 from survey.invitations.models import REMINDER, SENT, MailSchedule
 from survey.rounds.models import Round
 from survey.timeutil import utcnow
+from tests.accounts.test_audit_at_the_action import entries
+from tests.conftest import csrf_token_in
 from tests.invitations.conftest import CONTEXT, worker_for
 from tests.invitations.test_worker import outbox
 
@@ -36,10 +38,10 @@ def test_the_worker_runs_a_due_reminder_schedule_and_sends_it(app, campaign, smt
     round_id = campaign(per_group=1)
     with app.app_context(), db.unit_of_work() as session:
         round_ = session.get(Round, round_id)
-        services.invite(session, round_, CONTEXT)
+        campaigns.invite(session, round_, CONTEXT)
         session.execute(text("UPDATE outbox_messages SET status = 'sent', sent_at = :t, created_at = :t, body = NULL"),
                         {"t": utcnow() - timedelta(days=8)})
-        schedule = services.schedule(session, round_, REMINDER, utcnow() + timedelta(minutes=5))
+        schedule = schedules.schedule(session, round_, REMINDER, utcnow() + timedelta(minutes=5))
         session.execute(text("UPDATE mail_schedules SET run_at = :t"), {"t": utcnow() - timedelta(minutes=1)})
         schedule_id = schedule.id
     server = smtp_server()
@@ -51,4 +53,19 @@ def test_the_worker_runs_a_due_reminder_schedule_and_sends_it(app, campaign, smt
     with app.app_context():
         row = db.session().get(MailSchedule, schedule_id)
         assert row.enqueued == 5 and row.done_at is not None
-        assert db.session().scalars(select(text("action")).select_from(text("audit_events"))).all() == ["mail.schedule_run"]
+        # The run is audited once, as the schedule's run: the reminders it queued are not logged again.
+        assert db.session().scalars(select(text("action")).select_from(text("audit_events"))).all() == [
+            "mail.invite", "mail.schedule", "mail.schedule_run"]
+
+
+def test_inviting_is_audited_alike_on_the_page_and_the_command_line(app, client, login, campaign):
+    first, second = campaign(per_group=1), campaign(per_group=1, title="Đợt thứ hai")
+    login("province_admin")
+    page = f"/admin/rounds/{first}/mail"
+    reply = client.post(f"{page}/invite", data={"csrf_token": csrf_token_in(client.get(page).text)})
+    assert reply.status_code == 302
+    assert app.test_cli_runner().invoke(args=["mail", "invite", str(second)]).exit_code == 0
+    web, cli = entries(app, "mail.invite")
+    assert web[2] == first and cli[2] == second
+    assert (web[0], web[1], web[3], web[4]) == (cli[0], cli[1], cli[3], cli[4])
+    assert web[4] == {"enqueued": 5, "skipped": {}, "selected": 0}

@@ -9,7 +9,7 @@ from email import message_from_bytes, policy
 from sqlalchemy import select
 
 from survey import db
-from survey.invitations import services
+from survey.invitations import campaigns
 from survey.invitations.models import FAILED, SENT, OutboxMessage
 from survey.invitations.worker import RateLimiter
 from survey.rounds.models import Round
@@ -19,7 +19,7 @@ from tests.invitations.smtp import Behaviour
 
 def invite_all(app, round_id: int) -> int:
     with app.app_context(), db.unit_of_work() as session:
-        return services.invite(session, session.get(Round, round_id), CONTEXT).enqueued
+        return campaigns.invite(session, session.get(Round, round_id), CONTEXT).enqueued
 
 
 def outbox(app) -> list[OutboxMessage]:

@@ -1,0 +1,70 @@
+"""Forms of the campaign, template and monitoring pages."""
+
+from __future__ import annotations
+
+from wtforms import BooleanField, DateTimeLocalField, HiddenField, IntegerField, SelectField, SelectMultipleField, \
+    StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, NumberRange, ValidationError
+
+from survey.accounts.forms import StaffForm, choices, optional_id
+from survey.invitations.exports import FORMATS, TARGETS
+from survey.invitations.models import KIND_LABELS
+
+
+class TargetForm(StaffForm):
+    """Which part of the round: a group, an agency, or (empty) all of it."""
+
+    group_id = optional_id("Nhóm đối tượng")
+    agency_id = optional_id("Cơ quan, đơn vị")
+
+
+class CampaignForm(TargetForm):
+    respondent = SelectMultipleField(coerce=int, validate_choice=False)  # ticked on the call list
+    selection = HiddenField()  # "1": the call list's buttons act on the ticked people only
+    again = BooleanField("Gửi cả cho người đã được mời")
+    back = HiddenField()
+
+    def validate_respondent(self, field) -> None:
+        if self.selection.data == "1" and not field.data:
+            raise ValidationError("Chưa chọn người nào trong danh sách.")
+
+
+class ReminderRulesForm(StaffForm):
+    reminder_max = IntegerField("Số lần nhắc tối đa mỗi người", validators=[
+        InputRequired("Hãy nhập số nguyên."), NumberRange(0, 20, "Số lần nhắc tối đa phải từ 0 đến 20.")])
+    reminder_interval_days = IntegerField("Cách nhau ít nhất (ngày)", validators=[
+        InputRequired("Hãy nhập số nguyên."), NumberRange(1, 60, "Khoảng cách giữa hai lần nhắc phải từ 1 đến 60 ngày.")])
+
+
+RUN_AT_PROBLEM = "Thời điểm hẹn gửi không hợp lệ (ví dụ 2023-12-15T08:00)."
+
+
+class ScheduleForm(TargetForm):
+    kind = SelectField("Loại thư", choices=choices(KIND_LABELS))
+    run_at = DateTimeLocalField("Thời điểm (giờ Việt Nam)", format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+                                validators=[InputRequired(RUN_AT_PROBLEM)])
+
+    def validate_run_at(self, field) -> None:
+        if field.data is None:
+            raise ValidationError(RUN_AT_PROBLEM)
+
+
+class CancelScheduleForm(StaffForm):
+    schedule_id = IntegerField(validators=[InputRequired("Lịch gửi không tồn tại hoặc đã chạy.")])
+
+
+class TemplateForm(StaffForm):
+    subject = StringField("Tiêu đề")
+    body_text = TextAreaField("Nội dung dạng văn bản")
+    body_html = TextAreaField("Nội dung dạng HTML")
+    action = StringField()  # the button pressed: preview, save or reset
+
+
+class ResendForm(StaffForm):
+    email = StringField("E-mail đúng")
+
+
+class LinksForm(TargetForm):
+    target = SelectField("Ai", choices=choices(TARGETS))
+    format = SelectField(choices=[SelectChoice(f) for f in FORMATS])
