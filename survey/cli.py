@@ -9,18 +9,36 @@ import sys
 
 import click
 from flask import current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 
 from survey import migrate
 
 
 def _create_app():
     from survey import create_app
+    from survey.config import ConfigError
 
-    return create_app()
+    try:
+        return create_app()
+    except ConfigError as error:
+        # An operator's mistake, not a bug: one line naming the setting, exit status 1, no traceback.
+        raise click.ClickException(f"configuration: {error}") from None
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app)
+class _SurveyGroup(FlaskGroup):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        # Flask prints the whole traceback of an application that fails to
+        # load while listing commands (`survey`, `survey --help`): a refused
+        # configuration is the one line of _create_app instead.
+        try:
+            ctx.ensure_object(ScriptInfo).load_app()
+        except click.ClickException as refused:
+            refused.show()
+            ctx.exit(refused.exit_code)
+        return super().list_commands(ctx)
+
+
+@click.group(cls=_SurveyGroup, create_app=_create_app)
 def main() -> None:
     """Nền tảng khảo sát Chỉ số CCHC và SIPAS."""
 
