@@ -167,6 +167,11 @@ def questionnaires_diff(key: str, old_version: str, new_version: str) -> None:
 @click.command("demo", help="Load the Lào Cai 2023 demo round and print fresh personal links.")
 @with_appcontext
 def demo_command() -> None:
+    if current_app.config.get("ENV_MODE") != "development":
+        # The demo creates a system administrator whose password is published in the README.
+        raise click.ClickException(
+            "Lệnh demo chỉ chạy trong môi trường phát triển (SURVEY_ENV=development): nó tạo tài khoản "
+            "quản trị hệ thống với mật khẩu công khai. Không có gì được ghi vào cơ sở dữ liệu.")
     from survey import db
     from survey.demo.data import DEMO_PASSWORD, load_demo, load_demo_accounts
     from survey.questionnaire_registry import catalog
