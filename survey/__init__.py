@@ -6,7 +6,7 @@ from flask import Flask, current_app, g, has_request_context, render_template, r
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from survey import boundary, db
+from survey import boundary, db, health
 from survey.config import PROJECT_ROOT, from_environment
 
 csrf = CSRFProtect()
@@ -65,6 +65,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     for blueprint in (respond_bp, accounts_bp, rounds_bp, roster_bp, invitations_bp, reports_bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(health.bp)
     # The personal-link pages carry their own link-bound token (survey.respond.form_tokens)
     # and keep no session: nothing is stored on a respondent's device.
     csrf.exempt(respond_bp)
