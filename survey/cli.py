@@ -44,6 +44,10 @@ def main() -> None:
 
 
 def register_commands(app) -> None:
+    from survey.backup import backup_command, restore_command
+
+    db_group.add_command(backup_command)
+    db_group.add_command(restore_command)
     app.cli.add_command(db_group)
     app.cli.add_command(questionnaires_group)
     app.cli.add_command(demo_command)
