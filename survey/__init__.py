@@ -6,7 +6,7 @@ from flask import Flask, current_app, g, has_request_context, render_template, r
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from survey import db
+from survey import boundary, db, health
 from survey.config import PROJECT_ROOT, from_environment
 
 csrf = CSRFProtect()
@@ -24,6 +24,8 @@ SECURITY_HEADERS = (
     ("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
                                 "form-action 'self'; frame-ancestors 'none'"),
 )
+# Production behind TLS (secure cookies): browsers then refuse plain HTTP to this host for a year.
+HSTS = ("Strict-Transport-Security", "max-age=31536000")
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -51,6 +53,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     # The edge hooks (body-size limits, write intent) must run before CSRF
     # protection, which parses the form in its own before_request hook.
     _register_edge(app)
+    boundary.init_app(app)
     csrf.init_app(app)
 
     from survey.accounts.views import bp as accounts_bp
@@ -64,6 +67,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     for blueprint in (respond_bp, accounts_bp, rounds_bp, roster_bp, invitations_bp, reports_bp,
                       assessment_bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(health.bp)
     # The personal-link pages carry their own link-bound token (survey.respond.form_tokens)
     # and keep no session: nothing is stored on a respondent's device.
     csrf.exempt(respond_bp)
@@ -141,6 +145,9 @@ def _register_edge(app: Flask) -> None:
         if limit is not None:
             request.max_content_length = limit
 
+    secure = app.config.get("ENV_MODE") == "production" and app.config["SESSION_COOKIE_SECURE"]
+    headers = SECURITY_HEADERS + ((HSTS,) if secure else ())
+
     @app.after_request
     def commit_at_the_edge(response):
         # One commit per request: services only flush. An error response
@@ -157,7 +164,7 @@ def _register_edge(app: Flask) -> None:
             db.end_writes(connection)
         # Every page gets the same policy (no view sets its own); assigned, not
         # setdefault, which costs werkzeug an exception per absent header.
-        for name, value in SECURITY_HEADERS:
+        for name, value in headers:
             response.headers[name] = value
         return response
 

@@ -9,23 +9,45 @@ import sys
 
 import click
 from flask import current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 
 from survey import migrate
 
 
 def _create_app():
     from survey import create_app
+    from survey.config import ConfigError
 
-    return create_app()
+    try:
+        return create_app()
+    except ConfigError as error:
+        # An operator's mistake, not a bug: one line naming the setting, exit status 1, no traceback.
+        raise click.ClickException(f"configuration: {error}") from None
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app)
+class _SurveyGroup(FlaskGroup):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        # Flask prints the whole traceback of an application that fails to
+        # load while listing commands (`survey`, `survey --help`): a refused
+        # configuration is the one line of _create_app instead.
+        try:
+            ctx.ensure_object(ScriptInfo).load_app()
+        except click.ClickException as refused:
+            refused.show()
+            ctx.exit(refused.exit_code)
+        return super().list_commands(ctx)
+
+
+@click.group(cls=_SurveyGroup, create_app=_create_app)
 def main() -> None:
     """Nền tảng khảo sát Chỉ số CCHC và SIPAS."""
 
 
 def register_commands(app) -> None:
+    from survey.backup import backup_command, restore_command
+
+    db_group.add_command(backup_command)
+    db_group.add_command(restore_command)
     app.cli.add_command(db_group)
     app.cli.add_command(questionnaires_group)
     app.cli.add_command(demo_command)
@@ -149,6 +171,11 @@ def questionnaires_diff(key: str, old_version: str, new_version: str) -> None:
 @click.command("demo", help="Load the Lào Cai 2023 demo round and print fresh personal links.")
 @with_appcontext
 def demo_command() -> None:
+    if current_app.config.get("ENV_MODE") != "development":
+        # The demo creates a system administrator whose password is published in the README.
+        raise click.ClickException(
+            "Lệnh demo chỉ chạy trong môi trường phát triển (SURVEY_ENV=development): nó tạo tài khoản "
+            "quản trị hệ thống với mật khẩu công khai. Không có gì được ghi vào cơ sở dữ liệu.")
     from survey import db
     from survey.demo.data import DEMO_PASSWORD, load_demo, load_demo_accounts
     from survey.questionnaire_registry import catalog

@@ -41,8 +41,8 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
                 "SURVEY_SECRET_KEY is required (set SURVEY_ENV=development to use a generated one locally)"
             )
         secret = _development_secret(instance)
-    elif len(secret) < 32:
-        raise ConfigError("SURVEY_SECRET_KEY must be at least 32 characters")
+    else:
+        _check_secret(secret)
 
     database_url = env.get("SURVEY_DATABASE_URL")
     if not database_url:
@@ -62,6 +62,24 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
         # Development only: where the local SMTP sink of `make run` writes .eml files.
         "MAIL_SINK_DIR": str(instance / "mail") if mode == "development" else None,
     }
+
+
+# A random key of 32 characters from any usual alphabet (hex, base64) has well over
+# this many different characters; "x" * 32, 32 spaces or "abab..." do not.
+SECRET_MIN_LENGTH = 32
+SECRET_MIN_DISTINCT = 10
+SECRET_HINT = "generate one with: python3 -c 'import secrets; print(secrets.token_hex(32))'"
+
+
+def _check_secret(secret: str) -> None:
+    """Refuse keys that anyone could guess: a signed session cookie is only as strong as its key."""
+    if len(secret.strip()) < SECRET_MIN_LENGTH:
+        raise ConfigError(f"SURVEY_SECRET_KEY must be at least {SECRET_MIN_LENGTH} characters, "
+                          f"not counting leading or trailing spaces ({SECRET_HINT})")
+    distinct = len(set(secret))
+    if distinct < SECRET_MIN_DISTINCT:
+        raise ConfigError(f"SURVEY_SECRET_KEY is too predictable: {distinct} distinct characters, fewer than {SECRET_MIN_DISTINCT} "
+                          f"({SECRET_HINT})")
 
 
 SMTP_SECURITY = ("none", "starttls", "ssl")

@@ -13,7 +13,7 @@ from survey.rounds.models import Agency
 from survey.roster.models import Respondent
 
 # Endpoints anyone may reach; everything else must carry required_roles.
-PUBLIC_ENDPOINTS = {"static", "accounts.login"}
+PUBLIC_ENDPOINTS = {"static", "accounts.login", "health.healthz"}
 PUBLIC_BLUEPRINTS = {"respond"}
 # Requested last, in this order, because they end the session.
 LAST_ENDPOINTS = ["accounts.logout"]

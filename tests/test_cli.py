@@ -46,6 +46,7 @@ def test_questionnaires_check_passes_for_an_untouched_catalog(app, survey_round)
 
 
 def test_demo_prints_working_links_and_reissues_them(app, client):
+    app.config["ENV_MODE"] = "development"
     runner = app.test_cli_runner()
     first = runner.invoke(args=["demo"])
     assert first.exit_code == 0, first.output
@@ -71,6 +72,7 @@ def test_demo_plan_follows_todays_calendar(app):
     from survey.rounds.models import Round
     from survey.timeutil import utcnow
 
+    app.config["ENV_MODE"] = "development"
     assert app.test_cli_runner().invoke(args=["demo"]).exit_code == 0
     with app.app_context():
         round_ = db.session().scalars(select(Round)).one()
@@ -82,3 +84,15 @@ def test_demo_plan_follows_todays_calendar(app):
         dues = [m.due_on for m in sorted(round_.milestones, key=lambda m: m.position)]
         assert dues[0] == round_.ministry_deadline
         assert dues[-1] == round_.ministry_deadline.replace(year=round_.ministry_deadline.year + 1, month=1, day=20)
+
+
+def test_demo_refuses_to_run_outside_development(app):
+    from survey.accounts.models import User
+
+    assert app.config["ENV_MODE"] == "production"
+    result = app.test_cli_runner().invoke(args=["demo"])
+    assert result.exit_code != 0
+    assert "SURVEY_ENV=development" in result.output
+    with app.app_context():
+        assert db.session().scalar(select(func.count()).select_from(User)) == 0
+        assert db.session().scalar(select(func.count()).select_from(Respondent)) == 0

@@ -68,6 +68,7 @@ def test_focal_point_style_import_with_agency_and_the_agency_import(app, roster_
 
 
 def test_the_demo_ships_lao_cai_2023_agencies_and_gives_respondents_contacts(app):
+    app.config["ENV_MODE"] = "development"
     runner = app.test_cli_runner()
     assert runner.invoke(args=["demo"]).exit_code == 0
     with app.app_context():
