@@ -25,7 +25,7 @@ PROBE = text("SELECT version_num FROM alembic_version")
 def healthz():
     try:
         # The statement-by-statement engine: one round trip, no BEGIN/COMMIT.
-        with current_app.extensions["survey.autocommit_engine"].connect() as connection:
+        with current_app.extensions["survey.statement_engine"].connect() as connection:
             connection.execute(PROBE).first()
     except SQLAlchemyError:
         log.warning("health check: the database did not answer", exc_info=True)
