@@ -253,11 +253,11 @@ def chart(computed: Computed, name: str, question: str | None = None, group: str
     """A figure of the round, or None when it does not exist (unknown name, or a suppressed cell)."""
     result = computed.result
     if name == "fields" and computed.frames.structure_model is not None:
-        return field_points_chart(result.field_totals)
+        return field_points_chart(result.field_totals, min_cell=result.options.min_cell)
     if name == "sipas":
         if result.sipas is None:
             return None
-        return sipas_elements_chart(result.sipas.elements)
+        return sipas_elements_chart(result.sipas.elements, min_cell=result.options.min_cell)
     if name == "question" and question and group:
         freq = result.frequencies
         rows = freq[(freq["group"] == group) & (freq["question"] == question)]
@@ -265,7 +265,9 @@ def chart(computed: Computed, name: str, question: str | None = None, group: str
             return None  # a chart of a small cell would publish what the table hides
         q = computed.frames.questionnaires[group].question(question)
         labels = {o.code: o.label for o in q.scale.options} if q and q.scale else {}
-        return answer_distribution_chart(rows[["group", "option", "n"]], labels, title=question)
+        return answer_distribution_chart(rows[["group", "option", "n"]], labels,
+                                         title=f"{question}. {q.text}" if q else question,
+                                         group_labels=computed.frames.group_labels)
     return None
 
 
