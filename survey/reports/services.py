@@ -19,13 +19,15 @@ from analysis import (AnalysisOptions, RoundResult, compare_distributions, compa
                       read_self_assessment)
 from analysis.charts import answer_distribution_chart, field_points_chart, sipas_elements_chart
 from analysis.par import SelfAssessmentError, validate_self_assessment
-from analysis.report import write_csvs, write_pdf, write_sav, write_workbook
+from analysis.pdf_report import GroupCount, Issuer, write_report_pdf
+from analysis.report import write_csvs, write_sav, write_workbook
 from questionnaires import Catalog
 from survey.accounts.services import record
 from survey.reports import frames
 from survey.reports.models import SelfAssessment
 from survey.respond.models import Answer
 from survey.rounds.models import Round
+from survey.timeutil import VIETNAM, utcnow
 
 OPTION_CHOICES = {
     "dont_know": {"exclude": "Loại trừ (không tính)", "zero": "Tính là 0 điểm"},
@@ -303,7 +305,10 @@ def export_bytes(session: Session, round_: Round, computed: Computed, kind: str)
         elif kind == "sav":
             write_anonymised_sav(session, round_, computed, path)
         else:
-            write_pdf(path, computed.result, _figures(computed), title=f"Kết quả điều tra xã hội học — {round_.title}")
+            groups = [GroupCount(g.code, g.label, computed.response_counts[g.code], computed.roster_counts[g.code])
+                      for g in round_.groups]
+            issuer = Issuer.for_province(round_.province.name, utcnow().astimezone(VIETNAM).date())
+            write_report_pdf(path, computed.result, issuer, groups, _figures(computed))
         payload = path.read_bytes()
     record(session, f"reports.export_{kind}", target=name, round_id=round_.id, province_id=round_.province_id,
            details={"options": computed.result.options.as_dict()})
