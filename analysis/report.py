@@ -1,4 +1,4 @@
-"""Writers of computed results: Excel workbook, CSV files, SPSS .sav and PDF.
+"""Writers of computed results: Excel workbook, CSV files and SPSS .sav (the PDF: :mod:`analysis.pdf_report`).
 
 They take already-computed result objects (:class:`analysis.results.RoundResult`),
 never a database.  User-facing headers are Vietnamese.
@@ -6,7 +6,6 @@ never a database.  User-facing headers are Vietnamese.
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -15,12 +14,11 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from .results import RoundResult
 from .suppression import suppress_small_cells
 
-__all__ = ["write_workbook", "write_csvs", "write_sav", "write_pdf", "report_tables", "SHEET_NAMES", "dejavu_font_path"]
+__all__ = ["write_workbook", "write_csvs", "write_sav", "report_tables", "SHEET_NAMES", "dejavu_font_path"]
 
 SHEET_NAMES = {
     "summary": "Tổng hợp",
@@ -100,14 +98,6 @@ def dejavu_font_path(bold: bool = False) -> Path:
             return alt
         raise FileNotFoundError(f"DejaVu Sans font not found at {path}")
     return path
-
-
-def _fmt(v) -> str:
-    if v is None or v is pd.NA:
-        return ""
-    if isinstance(v, (float, np.floating)):
-        return "" if np.isnan(v) else f"{v:.2f}"
-    return str(v)
 
 
 def _summary(result: RoundResult) -> pd.DataFrame:
@@ -331,56 +321,3 @@ def write_sav(
         variable_value_labels={str(k): {float(c): str(l) for c, l in v.items()} for k, v in value_labels.items()},
         missing_ranges={k: [float(c) for c in v] for k, v in missing.items() if v},
     )
-
-
-def write_pdf(path, result: RoundResult, figures: Sequence[Figure] | Mapping[str, Figure] = (), title: str = "Kết quả điều tra xã hội học") -> None:
-    """Write a PDF report (fpdf2) with DejaVu Sans embedded for Vietnamese text.
-
-    Contents: title and provenance line, the summary table, the field table, the
-    SIPAS table when present, then every figure (PNG) on its own with its caption
-    (mapping keys are captions).
-    """
-    from fpdf import FPDF
-    from fpdf.enums import XPos, YPos
-
-    from .charts import figure_bytes
-
-    tables = report_tables(result)
-    pdf = FPDF(orientation="P", unit="mm", format="A4")
-    pdf.set_auto_page_break(auto=True, margin=15)
-    pdf.add_font("DejaVu", "", str(dejavu_font_path()))
-    pdf.add_font("DejaVu", "B", str(dejavu_font_path(bold=True)))
-    pdf.set_title(title)
-    pdf.add_page()
-    pdf.set_font("DejaVu", "B", 16)
-    pdf.multi_cell(0, 9, title, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_font("DejaVu", "", 8)
-    prov = ", ".join(f"{k}: {v}" for k, v in result.provenance.items() if not isinstance(v, Mapping))
-    if prov:
-        pdf.multi_cell(0, 4, prov, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.ln(3)
-
-    def table(heading: str, frame: pd.DataFrame, columns: list[str], widths: tuple[int, ...]) -> None:
-        pdf.set_font("DejaVu", "B", 11)
-        pdf.cell(0, 8, heading, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        pdf.set_font("DejaVu", "", 8)
-        labels = {**LABELS_VI, **_EXTRA_VI}
-        with pdf.table(col_widths=widths, text_align="LEFT", first_row_as_headings=True) as t:
-            t.row([labels.get(c, c) for c in columns])
-            for _, r in frame.iterrows():
-                t.row([_fmt(r[c]) for c in columns])
-        pdf.ln(4)
-
-    table("Tổng hợp", tables["summary"], ["indicator", "value", "low", "high"], (70, 30, 30, 30))
-    table("Điểm điều tra xã hội học theo lĩnh vực", tables["fields"], ["field_title", "survey_points", "survey_max", "percent"], (90, 30, 30, 30))
-    if result.sipas is not None:
-        table("SIPAS", tables["sipas"], ["indicator", "value", "low", "high"], (90, 30, 30, 30))
-    items = figures.items() if isinstance(figures, Mapping) else ((None, f) for f in figures)
-    for caption, fig in items:
-        png = figure_bytes(fig, "png", dpi=150)
-        pdf.add_page()
-        if caption:
-            pdf.set_font("DejaVu", "B", 11)
-            pdf.multi_cell(0, 7, str(caption), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        pdf.image(io.BytesIO(png), w=pdf.epw)
-    pdf.output(str(path))

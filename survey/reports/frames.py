@@ -41,6 +41,7 @@ class RoundFrames:
     group_sizes: pd.DataFrame
     response_counts: dict[str, int]
     roster_counts: dict[str, int]
+    group_labels: dict[str, str]
     sipas_respondents: dict[str, int]
     questionnaires: dict[str, Questionnaire]
     structure_model: Structure | None
@@ -214,6 +215,7 @@ def round_frames(session: Session, round_: Round, catalog: Catalog) -> RoundFram
         group_sizes=group_sizes_frame(roster, responses),
         response_counts=responses,
         roster_counts=roster,
+        group_labels={g.code: g.label for g in round_.groups},
         sipas_respondents=expectation_respondents(session, round_, items),
         questionnaires=questionnaires,
         structure_model=structure,

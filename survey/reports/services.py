@@ -19,13 +19,15 @@ from analysis import (AnalysisOptions, RoundResult, compare_distributions, compa
                       read_self_assessment)
 from analysis.charts import answer_distribution_chart, field_points_chart, sipas_elements_chart
 from analysis.par import SelfAssessmentError, validate_self_assessment
-from analysis.report import write_csvs, write_pdf, write_sav, write_workbook
+from analysis.pdf_report import GroupCount, Issuer, write_report_pdf
+from analysis.report import write_csvs, write_sav, write_workbook
 from questionnaires import Catalog
 from survey.accounts.services import record
 from survey.reports import frames
 from survey.reports.models import SelfAssessment
 from survey.respond.models import Answer
 from survey.rounds.models import Round
+from survey.timeutil import VIETNAM, utcnow
 
 OPTION_CHOICES = {
     "dont_know": {"exclude": "Loại trừ (không tính)", "zero": "Tính là 0 điểm"},
@@ -253,11 +255,11 @@ def chart(computed: Computed, name: str, question: str | None = None, group: str
     """A figure of the round, or None when it does not exist (unknown name, or a suppressed cell)."""
     result = computed.result
     if name == "fields" and computed.frames.structure_model is not None:
-        return field_points_chart(result.field_totals)
+        return field_points_chart(result.field_totals, min_cell=result.options.min_cell)
     if name == "sipas":
         if result.sipas is None:
             return None
-        return sipas_elements_chart(result.sipas.elements)
+        return sipas_elements_chart(result.sipas.elements, min_cell=result.options.min_cell)
     if name == "question" and question and group:
         freq = result.frequencies
         rows = freq[(freq["group"] == group) & (freq["question"] == question)]
@@ -265,7 +267,9 @@ def chart(computed: Computed, name: str, question: str | None = None, group: str
             return None  # a chart of a small cell would publish what the table hides
         q = computed.frames.questionnaires[group].question(question)
         labels = {o.code: o.label for o in q.scale.options} if q and q.scale else {}
-        return answer_distribution_chart(rows[["group", "option", "n"]], labels, title=question)
+        return answer_distribution_chart(rows[["group", "option", "n"]], labels,
+                                         title=f"{question}. {q.text}" if q else question,
+                                         group_labels=computed.frames.group_labels)
     return None
 
 
@@ -301,7 +305,10 @@ def export_bytes(session: Session, round_: Round, computed: Computed, kind: str)
         elif kind == "sav":
             write_anonymised_sav(session, round_, computed, path)
         else:
-            write_pdf(path, computed.result, _figures(computed), title=f"Kết quả điều tra xã hội học — {round_.title}")
+            groups = [GroupCount(g.code, g.label, computed.response_counts[g.code], computed.roster_counts[g.code])
+                      for g in round_.groups]
+            issuer = Issuer.for_province(round_.province.name, utcnow().astimezone(VIETNAM).date())
+            write_report_pdf(path, computed.result, issuer, groups, _figures(computed))
         payload = path.read_bytes()
     record(session, f"reports.export_{kind}", target=name, round_id=round_.id, province_id=round_.province_id,
            details={"options": computed.result.options.as_dict()})

@@ -6,9 +6,9 @@ import pyreadstat
 import pytest
 from analysis_frames import LEADER_SCALE, SATISFACTION_SCALE, count_rows, frame, item_rows, structure
 
-from analysis.charts import answer_distribution_chart, field_points_chart, figure_bytes, sipas_elements_chart
+from analysis.charts import answer_distribution_chart, figure_bytes
 from analysis.options import AnalysisOptions
-from analysis.report import SHEET_NAMES, write_csvs, write_pdf, write_sav, write_workbook
+from analysis.report import SHEET_NAMES, write_csvs, write_sav, write_workbook
 from analysis.results import compute_round
 
 STRUCT = structure([(1, "1.1.1", 1.5, True), (1, "1.1.2", 2.0, False), (8, "8.1.1", 3.0, False)])
@@ -81,15 +81,6 @@ def test_sav_round_trip(tmp_path):
     assert pd.isna(df2["Q2"][1])  # 9 is user-missing -> NaN by default
     with pytest.raises(ValueError, match="SPSS variable"):
         write_sav(path, data.rename(columns={"Q1": "1Q"}), {}, {}, [9])
-
-
-def test_pdf(result, tmp_path):
-    path = tmp_path / "bao_cao.pdf"
-    figs = {"Điểm theo lĩnh vực": field_points_chart(result.field_totals), "SIPAS – yếu tố": sipas_elements_chart(result.sipas.elements)}
-    write_pdf(path, result, figs, title="Kết quả khảo sát tỉnh Lào Cai — năm 2023")
-    data = path.read_bytes()
-    assert data.startswith(b"%PDF") and len(data) > 20_000
-    assert b"DejaVu" in data
 
 
 def test_charts_render():
