@@ -30,9 +30,10 @@ run: $(STAMP)
 	trap 'kill $$sink $$worker 2>/dev/null; wait $$sink $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/survey run --host $(HOST) --port $(PORT)
 
-# Debian's Chromium for the browser tests (Playwright cannot download its own here).
+# Debian's Chromium for the browser tests (Playwright cannot download its own here), and
+# poppler's pdftotext, which the PDF tests read the reports back with.
 system-test-deps:
-	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	@command -v chromium >/dev/null && command -v pdftotext >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils; }
 
 system-bench-deps:
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }

@@ -1,7 +1,6 @@
 """The PDF report reads like an administrative report: checked on the text pdftotext extracts."""
 
 import re
-import shutil
 import subprocess
 from datetime import date
 
@@ -14,7 +13,6 @@ from analysis.options import AnalysisOptions
 from analysis.pdf_report import GroupCount, Issuer, write_report_pdf
 from analysis.results import compute_round
 
-pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs pdftotext (apt-get install poppler-utils)")
 
 STRUCT = structure([(1, "1.1.1", 1.5, True), (1, "1.1.2", 2.0, False), (2, "2.1.1", 1.0, True),
                     (8, "8.1.1", 3.0, False), (8, "8.2.1", 2.0, True)])

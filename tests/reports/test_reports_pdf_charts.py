@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 
-import pytest
 
 from survey import db
 from survey.questionnaire_registry import catalog
@@ -26,7 +24,6 @@ def test_question_chart_names_groups_by_the_rounds_labels(app, answered_round):
     assert figure.get_suptitle().startswith("Q1.01. ")  # the question's text follows its code
 
 
-@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs pdftotext (apt-get install poppler-utils)")
 def test_pdf_export_has_heading_roster_counts_and_labels(app, client, answered_round, login):
     round_id = answered_round(per_group=3)
     login("analyst")
