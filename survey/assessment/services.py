@@ -22,7 +22,7 @@ from survey.assessment.models import (
     Appraisal, AppraisalComment, AssessmentCycle, Assignment, Entry, EvidenceDocument, EvidenceLink, FrozenVersion,
     Part, PointChange,
 )
-from survey.assessment.rules import EntryError, RuleBook, load_default_assignments, load_rules
+from survey.assessment.rules import EntryError, RuleBook, RulesError, load_default_assignments, load_rules
 from survey.rounds.models import Agency, Round
 from survey.rounds.services import DEFAULT_MILESTONES
 from survey.timeutil import VIETNAM, utcnow
@@ -70,9 +70,18 @@ class Context:
         return [s for s in self.structure.subcriteria if not s.survey_scored]
 
 
+def _checked(load, structure: Structure):
+    """``load(structure)`` for a data file beside the structure; a broken file is said plainly, not a 500."""
+    try:
+        return load(structure)
+    except RulesError as error:
+        raise AssessmentError("Tệp quy tắc chấm điểm hoặc phân công kèm bộ tiêu chí không hợp lệ: "
+                              + "; ".join(error.problems)) from None
+
+
 def context(cycle: AssessmentCycle, catalog: Catalog) -> Context:
     structure = catalog.structure(cycle.structure_key, cycle.structure_version)
-    rules = load_rules(structure)
+    rules = _checked(load_rules, structure)
     if structure.content_hash != cycle.structure_hash or _hash(rules.content) != cycle.rules_hash:
         raise AssessmentError("Bộ tiêu chí hoặc quy tắc chấm điểm đã thay đổi sau khi kỳ tự đánh giá bắt đầu; "
                               "phiên bản đang dùng không được sửa, hãy phát hành phiên bản mới.")
@@ -97,8 +106,8 @@ def start_cycle(session: Session, round_: Round, catalog: Catalog) -> Assessment
     structure = round_structure(round_, catalog)
     if structure is None:
         raise AssessmentError("Đợt khảo sát chưa gắn với bộ tiêu chí Chỉ số CCHC nào.")
-    rules = load_rules(structure)
-    defaults = load_default_assignments(structure)
+    rules = _checked(load_rules, structure)
+    defaults = _checked(load_default_assignments, structure)
     agencies = {a.code: a for a in session.scalars(select(Agency).where(Agency.province_id == round_.province_id,
                                                                         Agency.is_active.is_(True)))}
     cycle = AssessmentCycle(round_id=round_.id, structure_key=structure.key, structure_version=structure.version,
