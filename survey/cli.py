@@ -12,6 +12,7 @@ from flask import current_app
 from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 
 from survey import migrate
+from survey.accounts.models import ROLES
 
 
 def _create_app():
@@ -202,7 +203,7 @@ def users_group() -> None:
 @users_group.command("create")
 @click.option("--email", required=True)
 @click.option("--name", "full_name", required=True)
-@click.option("--role", type=click.Choice(["system_admin", "province_admin", "focal_point", "analyst"]), required=True)
+@click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--province", "province_code", help="province code (all roles but system_admin)")
 @click.option("--agency", "agency_code", help="agency code (focal_point)")
 @click.password_option("--password", help="at least 10 characters; prompted if omitted")

@@ -96,3 +96,12 @@ def test_demo_refuses_to_run_outside_development(app):
     with app.app_context():
         assert db.session().scalar(select(func.count()).select_from(User)) == 0
         assert db.session().scalar(select(func.count()).select_from(Respondent)) == 0
+
+
+def test_users_create_offers_every_role_including_the_appraisal_council(app, staff):
+    staff("province_admin")  # creates province LCI
+    result = app.test_cli_runner().invoke(args=["users", "create", "--email", "chutich@laocai.gov.vn",
+                                                "--name", "Chủ tịch Hội đồng", "--role", "council_chair",
+                                                "--province", "LCI", "--password", "mat-khau-du-dai-2026"])
+    assert result.exit_code == 0, result.output
+    assert "Chủ tịch Hội đồng thẩm định" in result.output
