@@ -18,7 +18,7 @@ INVITATION = ("Xin Ông/Bà dành ít phút cho biết mức độ hài lòng v�
               "Phiếu không hỏi họ tên, số điện thoại hay địa chỉ; câu trả lời chỉ được tổng hợp.")
 
 
-def _pdf(orientation: str, format_: str) -> FPDF:
+def _pdf(orientation: str, format_) -> FPDF:
     pdf = FPDF(orientation=orientation, format=format_)
     pdf.set_auto_page_break(False)
     pdf.add_font("DejaVu", "", str(FONT_DIR / "DejaVuSans.ttf"))
@@ -67,7 +67,7 @@ def poster(*, point_name: str, place: str, round_title: str, address: str) -> by
 
 def table_card(*, point_name: str, place: str, round_title: str, address: str) -> bytes:
     """An A5 landscape card to stand on a counter: QR on the left, the words on the right."""
-    pdf = _pdf("landscape", "A5")
+    pdf = _pdf("landscape", (148, 210))  # A5, in millimetres
     pdf.set_title(f"Thẻ để bàn — {point_name}")
     size = 95
     _qr(pdf, address, x=12, y=(pdf.h - size) / 2, size=size)

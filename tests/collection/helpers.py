@@ -18,9 +18,14 @@ CITIZENS = "sipas-citizens"
 FORM_TOKEN = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
 
 
-def make_point(app, survey_round, *, opens_in=timedelta(days=-1), closes_in=timedelta(days=30), **options):
-    """A round (no respondents) and one point on its citizen group; returns (round_id, point_id, token)."""
-    round_id, _ = survey_round(per_group=0, opens_in=opens_in, closes_in=closes_in)
+def make_point(app, survey_round, *, opens_in=timedelta(days=-1), closes_in=timedelta(days=30), round_id=None,
+               **options):
+    """A round (no respondents, unless ``round_id`` is given) and one point on its citizen group.
+
+    Returns (round_id, point_id, token).
+    """
+    if round_id is None:
+        round_id, _ = survey_round(per_group=0, opens_in=opens_in, closes_in=closes_in)
     with app.app_context(), db.unit_of_work() as session:
         round_ = session.get(Round, round_id)
         group = next(g for g in round_.groups if g.questionnaire_key == CITIZENS)
