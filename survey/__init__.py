@@ -14,7 +14,9 @@ csrf = CSRFProtect()
 # Whole-request ceiling (spreadsheet uploads); areas set lower ones below.
 MAX_CONTENT_LENGTH = 60 * 1024 * 1024
 # A full questionnaire section posts a few kilobytes; anything far larger is not a form.
-BODY_LIMITS = {"respond": 256 * 1024}
+BODY_LIMITS = {"respond": 256 * 1024, "point": 256 * 1024}
+# Public pages where no staff session is opened or consulted (survey.respond, survey.collection).
+PUBLIC_BLUEPRINTS = ("respond", "point")
 
 
 SECURITY_HEADERS = (
@@ -71,7 +73,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     # The personal-link pages carry their own link-bound token (survey.respond.form_tokens)
     # and keep no session: nothing is stored on a respondent's device.
     csrf.exempt(respond_bp)
-    app.session_interface = _StaffOnlySessions(respond_bp.url_prefix + "/")
+    from survey import collection
+
+    collection.init_app(app)
+    point_bp = app.blueprints["point"]
+    csrf.exempt(point_bp)  # its form carries a token bound to the point (survey.respond.form_tokens)
+    app.session_interface = _StaffOnlySessions(respond_bp.url_prefix + "/", point_bp.url_prefix + "/")
     _register_errors(app)
 
     from survey.cli import register_commands
@@ -110,11 +117,11 @@ class _StaffOnlySessions(SecureCookieSessionInterface):
     null session refuses writes) instead of setting a cookie.
     """
 
-    def __init__(self, sessionless_prefix: str):
-        self.sessionless_prefix = sessionless_prefix
+    def __init__(self, *sessionless_prefixes: str):
+        self.sessionless_prefixes = sessionless_prefixes
 
     def open_session(self, app, request):
-        if request.path.startswith(self.sessionless_prefix):
+        if request.path.startswith(self.sessionless_prefixes):
             return self.make_null_session(app)
         return super().open_session(app, request)
 
@@ -136,7 +143,7 @@ def _register_edge(app: Flask) -> None:
     @app.before_request
     def identify_staff():
         # Respondents are identified by their link only; staff sessions are not consulted there.
-        if request.blueprint != "respond" and request.endpoint != "static":
+        if request.blueprint not in PUBLIC_BLUEPRINTS and request.endpoint != "static":
             access.load_user()
 
     @app.before_request

@@ -59,6 +59,7 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
         "BASE_URL": env.get("SURVEY_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "SESSION_COOKIE_SECURE": env.get("SURVEY_SECURE_COOKIES", "0" if mode == "development" else "1") == "1",
         **_mail_settings(env, mode),
+        **_collection_settings(env),
         # Development only: where the local SMTP sink of `make run` writes .eml files.
         "MAIL_SINK_DIR": str(instance / "mail") if mode == "development" else None,
     }
@@ -80,6 +81,12 @@ def _check_secret(secret: str) -> None:
     if distinct < SECRET_MIN_DISTINCT:
         raise ConfigError(f"SURVEY_SECRET_KEY is too predictable: {distinct} distinct characters, fewer than {SECRET_MIN_DISTINCT} "
                           f"({SECRET_HINT})")
+
+
+def _collection_settings(env) -> dict:
+    from survey.collection.settings import from_environment as collection_settings
+
+    return collection_settings(env, ConfigError)
 
 
 SMTP_SECURITY = ("none", "starttls", "ssl")

@@ -2,6 +2,7 @@
 
 from survey.accounts.models import AuditEvent, LoginAttempt, User
 import survey.assessment.models  # noqa: F401  (issue 15 tables)
+import survey.collection.models  # noqa: F401  (issue 16 tables)
 import survey.invitations.models  # noqa: F401  (issue 4 tables)
 import survey.reports.models  # noqa: F401  (issue 5 tables)
 from survey.respond.models import AccessLink, Answer, Draft, Response, Submission

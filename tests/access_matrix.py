@@ -14,7 +14,7 @@ from survey.roster.models import Respondent
 
 # Endpoints anyone may reach; everything else must carry required_roles.
 PUBLIC_ENDPOINTS = {"static", "accounts.login", "health.healthz"}
-PUBLIC_BLUEPRINTS = {"respond"}
+PUBLIC_BLUEPRINTS = {"respond", "point"}
 # Requested last, in this order, because they end the session.
 LAST_ENDPOINTS = ["accounts.logout"]
 
@@ -39,6 +39,9 @@ def parameter_values(app, round_id: int) -> dict[str, object]:
             # assessment: a sub-criterion code and an evidence document (none exists: 404 when allowed)
             "code": "2.1.1",
             "document_id": 1,
+            "point_id": 1,  # collection points: none exists, allowed roles get 404, the others 403
+            "token": "x",
+            "printout": "poster",
         }
 
 

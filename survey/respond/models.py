@@ -89,6 +89,13 @@ class Response(Base):
     questionnaire_key: Mapped[str] = mapped_column(String(64))
     questionnaire_version: Mapped[str] = mapped_column(String(32))
     submitted_week: Mapped[date] = mapped_column(Date)
+    # How it was collected (survey.collection.models.CHANNELS), at which point and, if the
+    # citizen chose one, after which procedure: places and services, never a person or device.
+    # No foreign keys, as answers.group_id: on SQLite adding one copies the table, whose DROP
+    # would cascade to every answer; points and procedures are never deleted (migration 0012).
+    channel: Mapped[str] = mapped_column(String(16), default="email", server_default="email")
+    collection_point_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    procedure_id: Mapped[int | None] = mapped_column(Integer)
 
     answers: Mapped[list[Answer]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
 

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 
 from questionnaires import Questionnaire
 from survey import dialects
+from survey.collection.models import CHANNELS
 from survey.dialects import ResponseRows, Written
 from survey.responses import counts
 from survey.timeutil import utcnow, week_start
@@ -34,7 +35,9 @@ def answer_rows(questionnaire: Questionnaire,
 
 def store_response(connection: Connection, *, round_id: int, group_id: int, questionnaire: Questionnaire,
                    answers: Mapping[str, AnswerValue], respondent_id: int | None = None,
-                   draft_seen: datetime | None = None, now: datetime | None = None) -> Written:
+                   draft_seen: datetime | None = None, now: datetime | None = None,
+                   channel: str = "email", collection_point_id: int | None = None,
+                   procedure_id: int | None = None) -> Written:
     """Store one response in the caller's transaction; ``Written.STORED`` unless a guard refused it.
 
     ``answers`` maps question codes to the options chosen or a text, as the
@@ -46,17 +49,25 @@ def store_response(connection: Connection, *, round_id: int, group_id: int, ques
     ``Written.STALE`` if it changed or went meanwhile. A refused response
     writes nothing, so the caller's transaction stays as it was.
 
+    ``channel`` says how the response was collected ("email" for a personal
+    link; "point", "kiosk", "paper", "sms" for survey.collection), with the
+    collection point and the procedure the citizen chose, if any: places and
+    services, never a person, a device or an address.
+
     On a statement-by-statement connection (``survey.db.reads_statement_by_statement``)
     the writes are one transaction of their own on both databases.
     """
     if draft_seen is not None and respondent_id is None:
         raise ValueError("a draft belongs to a respondent: draft_seen needs respondent_id")
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}")
     now = now or utcnow()
     rows = list(answer_rows(questionnaire, answers))
     response = {
         "id": uuid.uuid4().hex, "round_id": round_id, "group_id": group_id,
         "questionnaire_key": questionnaire.key, "questionnaire_version": questionnaire.version,
-        "submitted_week": week_start(now),
+        "submitted_week": week_start(now), "channel": channel,
+        "collection_point_id": collection_point_id, "procedure_id": procedure_id,
     }
     ledger = (None if respondent_id is None
               else {"respondent_id": respondent_id, "round_id": round_id, "submitted_at": now})
@@ -76,6 +87,8 @@ def store_responses_in_bulk(connection: Connection, responses, answers) -> None:
     No ledger: a bulk load has no person behind its responses.
     """
     dialect = dialects.of(connection)
+    if "channel" not in responses.columns:
+        responses = responses.assign(channel="email")  # as the column's default: a frame's missing column is NULL
     if not connection.in_transaction():
         connection.begin()  # the driver-level writes below must not commit row by row
     dialect.write_responses_in_bulk(connection, responses, answers)

@@ -1,0 +1,25 @@
+"""``survey collection purge``: what the abuse controls kept, deleted once a round has closed."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+
+from survey import db
+from survey.collection import services
+
+
+@click.group("collection", help="Điểm khảo sát SIPAS (collection points).")
+def group():
+    pass
+
+
+@group.command("purge", help="Delete the dossier hashes and arrival windows of every closed round.")
+@with_appcontext
+def purge_command():
+    with db.unit_of_work() as session:
+        purged = services.purge_closed_rounds(session)
+    if not purged:
+        click.echo("Nothing to purge.")
+    for round_id, rows in purged.items():
+        click.echo(f"round {round_id}: {rows} rows deleted")

@@ -1,0 +1,87 @@
+"""Submission limits at a collection point, per device and per client address (Flask-Limiter).
+
+Why Flask-Limiter: its moving-window counters are atomic in memory and in
+Redis, with their own expiry, so concurrent posts over the limit are refused
+without any code of ours, and the counters never reach the database, let
+alone a table next to the answers. Storage comes from ``RATELIMIT_STORAGE_URI``
+(setting ``SURVEY_RATE_LIMIT_STORAGE``): ``memory://`` by default, which
+counts per process (one gunicorn worker, a test), or ``redis://127.0.0.1:6379``
+to share the counters between workers and servers. If Redis is unreachable
+the limiter falls back to memory instead of refusing citizens.
+
+Every post counts, accepted or not: counting only accepted ones would need a
+check before and an increment after the submission, which concurrent posts
+would slip between.
+
+The device is a random value in a cookie scoped to the point's own path
+(``/p/<token>``), set by the form page and kept for the limit's window. A
+token kept in the page would not do: it is issued anew with each page, so a
+script fetching the page before each post would never be limited. The
+cookie is sent nowhere else on the site, holds nothing but randomness, and
+expires with the window; it is not stored by us. A post without it (a
+browser refusing cookies, a script) shares one device counter per address,
+so refusing cookies cannot escape the device limit. The address limit is the
+looser of the two: a commune's Wi-Fi puts many citizens behind one address.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import current_app, request
+from flask_limiter import Limiter
+
+DEVICE_COOKIE = "thiet_bi"
+DEFAULT_DEVICE_LIMIT = "5 per hour"
+DEFAULT_ADDRESS_LIMIT = "60 per hour"
+DEVICE_COOKIE_SECONDS = 3600
+
+
+def _address() -> str:
+    return request.remote_addr or "unknown"
+
+
+limiter = Limiter(_address, strategy="moving-window", in_memory_fallback_enabled=True)
+
+
+def init_app(app) -> None:
+    app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    app.config.setdefault("POINT_LIMIT_DEVICE", DEFAULT_DEVICE_LIMIT)
+    app.config.setdefault("POINT_LIMIT_ADDRESS", DEFAULT_ADDRESS_LIMIT)
+    limiter.init_app(app)
+
+
+def _point() -> str:
+    return (request.view_args or {}).get("token", "")
+
+
+def device_key() -> str:
+    device = request.cookies.get(DEVICE_COOKIE, "")
+    if len(device) != 32 or not device.isalnum():
+        device = "none:" + _address()
+    return f"point:{_point()}:device:{device}"
+
+
+def address_key() -> str:
+    return f"point:{_point()}:address:{_address()}"
+
+
+def device_limit() -> str:
+    return current_app.config["POINT_LIMIT_DEVICE"]
+
+
+def address_limit() -> str:
+    return current_app.config["POINT_LIMIT_ADDRESS"]
+
+
+def limited(view):
+    """Both limits on a point's submission (POST only)."""
+    view = limiter.limit(device_limit, key_func=device_key, methods=["POST"], scope="point-device")(view)
+    return limiter.limit(address_limit, key_func=address_key, methods=["POST"], scope="point-address")(view)
+
+
+def give_device_cookie(response, path: str):
+    if DEVICE_COOKIE not in request.cookies:
+        response.set_cookie(DEVICE_COOKIE, secrets.token_hex(16), max_age=DEVICE_COOKIE_SECONDS, path=path,
+                            httponly=True, samesite="Strict", secure=current_app.config.get("SESSION_COOKIE_SECURE", True))
+    return response

@@ -1,0 +1,110 @@
+"""Collection points, the province's administrative procedures, and what abuse controls keep.
+
+What is kept apart from the answers, and why:
+
+* ``DossierDigest`` holds a keyed hash of each dossier number (mã hồ sơ) that
+  was used to answer, per round only: no point, no time, no key to a
+  response. It exists to refuse a second response for the same dossier and
+  is purged when the round closes (``services.purge_closed_rounds``).
+* ``PointArrival`` holds, per point, the 10-minute window in which a
+  response arrived: the least that lets the monitoring page flag a burst.
+  Its id is not stored anywhere else and responses have random ids, so
+  neither joins the two. It is purged with the dossier digests.
+* Rate-limit counters (client address, device cookie) live only in the
+  limiter's storage (memory or Redis), with their own expiry: never in the
+  database.
+
+A response itself records only its channel, its point and, if the citizen
+chose one, the procedure (columns of ``responses``, see survey.respond.models).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from survey.db import Base
+from survey.rounds.models import Round, RoundGroup
+from survey.timeutil import utcnow
+
+# How a response reached the platform. "email" is the personal link (sent by
+# e-mail or exported for SMS); the others are this area's channels.
+CHANNELS = ("email", "point", "kiosk", "paper", "sms")
+CHANNEL_LABELS = {"email": "Đường dẫn cá nhân", "point": "Điểm khảo sát (mã QR)", "kiosk": "Máy kiosk",
+                  "paper": "Phiếu giấy", "sms": "Tin nhắn SMS"}
+
+# What a point does when its expected sample is reached.
+QUOTA_ACCEPT = "accept"  # keep accepting, and say that the quota is reached
+QUOTA_REFUSE = "refuse"  # refuse further responses, saying why
+QUOTA_POLICIES = (QUOTA_ACCEPT, QUOTA_REFUSE)
+
+
+class Procedure(Base):
+    """An administrative procedure (thủ tục hành chính) of the province's list, imported from a spreadsheet."""
+
+    __tablename__ = "procedures"
+    __table_args__ = (UniqueConstraint("province_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    province_id: Mapped[int] = mapped_column(ForeignKey("provinces.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(64))  # mã thủ tục
+    name: Mapped[str] = mapped_column(String(500))  # tên thủ tục
+    field: Mapped[str] = mapped_column(String(255), default="")  # lĩnh vực
+    agency_name: Mapped[str] = mapped_column(String(255), default="")  # cơ quan thực hiện
+
+
+class CollectionPoint(Base):
+    """A place where citizens answer a round's citizen questionnaire: a counter, a one-stop shop."""
+
+    __tablename__ = "collection_points"
+    __table_args__ = (
+        CheckConstraint("quota IS NULL OR quota > 0", name="quota_positive"),
+        CheckConstraint(f"quota_policy IN {QUOTA_POLICIES!r}", name="known_quota_policy"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    # The group whose questionnaire citizens answer here (the round's citizen group).
+    group_id: Mapped[int] = mapped_column(ForeignKey("round_groups.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    place: Mapped[str] = mapped_column(String(255), default="")  # the address shown on the poster
+    # Printed on posters and typed by citizens, so kept in clear (unlike personal
+    # links, a point's link is public by design): short, random, unguessable
+    # enough that points cannot be enumerated (see services.new_point_token).
+    token: Mapped[str] = mapped_column(String(16), unique=True)
+    quota: Mapped[int | None] = mapped_column(Integer)  # expected sample; None: no quota
+    quota_policy: Mapped[str] = mapped_column(String(16), default=QUOTA_ACCEPT)
+    asks_dossier: Mapped[bool] = mapped_column(Boolean, default=False)  # one response per dossier
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    round: Mapped[Round] = relationship()
+    group: Mapped[RoundGroup] = relationship()
+
+    @property
+    def is_closed(self) -> bool:
+        return self.closed_at is not None
+
+
+class DossierDigest(Base):
+    """HMAC of a dossier number that answered in a round: one response per dossier. Nothing else."""
+
+    __tablename__ = "dossier_digests"
+    __table_args__ = (UniqueConstraint("round_id", "digest"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"))
+    digest: Mapped[str] = mapped_column(String(64))
+
+
+class PointArrival(Base):
+    """That a response arrived at a point within a 10-minute window: for flagging bursts only."""
+
+    __tablename__ = "point_arrivals"
+    __table_args__ = (Index("ix_point_arrivals_point_window", "point_id", "window_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    point_id: Mapped[int] = mapped_column(ForeignKey("collection_points.id", ondelete="CASCADE"))
+    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))

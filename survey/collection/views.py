@@ -1,0 +1,182 @@
+"""Collection points: the public page a QR code opens, and the administrators' pages."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
+
+from survey import db
+from survey.accounts.access import ADMINS, current_user, round_in_scope, roles_required
+from survey.collection import limits, posters, services
+from survey.collection.forms import ActionForm, PointForm, ProceduresUploadForm
+from survey.collection.models import CHANNEL_LABELS, CollectionPoint, Procedure
+from survey.respond.form_tokens import check_form_token, form_token
+from survey.roster.importing import ImportRefused
+
+public = Blueprint("point", __name__, url_prefix="/p")
+admin = Blueprint("collection", __name__, url_prefix="/admin/rounds/<int:round_id>")
+
+
+# --- the citizen's page ---------------------------------------------------------------------
+
+@public.after_request
+def never_cache(response):
+    # A phone or tablet handed from one citizen to the next must not show the previous answers.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@public.errorhandler(429)
+def too_many(_e):
+    return render_template("collection/refused.html", message=(
+        "Thiết bị hoặc mạng này đã gửi nhiều phiếu tại điểm khảo sát trong thời gian ngắn nên phiếu chưa được ghi. "
+        "Xin vui lòng thử lại sau."), point=None), 429
+
+
+def _refused(refusal: services.PointRefused, status: int | None = None):
+    default = {services.Refusal.INVALID: 404, services.Refusal.UNAVAILABLE: 503}.get(refusal.reason, 403)
+    return render_template("collection/refused.html", message=refusal.message, point=None), status or default
+
+
+def _form_page(point, *, answers=None, errors=(), procedure_code="", status=200):
+    response = current_app.make_response((render_template(
+        "collection/point.html", point=point, answers=answers or {}, errors=errors,
+        procedure_code=procedure_code, form_token=form_token(point.token)), status))
+    return limits.give_device_cookie(response, url_for(".answer", token=point.token))
+
+
+@public.get("/<token>")
+def answer(token):
+    try:
+        point = services.open_point(db.connection(), token)
+    except services.PointRefused as refusal:
+        return _refused(refusal)
+    return _form_page(point)
+
+
+@public.post("/<token>")
+@limits.limited
+def submit(token):
+    # Bound to the point's token: a page of another site cannot post here blindly.
+    check_form_token(token, request.form.get("csrf_token"))
+    connection = db.connection()
+    try:
+        point = services.open_point(connection, token)
+    except services.PointRefused as refusal:
+        return _refused(refusal)
+    procedure_code = request.form.get("procedure", "").strip()
+    try:
+        answers = services.read_answers(point.questionnaire, request.form, request.form.getlist)
+        stored = services.submit_at_point(connection, point, answers, procedure_code=procedure_code,
+                                          dossier=request.form.get("dossier", ""),
+                                          secret_key=current_app.secret_key)
+    except services.FormRefused as refused:
+        return _form_page(point, answers=refused.answers, errors=refused.messages, procedure_code=procedure_code,
+                          status=422)
+    except services.DossierUsed:
+        return render_template("collection/refused.html", point=point, message=(
+            "Hồ sơ này đã được đánh giá trong đợt khảo sát; mỗi hồ sơ chỉ gửi được một phiếu. "
+            "Câu trả lời lần này chưa được ghi.")), 409
+    except services.PointRefused as refusal:
+        return _refused(refusal, 409)
+    # Post/redirect/get: a refresh of the thanks page cannot post the answers again.
+    return redirect(url_for(".thanks", token=token, full=1 if stored.quota_reached else None))
+
+
+@public.get("/<token>/cam-on")
+def thanks(token):
+    if not services.plausible_token(token):
+        abort(404)
+    return render_template("collection/thanks.html", token=token, quota_reached=bool(request.args.get("full")))
+
+
+# --- administrators -------------------------------------------------------------------------
+
+def _point_in_round(round_, point_id: int) -> CollectionPoint:
+    point = db.session().get(CollectionPoint, point_id)
+    if point is None or point.round_id != round_.id:
+        abort(404)
+    return point
+
+
+def public_address(point: CollectionPoint) -> str:
+    return f"{current_app.config['BASE_URL']}/p/{point.token}"
+
+
+@admin.route("/points", methods=["GET", "POST"])
+@roles_required(*ADMINS)
+def points(round_id):
+    round_ = round_in_scope(round_id)
+    session = db.session()
+    form = PointForm()
+    form.group_id.choices = [SelectChoice(g.id, g.label) for g in round_.groups]
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            group = next(g for g in round_.groups if g.id == form.group_id.data)
+            try:
+                point = services.create_point(session, round_, group, name=form.name.data, place=form.place.data or "",
+                                              quota=form.quota.data, quota_policy=form.quota_policy.data,
+                                              asks_dossier=form.asks_dossier.data)
+            except services.PointError as problem:
+                form.name.errors = [*form.name.errors, str(problem)]
+                status = 422
+            else:
+                flash(f"Đã tạo điểm khảo sát “{point.name}”.")
+                return redirect(url_for(".points", round_id=round_id))
+        else:
+            status = 422
+    listed = session.scalars(select(CollectionPoint).where(CollectionPoint.round_id == round_id)
+                             .order_by(CollectionPoint.name)).all()
+    threshold = current_app.config.get("POINT_BURST", services.DEFAULT_BURST_THRESHOLD)
+    return render_template("collection/points.html", round=round_, points=listed, form=form, action=ActionForm(),
+                           collected=services.responses_per_point(session, round_id),
+                           bursts=services.bursts(session, round_id, threshold), threshold=threshold,
+                           address=public_address, channels=CHANNEL_LABELS), status
+
+
+@admin.post("/points/<int:point_id>/close")
+@roles_required(*ADMINS)
+def close_point(round_id, point_id):
+    round_ = round_in_scope(round_id)
+    point = _point_in_round(round_, point_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    closing = request.form.get("closed") == "1"
+    services.set_point_closed(db.session(), point, closing)
+    flash(f"Đã {'đóng' if closing else 'mở lại'} điểm khảo sát “{point.name}”.")
+    return redirect(url_for(".points", round_id=round_id))
+
+
+@admin.get("/points/<int:point_id>/<any(poster, card):printout>.pdf")
+@roles_required(*ADMINS)
+def point_pdf(round_id, point_id, printout):
+    round_ = round_in_scope(round_id)
+    point = _point_in_round(round_, point_id)
+    draw = posters.poster if printout == "poster" else posters.table_card
+    pdf = draw(point_name=point.name, place=point.place, round_title=round_.title, address=public_address(point))
+    return current_app.response_class(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="{printout}-{point.id}.pdf"'})
+
+
+@admin.route("/procedures", methods=["GET", "POST"])
+@roles_required(*ADMINS)
+def procedures(round_id):
+    round_ = round_in_scope(round_id)
+    session = db.session()
+    form = ProceduresUploadForm()
+    result, refused, status = None, None, 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            upload = form.file.data
+            try:
+                result = services.import_procedures(session, round_, upload.read(), upload.filename or "")
+            except ImportRefused as problem:
+                refused, status = str(problem), 422
+        else:
+            status = 422
+    listed = session.scalars(select(Procedure).where(Procedure.province_id == round_.province_id)
+                             .order_by(Procedure.field, Procedure.code)).all()
+    return render_template("collection/procedures.html", round=round_, form=form, result=result, refused=refused,
+                           procedures=listed, user=current_user()), status

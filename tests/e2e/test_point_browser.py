@@ -1,0 +1,50 @@
+"""A citizen scans a point's QR code and answers on a phone-sized Chromium."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from sqlalchemy import select
+
+from survey import db
+from survey.respond.models import Response, Submission
+from tests.collection.helpers import citizen_questionnaire, make_point
+from tests.e2e.test_respondent_browser import phone  # noqa: F401  (the phone-sized browser fixture)
+from tests.live_server import gunicorn_server
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def one_worker(database_url):
+    # One worker starts faster on a loaded machine than the shared four-worker server.
+    with gunicorn_server(database_url, workers=1) as base:
+        yield base
+
+
+def test_a_citizen_answers_at_a_point_on_a_phone(app, survey_round, one_worker, phone):  # noqa: F811
+    live_server = one_worker
+    _, point_id, token = make_point(app, survey_round)
+    questionnaire = citizen_questionnaire(app)
+
+    phone.goto(f"{live_server}/p/{token}")
+    expect(phone.locator(".masthead")).to_contain_text("Bộ phận Một cửa Sở Tư pháp")
+    # Submitting with nothing answered: refused in Vietnamese, nothing stored, the page stays.
+    phone.get_by_role("button", name="Gửi phiếu").click()
+    expect(phone.get_by_role("alert")).to_contain_text("Chưa gửi được phiếu")
+
+    for section in questionnaire.sections:
+        for question in section.questions:
+            if question.kind == "text":
+                phone.locator(f"textarea[name='q_{question.code}']").fill("Không có ý kiến thêm")
+                continue
+            option = next(o for o in question.scale.options if not o.is_missing)
+            phone.locator(f"fieldset[id='q_{question.code}'] label.option", has_text=option.label).first.click()
+    phone.get_by_role("button", name="Gửi phiếu").click()
+    expect(phone.get_by_role("heading", name="Cảm ơn Ông/Bà đã gửi phiếu")).to_be_visible()
+
+    with app.app_context():
+        responses = db.session().scalars(select(Response)).all()
+        assert db.session().scalars(select(Submission)).all() == []
+    assert [(r.channel, r.collection_point_id) for r in responses] == [("point", point_id)]
