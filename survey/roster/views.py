@@ -195,8 +195,8 @@ def upload(round_id: int):
     session = db.session()
     error = None
     # Checked before the file is read into memory: the request limit is higher for all uploads.
-    if (request.content_length or 0) > importing.MAX_ROSTER_BYTES + 64 * 1024:
-        error = (f"Tệp quá lớn; giới hạn là {importing.MAX_ROSTER_BYTES // 1024 // 1024} MB. Vui lòng xóa các "
+    if (request.content_length or 0) > importing.LIMITS.file_bytes + 64 * 1024:
+        error = (f"Tệp quá lớn; giới hạn là {importing.LIMITS.file_bytes // 1024 // 1024} MB. Vui lòng xóa các "
                  "trang tính, hình ảnh không cần thiết hoặc chia nhỏ danh sách.")
         for spooled in request.files.values():
             spooled.close()  # the form parser already spooled it to a temporary file
