@@ -14,6 +14,7 @@ from functools import lru_cache
 
 from openpyxl.utils import get_column_letter
 
+from survey.rounds.datafiles import group_words
 from survey.spreadsheets import Limits, SpreadsheetRefused, excerpt, read_sheet
 from survey.roster.normalise import (
     InvalidValue,
@@ -141,28 +142,15 @@ class AgencyRef:
     name: str
 
 
-# Position words -> group code. Division before department: "Trưởng phòng … Sở" is a division leader.
-_POSITION_GROUPS: list[tuple[str, re.Pattern[str]]] = [
-    ("hdnd", re.compile(r"\b(dai bieu hdnd|dai bieu hoi dong nhan dan|dbhdnd)\b")),
-    ("division", re.compile(r"\b(truong phong|pho truong phong|pho phong|chi cuc truong|pho chi cuc truong)\b")),
-    ("district", re.compile(r"\bchu tich (ubnd )?(huyen|thi xa|thanh pho)\b|\b(huyen uy|ubnd huyen)\b")),
-    ("commune", re.compile(r"\bchu tich (ubnd )?(xa|phuong|thi tran)\b")),
-    ("department", re.compile(r"\b(giam doc|pho giam doc|truong ban|pho truong ban|chanh thanh tra)\b")),
-]
-_GROUP_WORDS: list[tuple[str, re.Pattern[str]]] = [
-    ("hdnd", re.compile(r"\b(hdnd|hoi dong nhan dan)\b")),
-    ("division", re.compile(r"\b(cap phong|phong)\b")),
-    ("department", re.compile(r"\b(so|so ban nganh|lanh dao so)\b")),
-    ("district", re.compile(r"\b(huyen|cap huyen)\b")),
-    ("commune", re.compile(r"\b(xa|cap xa)\b")),
-    ("citizen", re.compile(r"\b(nguoi dan|to chuc|doanh nghiep|sipas)\b")),
-]
+def citizen_codes() -> frozenset[str]:
+    """Group codes whose people belong to no agency (questionnaires/groups.yaml)."""
+    return group_words().without_agency
 
 
 @lru_cache(maxsize=4096)
 def position_group(position: str) -> str | None:
     folded = fold(position)
-    for code, pattern in _POSITION_GROUPS:
+    for code, pattern in group_words().positions:
         if pattern.search(folded):
             return code
     return None
@@ -210,7 +198,7 @@ class Resolver:
         folded = fold(text)
         if folded in self.group_exact:
             return self.group_exact[folded]
-        for code, pattern in _GROUP_WORDS:
+        for code, pattern in group_words().words:
             if code in self.group_codes and pattern.search(folded):
                 return self.group_codes[code]
         return None
@@ -231,8 +219,13 @@ class Parsed:
 
 
 def parse_rows(table: Table, header: Header, resolver: Resolver, *, forced_agency: AgencyRef | None = None,
-               citizen_codes: frozenset[str] = frozenset({"citizen"})) -> Parsed:
-    """Validate every data row; valid ones come back normalised, the others as problems."""
+               citizen_codes: frozenset[str] | None = None) -> Parsed:
+    """Validate every data row; valid ones come back normalised, the others as problems.
+
+    ``citizen_codes`` are the groups whose people need no agency (default: from groups.yaml).
+    """
+    if citizen_codes is None:
+        citizen_codes = group_words().without_agency
     result = Parsed()
     columns = header.mapping
     label = {name: f"{FIELD_LABELS[name]} ({column_letter(col)})" for name, col in columns.items()}
