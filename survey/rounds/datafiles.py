@@ -72,7 +72,11 @@ def _patterns(entries: list[dict], codes: dict, name: str, key: str) -> tuple[tu
 
 @cache
 def group_words() -> GroupWords:
-    content = _load(GROUPS_FILE)
+    """The groups file's content, read once per process."""
+    return parse_group_words(_load(GROUPS_FILE))
+
+
+def parse_group_words(content: dict) -> GroupWords:
     groups = _entries(content, GROUPS_FILE, "groups", ("code", "label"))
     labels = {g["code"]: g["label"] for g in groups}
     if len(labels) != len(groups):
@@ -104,7 +108,7 @@ def _day_month(value: object, where: str) -> tuple[int, int]:
     day, _, month = str(value).partition("/")
     try:
         parsed = int(month), int(day)
-        date(2024, *parsed)  # a leap year: 29/02 is a valid plan date
+        date(2023, *parsed)  # not a leap year: 29/02 would not exist in most rounds' years
     except ValueError:
         raise DataFileError(f"questionnaires/{PLAN_FILE}: {where}: “{value}” is not a day/month") from None
     return parsed
@@ -118,7 +122,11 @@ class Plan:
 
 @cache
 def default_plan() -> Plan:
-    content = _load(PLAN_FILE)
+    """The default plan's content, read once per process."""
+    return parse_plan(_load(PLAN_FILE))
+
+
+def parse_plan(content: dict) -> Plan:
     milestones = []
     for number, entry in enumerate(_entries(content, PLAN_FILE, "milestones", ("label", "due")), start=1):
         where = f"milestone {number}"
