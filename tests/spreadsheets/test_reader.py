@@ -14,21 +14,10 @@ import openpyxl
 import pytest
 
 from survey.spreadsheets import Limits, SpreadsheetRefused, excerpt, read_sheet
+from tests.roster.files import xlsx as workbook
 
 # Python, openpyxl and pandas already loaded take about 100 MB; a bomb read without limits takes GBs.
 RSS_BOUND_MB = 300
-
-
-def workbook(rows, edit=None) -> bytes:
-    book = openpyxl.Workbook()
-    sheet = book.active
-    for row in rows:
-        sheet.append(row)
-    if edit is not None:
-        edit(sheet)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
 
 
 def with_part(data: bytes, name: str, chunk: bytes, repeat: int, head: bytes = b"", tail: bytes = b"") -> bytes:
@@ -121,7 +110,7 @@ def test_one_cell_at_column_xfd_is_refused_without_padding_every_row(tmp_path):
     def edit(sheet):
         sheet["XFD2"] = "x"
         sheet["A100000"] = "cuối"  # rows below must not be padded either
-    message, peak = refused_in_child(tmp_path, workbook([["Họ và tên"], ["An"]], edit))
+    message, peak = refused_in_child(tmp_path, workbook([["Họ và tên"], ["An"]], edit=edit))
     assert message == ("Dòng 2 có dữ liệu ở cột XFD; giới hạn số cột là 200 (đến cột GR). "
                        "Vui lòng xóa các cột thừa.")
     assert peak < RSS_BOUND_MB
@@ -151,7 +140,7 @@ def test_a_huge_cell_is_refused_quoting_only_a_short_excerpt(tmp_path):
 def test_a_cell_far_down_the_sheet_is_refused_by_the_row_limit(tmp_path):
     def edit(sheet):
         sheet["A1000000"] = "x"
-    message, peak = refused_in_child(tmp_path, workbook([["Họ và tên"], ["An"]], edit))
+    message, peak = refused_in_child(tmp_path, workbook([["Họ và tên"], ["An"]], edit=edit))
     assert message == "Tệp có dữ liệu ở dòng 1000000; giới hạn số dòng là 200000. Vui lòng chia nhỏ danh sách."
     assert peak < RSS_BOUND_MB
 
@@ -190,7 +179,7 @@ def test_vertical_merges_fill_the_rows_they_span_and_blank_rows_are_skipped():
     def edit(sheet):
         sheet.merge_cells("B2:B3")
         sheet.merge_cells("A5:C5")
-    rows = read_sheet(workbook([["Họ và tên", "Cơ quan"], ["An", "Sở Nội vụ"], ["Bình"], [], ["Tiêu đề"]], edit),
+    rows = read_sheet(workbook([["Họ và tên", "Cơ quan"], ["An", "Sở Nội vụ"], ["Bình"], [], ["Tiêu đề"]], edit=edit),
                       "ds.xlsx").rows
     assert rows == [(1, ["Họ và tên", "Cơ quan"]), (2, ["An", "Sở Nội vụ"]), (3, ["Bình", "Sở Nội vụ"]),
                     (5, ["Tiêu đề"])]
