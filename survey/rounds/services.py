@@ -7,7 +7,7 @@ Services flush, never commit.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
@@ -114,9 +114,35 @@ def bindings_locked(session: Session, round_: Round, now: datetime | None = None
     )
 
 
+def _in_year(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29/02 in a year without it
+        return day.replace(year=day.year + years, day=28)
+
+
+def _move_milestones(round_: Round, old_year: int, old_deadline: date | None,
+                     new_deadline: date | None) -> None:
+    """Move the milestones not edited by hand with the round: by years, then by the deadline's shift."""
+    years = round_.year - old_year
+    shift = (new_deadline - _in_year(old_deadline, years)) if (old_deadline and new_deadline) else timedelta(0)
+    for milestone in round_.milestones:
+        if milestone.is_fixed or milestone.done_on is not None:
+            continue
+        milestone.due_on = _in_year(milestone.due_on, years) + shift
+        if milestone.starts_on is not None:
+            milestone.starts_on = _in_year(milestone.starts_on, years) + shift
+
+
 def update_round(session: Session, round_: Round, *, title: str, year: int, opens_at: datetime,
                  closes_at: datetime, ministry_deadline: date | None) -> list[str]:
-    """Edit the settings; returns the names of what changed (for the audit log)."""
+    """Edit the settings; returns the names of what changed (for the audit log).
+
+    A new year moves the deadline with it when the deadline was left as it was; the milestones
+    not edited by hand (and not done) follow the year and the deadline.
+    """
+    if ministry_deadline is not None and ministry_deadline == round_.ministry_deadline and year != round_.year:
+        ministry_deadline = _in_year(ministry_deadline, year - round_.year)
     if closes_at <= opens_at:
         raise RoundError("Thời điểm đóng phải sau thời điểm mở.")
     if not title.strip():
@@ -129,6 +155,7 @@ def update_round(session: Session, round_: Round, *, title: str, year: int, open
     new = {"title": title.strip(), "year": year, "opens_at": opens_at, "closes_at": closes_at,
            "ministry_deadline": ministry_deadline}
     changed = []
+    old_year, old_deadline = round_.year, round_.ministry_deadline
     for name, value in new.items():
         old = getattr(round_, name)
         if isinstance(old, datetime):
@@ -136,6 +163,8 @@ def update_round(session: Session, round_: Round, *, title: str, year: int, open
         if old != value:
             setattr(round_, name, value)
             changed.append(name)
+    if "year" in changed or "ministry_deadline" in changed:
+        _move_milestones(round_, old_year, old_deadline, ministry_deadline)
     session.flush()
     _audit(session, round_, "round.update", details={"changed": changed})
     return changed
@@ -245,10 +274,13 @@ def save_milestone(session: Session, round_: Round, milestone: RoundMilestone | 
     if starts_on is not None and starts_on > due_on:
         raise RoundError("Ngày bắt đầu phải trước hạn hoàn thành.")
     if milestone is None:
-        milestone = RoundMilestone(round_id=round_.id, position=len(round_.milestones), label="", due_on=due_on)
+        milestone = RoundMilestone(round_id=round_.id, position=len(round_.milestones), label="", due_on=due_on,
+                                   is_fixed=True)
         round_.milestones.append(milestone)
     elif milestone.round_id != round_.id:
         raise RoundError("Mốc thời gian không thuộc đợt khảo sát này.")
+    if (starts_on, due_on) != (milestone.starts_on, milestone.due_on):
+        milestone.is_fixed = True  # dates set by hand no longer follow the round
     milestone.label, milestone.starts_on, milestone.due_on, milestone.done_on = label.strip(), starts_on, due_on, done_on
     session.flush()
     _audit(session, round_, "round.milestone", target=milestone.label,

@@ -101,9 +101,10 @@ def _render_round(round_: Round, error: str | None = None, status: int = 200):
 
 
 def _refused(round_: Round, message: str):
-    """Show the round page again with the refusal; the 400 makes the edge roll back what was flushed."""
-    # Objects the refused action touched are read again from the database for the page.
-    db.session().expire_all()
+    """Show the round page again with the refusal; the 400 makes the edge roll back the request.
+
+    Services check before they change anything, so the page shows the round as it was.
+    """
     return _render_round(round_, message, 400)
 
 
