@@ -20,8 +20,9 @@ from sqlalchemy import func, select
 from survey import create_app, db, migrate
 from survey.demo.data import AGENCIES_FILE
 from survey.questionnaire_registry import catalog
-from survey.rounds.services import GroupBinding, create_round, get_or_create_province, import_agencies
-from survey.roster import services
+from survey.rounds.agencies import agency_rows_from_file, import_agencies
+from survey.rounds.services import GroupBinding, create_round, get_or_create_province
+from survey.roster import imports
 from survey.roster.models import Respondent
 from survey.timeutil import utcnow
 from tests.databases import temporary_database
@@ -68,7 +69,7 @@ def run(backend: str, data_for) -> None:
         with app.app_context():
             with db.unit_of_work() as session:
                 province = get_or_create_province(session, "LCI", "tỉnh Lào Cai")
-                rows = services.agency_rows_from_file(AGENCIES_FILE.read_bytes(), "agencies.csv")
+                rows = agency_rows_from_file(AGENCIES_FILE.read_bytes(), "agencies.csv")
                 import_agencies(session, province, rows)
                 now = utcnow()
                 round_ = create_round(session, catalog(), province=province, year=2023, title="Đo hiệu năng",
@@ -82,19 +83,19 @@ def run(backend: str, data_for) -> None:
             with db.unit_of_work() as session:
                 round_ = session.get(type(round_), round_id)
                 started = time.perf_counter()
-                imp = services.start_import(session, round_, filename="bench.xlsx", content=data, user=None)
+                imp = imports.start_import(session, round_, filename="bench.xlsx", content=data, user=None)
                 preview = time.perf_counter() - started
                 assert imp.summary["add"] == ROWS and not imp.problems, imp.problems[:3]
                 import_id = imp.id
             with db.unit_of_work() as session:
                 started = time.perf_counter()
-                services.confirm_import(session, session.get(type(imp), import_id))
+                imports.confirm_import(session, session.get(type(imp), import_id))
                 session.flush()
             confirm = time.perf_counter() - started  # includes the commit
             with db.unit_of_work() as session:
                 assert session.scalar(select(func.count()).select_from(Respondent)) == ROWS
                 started = time.perf_counter()
-                again = services.start_import(session, session.get(type(round_), round_id), filename="bench.xlsx",
+                again = imports.start_import(session, session.get(type(round_), round_id), filename="bench.xlsx",
                                               content=data, user=None)
                 reimport = time.perf_counter() - started
                 assert again.summary["unchanged"] == ROWS

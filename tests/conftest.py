@@ -81,7 +81,7 @@ def survey_round(app):
     from survey.questionnaire_registry import catalog
     from survey.respond.links import issue_link
     from survey.rounds.services import create_round, get_or_create_province
-    from survey.roster.services import add_respondent
+    from survey.roster.people import add_respondent
 
     def build(*, per_group: int = 2, opens_in: timedelta = timedelta(days=-1),
               closes_in: timedelta = timedelta(days=30), bindings=DEMO_BINDINGS, title: str = "Đợt thử nghiệm"):
@@ -118,7 +118,8 @@ def staff(app):
     """Factory: a staff account of a role (province LCI, agency STP for a focal point); returns its e-mail."""
     from survey import db
     from survey.accounts.services import create_user
-    from survey.rounds.services import get_or_create_agency, get_or_create_province
+    from survey.rounds.agencies import get_or_create_agency
+    from survey.rounds.services import get_or_create_province
 
     def make(role: str, *, province_code: str = "LCI", agency_code: str = "STP", email: str | None = None):
         with app.app_context(), db.unit_of_work() as session:

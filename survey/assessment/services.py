@@ -24,11 +24,11 @@ from survey.assessment.models import (
 )
 from survey.assessment.rules import EntryError, RuleBook, RulesError, load_default_assignments, load_rules
 from survey.rounds.models import Agency, Round
-from survey.rounds.services import DEFAULT_MILESTONES
+from survey.rounds.datafiles import default_plan
 from survey.timeutil import VIETNAM, utcnow
 
 # The plan's milestone "reports and evidence to Sở Nội vụ" (5 January): parts are due then.
-PARTS_DUE_LABEL = DEFAULT_MILESTONES[2][0]
+PARTS_DUE = "self_assessment_reports_due"  # the plan's mark on the departments' deadline
 
 
 class AssessmentError(ValueError):
@@ -93,10 +93,15 @@ def cycle_of(session: Session, round_: Round) -> AssessmentCycle | None:
 
 
 def _parts_due(round_: Round) -> date:
+    """The round's milestone for the departments' reports, else the default plan's date for its year."""
+    planned = default_plan().marked(PARTS_DUE)
+    if planned is None:
+        raise AssessmentError(f"Kế hoạch mốc thời gian (questionnaires/calendar/default-plan.yaml) không có mốc "
+                              f"đánh dấu “{PARTS_DUE}” (hạn gửi báo cáo tự đánh giá).")
     for milestone in round_.milestones:
-        if milestone.label == PARTS_DUE_LABEL:
+        if milestone.label == planned.label:
             return milestone.due_on
-    return date(round_.year + 1, 1, 5)
+    return planned.dates(round_.year)[1]
 
 
 def start_cycle(session: Session, round_: Round, catalog: Catalog) -> AssessmentCycle:

@@ -17,9 +17,10 @@ from questionnaires import Catalog
 from survey.respond.links import issue_links
 from survey.respond.models import Submission
 from survey.rounds.models import Round
-from survey.rounds.services import GroupBinding, create_round, default_milestones, get_or_create_agency, get_or_create_province
+from survey.rounds.agencies import get_or_create_agency
+from survey.rounds.services import GroupBinding, create_round, default_milestones, get_or_create_province
 from survey.roster.models import Respondent
-from survey.roster.services import add_respondent
+from survey.roster.people import add_respondent
 from survey.timeutil import utcnow
 
 DEMO_TITLE = "Khảo sát xã hội học Chỉ số CCHC năm 2023 (dữ liệu minh họa)"

@@ -18,10 +18,10 @@ group = click.Group("roster", help="Respondent roster import and export.")
 def discard_stale_command() -> None:
     """Discard the uploaded lists left at their preview for more than 24 hours (for cron)."""
     from survey import db
-    from survey.roster import services
+    from survey.roster.imports import discard_stale_imports
 
     with db.unit_of_work() as session:
-        count = services.discard_stale_imports(session)
+        count = discard_stale_imports(session)
     click.echo(f"Đã hủy {count} bản xem trước quá 24 giờ (tệp và các dòng đã đọc được xóa).")
 
 
@@ -36,9 +36,9 @@ def import_command(file: Path, round_id: int, agency_code: str | None, yes: bool
     from sqlalchemy import select
 
     from survey import db
-    from survey.accounts.services import record
     from survey.rounds.models import Agency
-    from survey.roster import services
+    from survey.roster import imports
+    from survey.roster.current import RosterError
     from survey.roster.importing import ImportRefused
 
     content = file.read_bytes()
@@ -53,9 +53,9 @@ def import_command(file: Path, round_id: int, agency_code: str | None, yes: bool
         # The progress bar counts sheet rows read (the slow part on large workbooks).
         with click.progressbar(length=max(1, len(content) // 150), label="Đọc tệp", file=sys.stderr) as bar:
             try:
-                imp = services.start_import(session, round_, filename=file.name, content=content, user=None,
+                imp = imports.start_import(session, round_, filename=file.name, content=content, user=None,
                                             agency=agency, progress=bar.update)
-            except (ImportRefused, services.RosterError) as problem:
+            except (ImportRefused, RosterError) as problem:
                 raise click.ClickException(str(problem)) from None
             bar.update(bar.length)
         s = imp.summary
@@ -67,10 +67,10 @@ def import_command(file: Path, round_id: int, agency_code: str | None, yes: bool
             raise click.ClickException("Danh sách còn lỗi hoặc trùng lặp; không có gì được ghi.")
         if not (yes or click.confirm("Ghi các thay đổi này?", default=False)):
             raise click.ClickException("Đã hủy; không có gì được ghi.")
-        applied = services.confirm_import(session, imp)
-        record(session, "roster.import", target=imp.filename, round_id=round_.id, province_id=round_.province_id,
-               actor=None, details={"import": imp.id, "added": applied.added, "updated": applied.updated,
-                                    "unchanged": applied.unchanged, "via": "cli"})
+        try:
+            applied = imports.confirm_import(session, imp)
+        except RosterError as problem:
+            raise click.ClickException(str(problem)) from None
     click.echo(f"Đã ghi: thêm {applied.added}, cập nhật {applied.updated}, không đổi {applied.unchanged}.")
 
 
@@ -82,17 +82,12 @@ def import_command(file: Path, round_id: int, agency_code: str | None, yes: bool
 def export_command(round_id: int, out: Path) -> None:
     """Write the consolidated list in the Ministry's layout."""
     from survey import db
-    from survey.accounts.services import record
-    from survey.roster import services
+    from survey.roster.exports import FORMATS, export_roster
 
     kind = out.suffix.lower().lstrip(".")
-    if kind not in ("xlsx", "csv"):
+    if kind not in FORMATS:
         raise click.ClickException("--out phải là tệp .xlsx hoặc .csv")
     with db.unit_of_work() as session:
-        round_ = round_or_fail(session, round_id)
-        grouped = services.export_rows(session, round_)
-        out.write_bytes(services.export_xlsx(round_, grouped) if kind == "xlsx" else services.export_csv(grouped))
-        count = sum(len(rows) for _, rows in grouped)
-        record(session, "roster.export", target=round_.title, round_id=round_.id, province_id=round_.province_id,
-               actor=None, details={"format": kind, "rows": count, "via": "cli", "file": out.name})
+        body, count = export_roster(session, round_or_fail(session, round_id), kind)
+        out.write_bytes(body)
     click.echo(f"Đã xuất {count} người vào {out}.")

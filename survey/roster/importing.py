@@ -7,14 +7,15 @@ numbers, column names and Vietnamese messages. Nothing here writes anything.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from openpyxl.utils import get_column_letter
+
+from survey.rounds.datafiles import group_words
+from survey.spreadsheets import Limits, SpreadsheetRefused, excerpt, read_sheet
 from survey.roster.normalise import (
     InvalidValue,
     clean_text,
@@ -25,10 +26,9 @@ from survey.roster.normalise import (
     normalise_phone,
 )
 
-# A province's whole list is a few thousand rows (~1 MB); 20 MB leaves room for formatting.
-MAX_ROSTER_BYTES = 20 * 1024 * 1024
-MAX_COLUMNS = 200
-MAX_ROWS = 200_000
+# The roster's own bounds on top of the reader's: a list needs a few columns, never long cells.
+LIMITS = Limits(columns=200, cell_chars=2_000)
+MAX_COLUMNS = LIMITS.columns
 HEADER_SEARCH_ROWS = 30
 
 FIELDS = ("stt", "full_name", "position", "agency", "group", "email", "phone")
@@ -69,148 +69,19 @@ class Problem:
 
 
 def column_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
+    """The letter of a 0-based column index (A, B, … AA)."""
+    return get_column_letter(index + 1)
 
 
 # --- reading files ----------------------------------------------------------------------------
 
 def read_table(data: bytes, filename: str, progress: Callable[[int], None] | None = None) -> Table:
     """Rows of the first sheet (xlsx) or of the CSV, cells cleaned; refuses unusable files."""
-    if len(data) > MAX_ROSTER_BYTES:
-        raise ImportRefused(
-            f"Tệp quá lớn ({len(data) / 1024 / 1024:.0f} MB); giới hạn là {MAX_ROSTER_BYTES // 1024 // 1024} MB. "
-            "Vui lòng xóa các trang tính, hình ảnh không cần thiết hoặc chia nhỏ danh sách.")
-    if not data.strip():
-        raise ImportRefused("Tệp rỗng, không có dữ liệu.")
-    name = filename.lower()
-    if data.startswith(b"%PDF"):
-        raise ImportRefused("Tệp là tài liệu PDF, không phải bảng tính. Vui lòng tải lên tệp .xlsx hoặc .csv.")
-    if data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise ImportRefused("Tệp Excel cũ (.xls) không được hỗ trợ. Vui lòng mở tệp và lưu lại dưới dạng .xlsx.")
-    if data.startswith(b"PK\x03\x04"):
-        rows = _read_xlsx(data, progress)
-    elif name.endswith((".xlsx", ".xlsm")):
-        raise ImportRefused("Tệp có đuôi .xlsx nhưng không phải bảng tính Excel hợp lệ.")
-    elif name.endswith((".csv", ".txt")):
-        rows = _read_csv(data)
-    else:
-        raise ImportRefused("Chỉ nhận tệp .xlsx hoặc .csv.")
-    table = Table(rows=[])
-    for number, cells in rows:
-        width = _width(cells)
-        if width > MAX_COLUMNS:
-            raise ImportRefused(f"Dòng {number} có {width} cột; danh sách chỉ cần vài cột (tối đa {MAX_COLUMNS}).")
-        if len(table.rows) >= MAX_ROWS:
-            raise ImportRefused(f"Tệp có hơn {MAX_ROWS} dòng; vui lòng chia nhỏ danh sách.")
-        table.rows.append((number, [clean_text(c) for c in cells[:width]]))
-    if not any(any(cells) for _, cells in table.rows):
-        raise ImportRefused("Tệp không có dữ liệu (mọi ô đều trống).")
-    return table
-
-
-def _width(cells) -> int:
-    for i in range(len(cells) - 1, -1, -1):
-        value = cells[i]
-        if value is not None and value != "":
-            return i + 1
-    return 0
-
-
-def _read_csv(data: bytes) -> Iterator[tuple[int, list[str]]]:
-    if data.startswith(b"\xef\xbb\xbf"):
-        text = data[3:].decode("utf-8", errors="replace")
-    else:
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            # Vietnamese offices' Windows code page; its decomposed tones become NFC in clean_text.
-            text = data.decode("cp1258", errors="replace")
-    sample = text[:4096]
-    delimiter = max((",", ";", "\t"), key=sample.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        for number, cells in enumerate(reader, start=1):
-            yield number, cells
-    except csv.Error as error:
-        raise ImportRefused(f"Tệp CSV bị lỗi định dạng: {error}.") from None
-
-
-_MERGE = re.compile(rb'<mergeCell ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
-
-
-def _letters_to_index(letters: bytes) -> int:
-    index = 0
-    for ch in letters:
-        index = index * 26 + (ch - 64)
-    return index - 1
-
-
-def _read_xlsx(data: bytes, progress: Callable[[int], None] | None) -> Iterator[tuple[int, list]]:
-    import openpyxl
-
-    try:
-        # read_only streams the sheet; data_only takes the value Excel last showed and never
-        # evaluates a formula (one without a stored value reads as empty).
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as error:
-        raise ImportRefused(f"Không đọc được tệp .xlsx (tệp hỏng hoặc không phải Excel): {error}.") from None
-    try:
-        sheet = next((ws for ws in workbook.worksheets if ws.sheet_state == "visible"), None)
-        if sheet is None:
-            raise ImportRefused("Tệp .xlsx không có trang tính nào.")
-        spans, sources = _merged_ranges(sheet)
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            if progress is not None and number % 1000 == 0:
-                progress(1000)
-            cells = list(values)
-            if len(cells) > MAX_COLUMNS and _width(cells) > MAX_COLUMNS:
-                raise ImportRefused(f"Dòng {number} có {_width(cells)} cột; danh sách chỉ cần vài cột (tối đa {MAX_COLUMNS}).")
-            if sources:
-                for col, value in enumerate(cells):
-                    if (number, col) in sources:
-                        sources[(number, col)] = value
-            for col, source in spans.get(number, ()):
-                cells.extend([None] * (col + 1 - len(cells)))
-                if cells[col] is None:
-                    cells[col] = sources.get(source)
-            yield number, cells
-    except ImportRefused:
-        raise
-    except (zipfile.BadZipFile, KeyError, ValueError) as error:
-        raise ImportRefused(f"Không đọc được tệp .xlsx: {error}.") from None
-    finally:
-        workbook.close()
-
-
-def _merged_ranges(sheet) -> tuple[dict[int, list[tuple[int, tuple[int, int]]]], dict[tuple[int, int], object]]:
-    """Row -> [(column, top-left cell)] for cells under a vertically merged cell, and those top cells.
-
-    A vertical merge (one agency name spanning its people) counts for every row it spans.
-    Read-only worksheets do not expose merges, so they are read from the end of the sheet's XML
-    (through a private path of openpyxl's reader; if that changes, merges are simply not expanded).
-    """
-    try:
-        with sheet.parent._archive.open(sheet._worksheet_path) as handle:
-            size = handle.seek(0, 2)
-            handle.seek(max(0, size - 2_000_000))  # <mergeCells> follows <sheetData>
-            tail = handle.read()
-    except (AttributeError, KeyError, OSError):
-        return {}, {}
-    spans: dict[int, list[tuple[int, tuple[int, int]]]] = {}
-    sources: dict[tuple[int, int], object] = {}
-    for c1, r1, _c2, r2 in _MERGE.findall(tail):
-        top, bottom, left = int(r1), min(int(r2), MAX_ROWS), _letters_to_index(c1)
-        if bottom <= top:
-            continue  # a title or header spread across columns: its value belongs to its first cell only
-        sources[(top, left)] = None
-        for row in range(top + 1, bottom + 1):
-            spans.setdefault(row, []).append((left, (top, left)))
-    return spans, sources
+        sheet = read_sheet(data, filename, limits=LIMITS, progress=progress)
+    except SpreadsheetRefused as problem:
+        raise ImportRefused(str(problem)) from None
+    return Table(rows=[(number, [clean_text(c) for c in cells]) for number, cells in sheet.rows])
 
 
 # --- header -----------------------------------------------------------------------------------
@@ -271,28 +142,15 @@ class AgencyRef:
     name: str
 
 
-# Position words -> group code. Division before department: "Trưởng phòng … Sở" is a division leader.
-_POSITION_GROUPS: list[tuple[str, re.Pattern[str]]] = [
-    ("hdnd", re.compile(r"\b(dai bieu hdnd|dai bieu hoi dong nhan dan|dbhdnd)\b")),
-    ("division", re.compile(r"\b(truong phong|pho truong phong|pho phong|chi cuc truong|pho chi cuc truong)\b")),
-    ("district", re.compile(r"\bchu tich (ubnd )?(huyen|thi xa|thanh pho)\b|\b(huyen uy|ubnd huyen)\b")),
-    ("commune", re.compile(r"\bchu tich (ubnd )?(xa|phuong|thi tran)\b")),
-    ("department", re.compile(r"\b(giam doc|pho giam doc|truong ban|pho truong ban|chanh thanh tra)\b")),
-]
-_GROUP_WORDS: list[tuple[str, re.Pattern[str]]] = [
-    ("hdnd", re.compile(r"\b(hdnd|hoi dong nhan dan)\b")),
-    ("division", re.compile(r"\b(cap phong|phong)\b")),
-    ("department", re.compile(r"\b(so|so ban nganh|lanh dao so)\b")),
-    ("district", re.compile(r"\b(huyen|cap huyen)\b")),
-    ("commune", re.compile(r"\b(xa|cap xa)\b")),
-    ("citizen", re.compile(r"\b(nguoi dan|to chuc|doanh nghiep|sipas)\b")),
-]
+def citizen_codes() -> frozenset[str]:
+    """Group codes whose people belong to no agency (questionnaires/groups.yaml)."""
+    return group_words().without_agency
 
 
 @lru_cache(maxsize=4096)
 def position_group(position: str) -> str | None:
     folded = fold(position)
-    for code, pattern in _POSITION_GROUPS:
+    for code, pattern in group_words().positions:
         if pattern.search(folded):
             return code
     return None
@@ -340,7 +198,7 @@ class Resolver:
         folded = fold(text)
         if folded in self.group_exact:
             return self.group_exact[folded]
-        for code, pattern in _GROUP_WORDS:
+        for code, pattern in group_words().words:
             if code in self.group_codes and pattern.search(folded):
                 return self.group_codes[code]
         return None
@@ -361,8 +219,13 @@ class Parsed:
 
 
 def parse_rows(table: Table, header: Header, resolver: Resolver, *, forced_agency: AgencyRef | None = None,
-               citizen_codes: frozenset[str] = frozenset({"citizen"})) -> Parsed:
-    """Validate every data row; valid ones come back normalised, the others as problems."""
+               citizen_codes: frozenset[str] | None = None) -> Parsed:
+    """Validate every data row; valid ones come back normalised, the others as problems.
+
+    ``citizen_codes`` are the groups whose people need no agency (default: from groups.yaml).
+    """
+    if citizen_codes is None:
+        citizen_codes = group_words().without_agency
     result = Parsed()
     columns = header.mapping
     label = {name: f"{FIELD_LABELS[name]} ({column_letter(col)})" for name, col in columns.items()}
@@ -410,13 +273,13 @@ def parse_rows(table: Table, header: Header, resolver: Resolver, *, forced_agenc
         inferred = position_group(position) if position else None
         group = resolver.group(group_text) if group_text else None
         if group_text and group is None:
-            fail("group", f"Nhóm đối tượng “{group_text}” không có trong đợt khảo sát này.")
+            fail("group", f"Nhóm đối tượng “{excerpt(group_text)}” không có trong đợt khảo sát này.")
         elif group is None:
             group = resolver.group_codes.get(inferred) if inferred else None
             if group is None:
                 fail("group", "Thiếu nhóm đối tượng (không suy ra được từ chức vụ).")
         elif inferred and inferred in resolver.group_codes and inferred != group.code:
-            fail("group", f"Chức vụ “{position}” thuộc nhóm “{resolver.group_codes[inferred].label}”, "
+            fail("group", f"Chức vụ “{excerpt(position)}” thuộc nhóm “{resolver.group_codes[inferred].label}”, "
                           f"không phải “{group.label}”.")
         row["group_id"] = group.id if group else None
 
@@ -424,11 +287,11 @@ def parse_rows(table: Table, header: Header, resolver: Resolver, *, forced_agenc
         agency = resolver.agency(agency_text) if agency_text else None
         if forced_agency is not None:
             if agency_text and agency != forced_agency:
-                fail("agency", f"Cơ quan “{agency_text}” không phải cơ quan của bạn ({forced_agency.name}); "
+                fail("agency", f"Cơ quan “{excerpt(agency_text)}” không phải cơ quan của bạn ({forced_agency.name}); "
                                "bạn chỉ nhập được danh sách của cơ quan mình.")
             agency = forced_agency
         elif agency_text and agency is None:
-            fail("agency", f"Cơ quan, đơn vị “{agency_text}” không có trong danh mục của tỉnh.")
+            fail("agency", f"Cơ quan, đơn vị “{excerpt(agency_text)}” không có trong danh mục của tỉnh.")
         elif agency is None and not (group and group.code in citizen_codes):
             fail("agency", "Thiếu cơ quan, đơn vị.")
         row["agency_id"] = agency.id if agency else None

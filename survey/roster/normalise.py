@@ -136,10 +136,3 @@ def normalise_email(value: object) -> tuple[str, str]:
     except EmailNotValidError:
         raise InvalidValue(f"E-mail không hợp lệ: {raw}") from None
     return address, address.lower()
-
-
-def spreadsheet_safe(value: object) -> object:
-    """A value for an exported cell that Excel will not run as a formula (CSV/xlsx injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value

@@ -22,6 +22,13 @@ def _moment(value: str) -> datetime:
         raise click.BadParameter(f"không phải ngày giờ: {value}") from None
 
 
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"không phải ngày: {value}") from None
+
+
 def round_or_fail(session, round_id: int):
     from survey.rounds.models import Round
 
@@ -58,7 +65,6 @@ def create_command(province_code, year, title, opens, closes, groups, ministry_d
     from sqlalchemy import select
 
     from survey import db
-    from survey.accounts.services import record
     from survey.questionnaire_registry import catalog
     from survey.rounds.models import Province
     from survey.rounds.services import GroupBinding, RoundError, create_round
@@ -75,13 +81,10 @@ def create_command(province_code, year, title, opens, closes, groups, ministry_d
             raise click.ClickException(f"Không có tỉnh mã {province_code}.")
         try:
             round_ = create_round(session, catalog(), province=province, year=year, title=title,
-                                 opens_at=_moment(opens), closes_at=_moment(closes), bindings=bindings)
+                                  opens_at=_moment(opens), closes_at=_moment(closes), bindings=bindings,
+                                  ministry_deadline=_day(ministry_deadline) if ministry_deadline else None)
         except RoundError as problem:
             raise click.ClickException(str(problem)) from None
-        if ministry_deadline:
-            round_.ministry_deadline = date.fromisoformat(ministry_deadline)
-        record(session, "round.create", target=title, round_id=round_.id, province_id=province.id, actor=None,
-               details={"groups": [g.code for g in round_.groups], "via": "cli"})
         click.echo(f"Đã tạo đợt khảo sát mã {round_.id}.")
 
 
@@ -94,7 +97,6 @@ def bind_command(round_id: int, key: str, version: str) -> None:
     """Add a group, or move it to another questionnaire version (before the round opens); shows the diff."""
     from questionnaires import diff_questionnaires
     from survey import db
-    from survey.accounts.services import record
     from survey.questionnaire_registry import catalog
     from survey.rounds.services import GroupBinding, RoundError, bind_group, previous_version
 
@@ -105,8 +107,6 @@ def bind_command(round_id: int, key: str, version: str) -> None:
             group_ = bind_group(session, cat, round_, GroupBinding(key, version))
         except RoundError as problem:
             raise click.ClickException(str(problem)) from None
-        record(session, "round.bind_group", target=group_.code, round_id=round_.id, province_id=round_.province_id,
-               actor=None, details={"questionnaire": key, "version": version, "via": "cli"})
     previous = previous_version(cat, key, version)
     click.echo(f"Nhóm {group_.code} dùng {key} {version}.")
     if previous is not None:
@@ -119,7 +119,6 @@ def _state_command(name: str, action):
     @with_appcontext
     def command(round_id: int) -> None:
         from survey import db
-        from survey.accounts.services import record
         from survey.rounds.services import RoundError
 
         with db.unit_of_work() as session:
@@ -128,8 +127,6 @@ def _state_command(name: str, action):
                 action(session, round_)
             except RoundError as problem:
                 raise click.ClickException(str(problem)) from None
-            record(session, f"round.{name}", target=round_.title, round_id=round_.id,
-                   province_id=round_.province_id, actor=None, details={"via": "cli"})
         click.echo(f"Đợt {round_id}: {round_.state()}.")
 
     command.__doc__ = f"{name.capitalize()} the round now (sets its window)."
@@ -149,20 +146,16 @@ def import_agencies_command(file: Path, province_code: str) -> None:
     from sqlalchemy import select
 
     from survey import db
-    from survey.accounts.services import record
+    from survey.rounds.agencies import AgencyError, agency_rows_from_file, import_agencies
     from survey.rounds.models import Province
-    from survey.rounds.services import RoundError, import_agencies
-    from survey.roster.importing import ImportRefused
-    from survey.roster.services import agency_rows_from_file
 
     with db.unit_of_work() as session:
         province = session.scalar(select(Province).where(Province.code == province_code))
         if province is None:
             raise click.ClickException(f"Không có tỉnh mã {province_code}.")
         try:
-            added, updated = import_agencies(session, province, agency_rows_from_file(file.read_bytes(), file.name))
-        except (RoundError, ImportRefused) as problem:
+            added, updated = import_agencies(session, province, agency_rows_from_file(file.read_bytes(), file.name),
+                                             source=file.name)
+        except AgencyError as problem:
             raise click.ClickException(str(problem)) from None
-        record(session, "agency.import", target=province.name, province_id=province.id, actor=None,
-               details={"added": added, "updated": updated, "via": "cli"})
     click.echo(f"Đã thêm {added} và cập nhật {updated} cơ quan, đơn vị.")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, CheckConstraint, Date, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, Date, DateTime, ForeignKey, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.db import Base
@@ -108,6 +108,8 @@ class RoundMilestone(Base):
     starts_on: Mapped[date | None] = mapped_column(Date)
     due_on: Mapped[date] = mapped_column(Date)
     done_on: Mapped[date | None] = mapped_column(Date)
+    # Edited by hand: it stays where it was put; the others move with the round's year and deadline.
+    is_fixed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     round: Mapped[Round] = relationship(back_populates="milestones")
 

@@ -1,14 +1,20 @@
-"""Creating rounds and binding their groups to questionnaire versions."""
+"""A round's lifecycle: create, edit, open, close; its groups, milestones and quotas.
+
+Each action records its audit entry here, so the web page and the CLI log it the same way.
+Services flush, never commit.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from questionnaires import Catalog, Questionnaire
+from survey.accounts.services import record
+from survey.rounds.datafiles import default_plan
 from survey.rounds.models import Agency, Province, Round, RoundGroup, RoundMilestone, RoundQuota
 from survey.timeutil import as_utc, utcnow
 
@@ -34,15 +40,6 @@ def get_or_create_province(session: Session, code: str, name: str) -> Province:
     return province
 
 
-def get_or_create_agency(session: Session, province: Province, code: str, name: str, kind: str) -> Agency:
-    agency = session.scalar(select(Agency).where(Agency.province_id == province.id, Agency.code == code))
-    if agency is None:
-        agency = Agency(province_id=province.id, code=code, name=name, kind=kind)
-        session.add(agency)
-        session.flush()
-    return agency
-
-
 def create_round(
     session: Session,
     catalog: Catalog,
@@ -53,14 +50,18 @@ def create_round(
     opens_at: datetime,
     closes_at: datetime,
     bindings: list[GroupBinding],
+    ministry_deadline: date | None = None,
 ) -> Round:
+    """A scheduled round with the default milestone plan; ``ministry_deadline`` defaults to the plan's."""
     if closes_at <= opens_at:
         raise RoundError("Thời điểm đóng phải sau thời điểm mở.")
     if session.scalar(select(Round.id).where(Round.province_id == province.id, Round.year == year,
                                              Round.title == title)) is not None:
         raise RoundError("Đã có đợt khảo sát cùng năm và cùng tên.")
+    if ministry_deadline is None:
+        ministry_deadline = date(year, *default_plan().ministry_deadline)
     round_ = Round(province_id=province.id, year=year, title=title, opens_at=opens_at, closes_at=closes_at,
-                   ministry_deadline=date(year, 12, 10), milestones=default_milestones(year))
+                   ministry_deadline=ministry_deadline, milestones=default_milestones(year))
     session.add(round_)
     seen: set[str] = set()
     for position, binding in enumerate(bindings):
@@ -85,28 +86,20 @@ def create_round(
             )
         )
     session.flush()
+    record(session, "round.create", target=round_.title, round_id=round_.id, province_id=province.id,
+           details={"groups": [g.code for g in round_.groups]})
     return round_
 
 
-# --- round settings (issue 3) -----------------------------------------------------------------
-
-# The Lào Cai 2023 plan, as (label, (start month, day) or None, (due month, day), year offset).
-DEFAULT_MILESTONES = [
-    ("Gửi danh sách đối tượng khảo sát về Bộ Nội vụ", None, (12, 10), 0),
-    ("Các cơ quan tự đánh giá, chấm điểm trên phần mềm", (12, 1), (12, 25), 0),
-    ("Báo cáo tự đánh giá và tài liệu kiểm chứng gửi Sở Nội vụ", None, (1, 5), 1),
-    ("Hội đồng thẩm định kết quả tự đánh giá", None, (1, 15), 1),
-    ("Gửi báo cáo của tỉnh về Bộ Nội vụ", None, (1, 20), 1),
-]
-
+# --- round settings -------------------------------------------------------------------------
 
 def default_milestones(year: int) -> list[RoundMilestone]:
-    return [
-        RoundMilestone(position=i, label=label,
-                       starts_on=date(year + offset, *start) if start else None,
-                       due_on=date(year + offset, *due))
-        for i, (label, start, due, offset) in enumerate(DEFAULT_MILESTONES)
-    ]
+    """The milestones of questionnaires/calendar/default-plan.yaml for a round of ``year``."""
+    milestones = []
+    for position, planned in enumerate(default_plan().milestones):
+        starts_on, due_on = planned.dates(year)
+        milestones.append(RoundMilestone(position=position, label=planned.label, starts_on=starts_on, due_on=due_on))
+    return milestones
 
 
 def bindings_locked(session: Session, round_: Round, now: datetime | None = None) -> bool:
@@ -121,9 +114,35 @@ def bindings_locked(session: Session, round_: Round, now: datetime | None = None
     )
 
 
+def _in_year(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29/02 in a year without it
+        return day.replace(year=day.year + years, day=28)
+
+
+def _move_milestones(round_: Round, old_year: int, old_deadline: date | None,
+                     new_deadline: date | None) -> None:
+    """Move the milestones not edited by hand with the round: by years, then by the deadline's shift."""
+    years = round_.year - old_year
+    shift = (new_deadline - _in_year(old_deadline, years)) if (old_deadline and new_deadline) else timedelta(0)
+    for milestone in round_.milestones:
+        if milestone.is_fixed or milestone.done_on is not None:
+            continue
+        milestone.due_on = _in_year(milestone.due_on, years) + shift
+        if milestone.starts_on is not None:
+            milestone.starts_on = _in_year(milestone.starts_on, years) + shift
+
+
 def update_round(session: Session, round_: Round, *, title: str, year: int, opens_at: datetime,
                  closes_at: datetime, ministry_deadline: date | None) -> list[str]:
-    """Edit the settings; returns the names of what changed (for the audit log)."""
+    """Edit the settings; returns the names of what changed (for the audit log).
+
+    A new year moves the deadline with it when the deadline was left as it was; the milestones
+    not edited by hand (and not done) follow the year and the deadline.
+    """
+    if ministry_deadline is not None and ministry_deadline == round_.ministry_deadline and year != round_.year:
+        ministry_deadline = _in_year(ministry_deadline, year - round_.year)
     if closes_at <= opens_at:
         raise RoundError("Thời điểm đóng phải sau thời điểm mở.")
     if not title.strip():
@@ -136,6 +155,7 @@ def update_round(session: Session, round_: Round, *, title: str, year: int, open
     new = {"title": title.strip(), "year": year, "opens_at": opens_at, "closes_at": closes_at,
            "ministry_deadline": ministry_deadline}
     changed = []
+    old_year, old_deadline = round_.year, round_.ministry_deadline
     for name, value in new.items():
         old = getattr(round_, name)
         if isinstance(old, datetime):
@@ -143,8 +163,17 @@ def update_round(session: Session, round_: Round, *, title: str, year: int, open
         if old != value:
             setattr(round_, name, value)
             changed.append(name)
+    if "year" in changed or "ministry_deadline" in changed:
+        _move_milestones(round_, old_year, old_deadline, ministry_deadline)
     session.flush()
+    _audit(session, round_, "round.update", details={"changed": changed})
     return changed
+
+
+def _audit(session: Session, round_: Round, action: str, target: str | None = None,
+           details: dict | None = None) -> None:
+    record(session, action, target=target or round_.title, round_id=round_.id, province_id=round_.province_id,
+           details=details)
 
 
 def open_round(session: Session, round_: Round, now: datetime | None = None) -> None:
@@ -153,6 +182,7 @@ def open_round(session: Session, round_: Round, now: datetime | None = None) -> 
         raise RoundError("Đợt khảo sát đã mở hoặc đã đóng.")
     round_.opens_at = now
     session.flush()
+    _audit(session, round_, "round.open")
 
 
 def close_round(session: Session, round_: Round, now: datetime | None = None) -> None:
@@ -163,6 +193,7 @@ def close_round(session: Session, round_: Round, now: datetime | None = None) ->
         raise RoundError("Đợt khảo sát chưa mở; hãy sửa thời gian nếu muốn hủy.")
     round_.closes_at = now
     session.flush()
+    _audit(session, round_, "round.close")
 
 
 def previous_version(catalog: Catalog, key: str, version: str) -> Questionnaire | None:
@@ -192,6 +223,8 @@ def bind_group(session: Session, catalog: Catalog, round_: Round, binding: Group
     group.questionnaire_version = questionnaire.version
     group.questionnaire_hash = questionnaire.content_hash
     session.flush()
+    _audit(session, round_, "round.bind_group", target=group.code,
+           details={"questionnaire": questionnaire.key, "version": questionnaire.version})
     return group
 
 
@@ -204,63 +237,52 @@ def remove_group(session: Session, round_: Round, group: RoundGroup, now: dateti
         raise RoundError(f"Nhóm “{group.label}” đã có người trong danh sách; hãy chuyển hoặc xóa họ trước.")
     round_.groups.remove(group)
     session.flush()
+    _audit(session, round_, "round.remove_group", target=group.code)
 
 
-def set_quota(session: Session, round_: Round, agency: Agency, group: RoundGroup, expected: int) -> RoundQuota | None:
-    """Expected respondents of an agency in a group; 0 removes the quota."""
-    if expected < 0:
-        raise RoundError("Số lượng dự kiến không được âm.")
-    if agency.province_id != round_.province_id or group.round_id != round_.id:
-        raise RoundError("Cơ quan hoặc nhóm không thuộc đợt khảo sát này.")
-    quota = session.scalar(select(RoundQuota).where(
-        RoundQuota.round_id == round_.id, RoundQuota.agency_id == agency.id, RoundQuota.group_id == group.id))
-    if expected == 0:
-        if quota is not None:
-            session.delete(quota)
-            session.flush()
-        return None
-    if quota is None:
-        quota = RoundQuota(round_id=round_.id, agency_id=agency.id, group_id=group.id, expected=expected)
-        session.add(quota)
-    quota.expected = expected
+def set_quotas(session: Session, round_: Round, expected: dict[tuple[int, int], int]) -> int:
+    """Expected respondents per (agency id, group id); 0 removes a quota. All or none; returns the cells."""
+    agencies = {a.id: a for a in session.scalars(select(Agency).where(Agency.province_id == round_.province_id))}
+    groups = {g.id: g for g in round_.groups}
+    for (agency_id, group_id), value in expected.items():
+        if agency_id not in agencies or group_id not in groups:
+            raise RoundError("Cơ quan hoặc nhóm không thuộc đợt khảo sát này.")
+        if value < 0:
+            raise RoundError(f"{agencies[agency_id].name} / {groups[group_id].label}: "
+                             "số lượng dự kiến không được âm.")
+    existing = {(q.agency_id, q.group_id): q
+                for q in session.scalars(select(RoundQuota).where(RoundQuota.round_id == round_.id))}
+    for (agency_id, group_id), value in expected.items():
+        quota = existing.get((agency_id, group_id))
+        if value == 0:
+            if quota is not None:
+                session.delete(quota)
+        elif quota is None:
+            session.add(RoundQuota(round_id=round_.id, agency_id=agency_id, group_id=group_id, expected=value))
+        else:
+            quota.expected = value
     session.flush()
-    return quota
+    _audit(session, round_, "round.quotas", details={"cells": len(expected)})
+    return len(expected)
 
 
-def update_milestone(session: Session, milestone: RoundMilestone, *, label: str, starts_on: date | None,
-                     due_on: date, done_on: date | None) -> None:
+def save_milestone(session: Session, round_: Round, milestone: RoundMilestone | None, *, label: str,
+                   starts_on: date | None, due_on: date, done_on: date | None) -> RoundMilestone:
+    """Edit a milestone of the round, or add one (``milestone`` None); checked before anything changes."""
     if not label.strip():
         raise RoundError("Vui lòng nhập tên mốc thời gian.")
     if starts_on is not None and starts_on > due_on:
         raise RoundError("Ngày bắt đầu phải trước hạn hoàn thành.")
+    if milestone is None:
+        milestone = RoundMilestone(round_id=round_.id, position=len(round_.milestones), label="", due_on=due_on,
+                                   is_fixed=True)
+        round_.milestones.append(milestone)
+    elif milestone.round_id != round_.id:
+        raise RoundError("Mốc thời gian không thuộc đợt khảo sát này.")
+    if (starts_on, due_on) != (milestone.starts_on, milestone.due_on):
+        milestone.is_fixed = True  # dates set by hand no longer follow the round
     milestone.label, milestone.starts_on, milestone.due_on, milestone.done_on = label.strip(), starts_on, due_on, done_on
     session.flush()
-
-
-AGENCY_KINDS = {"department": "Sở, ban, ngành", "council": "Văn phòng HĐND", "district": "Cấp huyện",
-                "commune": "Cấp xã", "other": "Khác"}
-
-
-def import_agencies(session: Session, province: Province, rows: list[dict[str, str]]) -> tuple[int, int]:
-    """Create or rename the province's agencies from rows with code, name, kind; returns (added, updated)."""
-    added = updated = 0
-    seen = set()
-    existing = {a.code: a for a in session.scalars(select(Agency).where(Agency.province_id == province.id))}
-    for number, row in enumerate(rows, start=2):
-        code, name, kind = (row.get(k, "").strip() for k in ("code", "name", "kind"))
-        if not code or not name:
-            raise RoundError(f"Dòng {number}: thiếu mã hoặc tên cơ quan.")
-        if kind not in AGENCY_KINDS:
-            raise RoundError(f"Dòng {number}: loại cơ quan “{kind}” không hợp lệ ({', '.join(AGENCY_KINDS)}).")
-        if code in seen:
-            raise RoundError(f"Dòng {number}: mã cơ quan {code} lặp lại.")
-        seen.add(code)
-        agency = existing.get(code)
-        if agency is None:
-            session.add(Agency(province_id=province.id, code=code, name=name, kind=kind, is_active=True))
-            added += 1
-        elif (agency.name, agency.kind, agency.is_active) != (name, kind, True):
-            agency.name, agency.kind, agency.is_active = name, kind, True
-            updated += 1
-    session.flush()
-    return added, updated
+    _audit(session, round_, "round.milestone", target=milestone.label,
+           details={"due_on": due_on.isoformat(), "done_on": str(done_on or "")})
+    return milestone

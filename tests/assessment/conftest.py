@@ -13,7 +13,7 @@ def assessment_round(app, survey_round, tmp_path):
     """A round of province LCI whose catalogue has the plan's six departments; evidence under tmp_path."""
     from survey import db
     from survey.rounds.models import Round
-    from survey.rounds.services import get_or_create_agency
+    from survey.rounds.agencies import get_or_create_agency
 
     app.config["ASSESSMENT_EVIDENCE_DIR"] = str(tmp_path / "evidence")
     round_id, _ = survey_round(per_group=0)

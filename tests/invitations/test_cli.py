@@ -54,7 +54,8 @@ def test_the_worker_runs_a_due_reminder_schedule_and_sends_it(app, campaign, smt
         row = db.session().get(MailSchedule, schedule_id)
         assert row.enqueued == 5 and row.done_at is not None
         # The run is audited once, as the schedule's run: the reminders it queued are not logged again.
-        assert db.session().scalars(select(text("action")).select_from(text("audit_events"))).all() == [
+        assert db.session().scalars(select(text("action")).select_from(text("audit_events"))
+                                    .where(text("action LIKE 'mail.%'"))).all() == [
             "mail.invite", "mail.schedule", "mail.schedule_run"]
 
 

@@ -11,8 +11,8 @@ def roster_round(app):
     from survey import db
     from survey.demo.data import AGENCIES_FILE, DEMO_BINDINGS
     from survey.questionnaire_registry import catalog
-    from survey.rounds.services import create_round, get_or_create_province, import_agencies
-    from survey.roster.services import agency_rows_from_file
+    from survey.rounds.agencies import agency_rows_from_file, import_agencies
+    from survey.rounds.services import create_round, get_or_create_province
     from survey.timeutil import utcnow
 
     def build(title: str = "Khảo sát 2023", opens_in: timedelta = timedelta(days=10)) -> int:

@@ -164,7 +164,7 @@ def test_not_a_workbook_and_a_broken_zip():
 
 
 def test_file_over_the_limit():
-    message = refused(b"x" * (importing.MAX_ROSTER_BYTES + 1), "ds.csv")
+    message = refused(b"x" * (importing.LIMITS.file_bytes + 1), "ds.csv")
     assert message.startswith("Tệp quá lớn") and "20 MB" in message
 
 
@@ -172,7 +172,7 @@ def test_ten_thousand_columns():
     def edit(sheet):
         sheet.cell(row=2, column=10_000, value="x")
     message = refused(xlsx([HEADER, [1, "Nguyễn Văn An", "", "Sở Nội vụ"]], edit=edit))
-    assert message == "Dòng 2 có 10000 cột; danh sách chỉ cần vài cột (tối đa 200)."
+    assert message == "Dòng 2 có dữ liệu ở cột NTP; giới hạn số cột là 200 (đến cột GR). Vui lòng xóa các cột thừa."
 
 
 def test_duplicate_headers():

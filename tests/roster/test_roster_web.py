@@ -144,7 +144,7 @@ def test_a_50_megabyte_file_is_refused_before_it_is_read(app, client, login, ros
         f"\r\n--{boundary}--\r\n".encode()
     reply = client.post(f"/admin/rounds/{round_id}/import", data=body,
                         content_type=f"multipart/form-data; boundary={boundary}")
-    assert reply.status_code == 400 and "Tệp quá lớn; giới hạn là 20 MB" in reply.text
+    assert reply.status_code == 413 and "Tệp quá lớn; giới hạn dung lượng tệp là 20 MB" in reply.text
     assert count(app, RosterImport) == 0
 
 
@@ -193,7 +193,7 @@ def test_focal_point_imports_and_sees_only_their_agency(app, client, login, staf
         stp = session.scalar(select(Agency).where(Agency.code == "STP"))
         snv = session.scalar(select(Agency).where(Agency.code == "SNV"))
         assert {p.agency_id for p in session.scalars(select(Respondent))} == {stp.id}
-        from survey.roster.services import add_respondent
+        from survey.roster.people import add_respondent
         from survey.rounds.models import Round
         round_ = session.get(Round, round_id)
         other = add_respondent(session, round_, round_.groups[1], full_name="Người Sở Nội Vụ", agency=snv)
@@ -222,9 +222,9 @@ def test_add_edit_and_remove_a_respondent_removal_after_invitation_needs_confirm
     (person,) = people(app, round_id)
     assert (person.full_name, person.phone, person.email_normalised) == ("Nguyễn Văn An", "0912345678", "an@laocai.gov.vn")
     duplicate = client.post(f"/admin/rounds/{round_id}/respondents/new", data={**form, "full_name": "Người Khác", "phone": ""})
-    assert duplicate.status_code == 400 and "đã có trong danh sách" in duplicate.text
+    assert duplicate.status_code == 422 and "đã có trong danh sách" in duplicate.text
     bad = client.post(f"/admin/respondents/{person.id}/edit", data={**form, "phone": "12"})
-    assert bad.status_code == 400 and "Số điện thoại không hợp lệ: 12" in bad.text
+    assert bad.status_code == 422 and "Số điện thoại không hợp lệ: 12" in bad.text
     assert client.post(f"/admin/respondents/{person.id}/edit", data={**form, "position": "Phó Giám đốc Sở"}).status_code == 302
     assert people(app, round_id)[0].position == "Phó Giám đốc Sở"
 
@@ -252,7 +252,7 @@ def test_export_in_the_ministry_layout_defuses_formulas_and_is_audited(app, clie
     login("province_admin")
     rows = [HEADER, *PEOPLE, [5, "Đinh Văn Năm", "=HYPERLINK(\"http://x\",\"Trưởng phòng\")", "Sở Tư pháp",
                               "Lãnh đạo cấp phòng thuộc sở, ban, ngành", "", ""]]
-    # In a CSV the formula is text, and stays text (in an .xlsx it would be a formula, read as empty).
+    # Typed as text, it stays text: an .xlsx text cell without an apostrophe, a CSV value behind one.
     assert confirm(client, import_id_of(upload(client, round_id, csv_utf8(rows), "ds.csv"))).status_code == 303
     reply = client.get(f"/admin/rounds/{round_id}/export.xlsx")
     assert reply.status_code == 200
@@ -264,9 +264,11 @@ def test_export_in_the_ministry_layout_defuses_formulas_and_is_audited(app, clie
     assert division[4:] == [  # by agency, then name
         [1, "Hoàng Thị Hạnh", "Trưởng phòng Cải cách hành chính", "Sở Nội vụ",
          "Lãnh đạo cấp phòng thuộc sở, ban, ngành", "0912000111", "hanh@laocai.gov.vn"],
-        [2, "Đinh Văn Năm", "'=HYPERLINK(\"http://x\",\"Trưởng phòng\")", "Sở Tư pháp",
+        [2, "Đinh Văn Năm", "=HYPERLINK(\"http://x\",\"Trưởng phòng\")", "Sở Tư pháp",
          "Lãnh đạo cấp phòng thuộc sở, ban, ngành", None, None],
     ]
+    cell = openpyxl.load_workbook(io.BytesIO(reply.data))["Lãnh đạo cấp phòng thuộc sở"]["C6"]
+    assert cell.data_type == "s"  # a text cell: shown as typed, never run as a formula
     text = client.get(f"/admin/rounds/{round_id}/export.csv").data.decode("utf-8")
     assert text.startswith("\ufeffSTT,Họ và tên,Chức vụ,Cơ quan/đơn vị,Nhóm đối tượng,Số điện thoại,Email\r\n")
     assert text.count("\r\n") == 6 and "'=HYPERLINK" in text

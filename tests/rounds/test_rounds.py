@@ -14,7 +14,7 @@ from survey.respond.links import issue_link
 from survey.rounds import services
 from survey.rounds.models import Province, Round, RoundMilestone
 from survey.rounds.services import GroupBinding, RoundError
-from survey.roster.services import add_respondent
+from survey.roster.people import add_respondent
 from survey.timeutil import as_utc, utcnow
 from tests.conftest import csrf_token_in
 
@@ -123,7 +123,7 @@ def test_opening_and_closing_set_the_window_and_freeze_bindings_on_the_web(app, 
     with app.app_context():
         assert db.session().get(Round, round_id).state() == "closed"
         assert [a for a in db.session().scalars(select(AuditEvent.action)) if a.startswith("round.")] == \
-            ["round.open", "round.close"]
+            ["round.create", "round.open", "round.close"]
 
 
 def test_milestones_are_editable_and_late_ones_are_flagged(app, client, login, survey_round):

@@ -19,7 +19,7 @@ are closed, never deleted, and procedures are updated, never deleted, so the
 ids stay valid.
 
 Revision ID: 0012_collection
-Revises: 0009_assessment (main's head when rebased; 0007 before)
+Revises: 0010_milestone_fixed
 """
 
 import sqlalchemy as sa
@@ -27,7 +27,7 @@ from alembic import op
 
 
 revision = '0012_collection'
-down_revision = '0009_assessment'
+down_revision = '0010_milestone_fixed'
 branch_labels = None
 depends_on = None
 
