@@ -15,8 +15,9 @@ csrf = CSRFProtect()
 MAX_CONTENT_LENGTH = 60 * 1024 * 1024
 # A full questionnaire section posts a few kilobytes; anything far larger is not a form.
 BODY_LIMITS = {"respond": 256 * 1024, "point": 256 * 1024}
-# Public pages where no staff session is opened or consulted (survey.respond, survey.collection).
-PUBLIC_BLUEPRINTS = ("respond", "point")
+# Public pages where no staff session is opened or consulted (survey.respond, survey.collection),
+# nor by the health check: no user lookup, no idle-clock refresh rewriting the cookie.
+PUBLIC_BLUEPRINTS = ("respond", "point", "health")
 
 
 SECURITY_HEADERS = (

@@ -121,6 +121,8 @@ def authenticate(session: Session, email: str, password: str, ip: str) -> SignIn
 
 
 def sign_out(session: Session, user: User) -> None:
+    """End every session of ``user``, not just this browser's: a copied cookie stops working too."""
+    user.session_version += 1
     record(session, "auth.logout", actor=user)
 
 
