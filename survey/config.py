@@ -60,9 +60,25 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
         "SESSION_COOKIE_SECURE": env.get("SURVEY_SECURE_COOKIES", "0" if mode == "development" else "1") == "1",
         **_mail_settings(env, mode),
         **_collection_settings(env),
-        # Development only: where the local SMTP sink of `make run` writes .eml files.
-        "MAIL_SINK_DIR": str(instance / "mail") if mode == "development" else None,
+        # One folder for `survey mail sink` (which writes it) and /admin/mail/sink (which reads it),
+        # so the page shows what the sink received. Development defaults to instance/mail.
+        "MAIL_SINK_DIR": env.get("SURVEY_MAIL_SINK_DIR") or (str(instance / "mail") if mode == "development" else None),
+        "PROXY_HOPS": _proxy_hops(env),
     }
+
+
+def _proxy_hops(env) -> int:
+    """How many reverse proxies in front of the app append to X-Forwarded-For (nginx alone: 1).
+
+    The client address is read from that header only this many hops deep: with 0 the header is
+    ignored, since anyone can send it, and trusting it would let a client choose the address
+    the sign-in throttle and the audit log see.
+    """
+    value = env.get("SURVEY_PROXY_HOPS", "0")
+    if not value.isdigit() or int(value) > 10:
+        raise ConfigError(f"SURVEY_PROXY_HOPS must be a whole number from 0 to 10 (proxies in front of the app), "
+                          f"not {value!r}")
+    return int(value)
 
 
 # A random key of 32 characters from any usual alphabet (hex, base64) has well over

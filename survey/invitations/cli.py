@@ -62,17 +62,17 @@ def run_worker(rate, until_idle, retry_base, lease, poll) -> None:
 @group.command("sink")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8025, show_default=True)
-@click.option("--folder", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="where .eml files go (default: instance/mail in development)")
 @with_appcontext
-def sink(host: str, port: int, folder: Path | None) -> None:
-    """A local SMTP server for development: every message becomes a .eml file."""
+def sink(host: str, port: int) -> None:
+    """A local SMTP server for development: every message becomes a .eml file in SURVEY_MAIL_SINK_DIR."""
     from survey.invitations.sink import sink_controller
 
-    folder = folder or (Path(current_app.config["MAIL_SINK_DIR"]) if current_app.config.get("MAIL_SINK_DIR") else None)
-    if folder is None:
-        raise click.ClickException("Cần --folder (ngoài môi trường phát triển không có thư mục mặc định).")
-    controller = sink_controller(folder, host, port)
+    # No --folder: the page /admin/mail/sink reads the same setting, and must find what was written.
+    folder = current_app.config.get("MAIL_SINK_DIR")
+    if not folder:
+        raise click.ClickException("Chưa đặt SURVEY_MAIL_SINK_DIR (thư mục lưu thư); "
+                                   "ngoài môi trường phát triển không có thư mục mặc định.")
+    controller = sink_controller(Path(folder), host, port)
     controller.start()
     click.echo(f"Máy chủ thư thử nghiệm tại {host}:{port}; thư được lưu trong {folder}/")
     try:

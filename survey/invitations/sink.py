@@ -1,7 +1,8 @@
 """A local SMTP server for development: every message it receives becomes a .eml file.
 
 `make run` starts it, so a new user reads the invitations the platform sends
-(in instance/mail/, or on the page /admin/mail/sink) without a real mail server.
+(in the folder SURVEY_MAIL_SINK_DIR, instance/mail/ by default in development,
+or on the page /admin/mail/sink) without a real mail server.
 """
 
 from __future__ import annotations

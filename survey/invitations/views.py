@@ -287,15 +287,16 @@ def _sink_folder() -> Path:
     return Path(folder)
 
 
+# System administrators only: the sink holds every province's messages, personal links included.
 @bp.get("/mail/sink")
-@roles_required(*ADMINS)
+@roles_required(SYSTEM_ADMIN)
 def sink_list():
     folder = _sink_folder()
     return render_template("invitations/sink.html", messages=list_messages(folder), folder=folder)
 
 
 @bp.get("/mail/sink/<filename>")
-@roles_required(*ADMINS)
+@roles_required(SYSTEM_ADMIN)
 def sink_message(filename: str):
     message = read_message(_sink_folder(), filename)
     if message is None:

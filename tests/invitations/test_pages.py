@@ -202,7 +202,7 @@ def test_the_development_sink_shows_what_was_sent(app, client, campaign, login, 
     finally:
         controller.stop()
     assert len(list(tmp_path.glob("*.eml"))) == 5
-    login("province_admin")
+    login("system_admin")
     listing = client.get("/admin/mail/sink")
     assert listing.status_code == 200 and listing.text.count("Thư mời tham gia") == 5
     name = sorted(p.name for p in tmp_path.glob("*.eml"))[0]
