@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, current_app, g, has_request_context, render_template, request, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from survey import boundary, db, health
 from survey.config import PROJECT_ROOT, from_environment
@@ -44,6 +45,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,  # a respondent may keep a page open for hours
     )
     app.config.update(test_config if test_config is not None else from_environment())
+
+    hops = app.config.get("PROXY_HOPS", 0)
+    if hops:
+        # The client's address and scheme as the trusted proxies saw them; never from a header
+        # the client wrote itself (the sign-in throttle and the audit log key on the address).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     db.init_app(app)
     app.extensions["survey.static_urls"] = {}

@@ -75,6 +75,10 @@ class DeactivateUserForm(StaffForm):
     user_id = IntegerField(validators=[InputRequired()])
 
 
+class ClearLockForm(StaffForm):
+    throttle_id = IntegerField(validators=[InputRequired()])
+
+
 class ProvinceForm(StaffForm):
     code = StringField("Mã", filters=[lambda v: (v or "").strip().upper()], validators=[
         Regexp(r"^[A-Z0-9]{1,16}$", message="Vui lòng nhập mã tỉnh (chữ và số, tối đa 16 ký tự) và tên tỉnh.")])

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, DateTime, ForeignKey, Index, String
+from sqlalchemy import JSON, Boolean, CheckConstraint, DateTime, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.db import Base
@@ -46,7 +46,7 @@ class User(Base):
     province_id: Mapped[int | None] = mapped_column(ForeignKey("provinces.id"), index=True)
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
-    # Bumped on password change or deactivation: every existing session of the user ends.
+    # Bumped on sign-out, password change or deactivation: every existing session of the user ends.
     session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -59,18 +59,26 @@ class User(Base):
         return ROLE_LABELS[self.role]
 
 
-class LoginAttempt(Base):
-    """Failed and successful sign-ins, for throttling password guessing."""
+class SignInThrottle(Base):
+    """Failed sign-ins to one account from one client address, and the back-off they earned.
 
-    __tablename__ = "login_attempts"
-    __table_args__ = (Index("ix_login_attempts_email_at", "email", "attempted_at"),
-                      Index("ix_login_attempts_ip_at", "ip", "attempted_at"))
+    Keyed by (account, address), so that failures from one place never lock the account
+    for someone elsewhere. The row whose email is ``ANY_ACCOUNT`` counts an address's failures
+    over all accounts (one password tried on many accounts).
+    """
+
+    __tablename__ = "sign_in_throttles"
+    __table_args__ = (UniqueConstraint("email", "address"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320))
-    ip: Mapped[str] = mapped_column(String(64))
-    succeeded: Mapped[bool] = mapped_column(Boolean)
-    attempted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    address: Mapped[str] = mapped_column(String(64))
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+
+
+ANY_ACCOUNT = "*"
 
 
 class AuditEvent(Base):

@@ -6,22 +6,20 @@ import csv
 import io
 import unicodedata
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
 from flask import g, has_request_context, request
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from survey.accounts.models import FOCAL_POINT, ROLES, SYSTEM_ADMIN, AuditEvent, LoginAttempt, User
+from survey.accounts import throttle
+from survey.accounts.models import FOCAL_POINT, ROLES, SYSTEM_ADMIN, AuditEvent, SignInThrottle, User
 from survey.rounds.models import Agency, Province
 from survey.timeutil import format_local, utcnow
 
 MIN_PASSWORD_LENGTH = 10
-THROTTLE_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_EMAIL = 5
-MAX_FAILURES_PER_IP = 30
 # werkzeug's default is scrypt: memory-hard, in the standard library, no extra dependency.
 _DUMMY_HASH = generate_password_hash("timing equaliser for unknown accounts")
 
@@ -96,28 +94,37 @@ def set_password(user: User, password: str) -> None:
 @dataclass(frozen=True)
 class SignIn:
     user: User | None
-    throttled: bool = False
+    locked_until: datetime | None = None  # set when refused by a back-off, unchecked
+
+    @property
+    def throttled(self) -> bool:
+        return self.locked_until is not None
 
 
-def authenticate(session: Session, email: str, password: str, ip: str) -> SignIn:
+def authenticate(session: Session, email: str, password: str, address: str) -> SignIn:
+    """Check a password unless (account, address) is backing off; count a failure against both."""
     email = email.strip().lower()
-    since = utcnow() - THROTTLE_WINDOW
-    failures_email = session.scalar(select(func.count()).select_from(LoginAttempt).where(
-        LoginAttempt.email == email, LoginAttempt.succeeded.is_(False), LoginAttempt.attempted_at >= since))
-    failures_ip = session.scalar(select(func.count()).select_from(LoginAttempt).where(
-        LoginAttempt.ip == ip, LoginAttempt.succeeded.is_(False), LoginAttempt.attempted_at >= since))
-    if failures_email >= MAX_FAILURES_PER_EMAIL or failures_ip >= MAX_FAILURES_PER_IP:
-        session.add(LoginAttempt(email=email, ip=ip, succeeded=False))
-        return SignIn(None, throttled=True)
+    now = utcnow()
+    lock = throttle.locked_until(session, email, address, now)
+    if lock is not None:
+        return SignIn(None, locked_until=lock)
     user = session.scalar(select(User).where(User.email == email))
     valid = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
-    ok = bool(user and valid and user.is_active)
-    session.add(LoginAttempt(email=email, ip=ip, succeeded=ok))
-    if ok:
-        user.last_login_at = utcnow()
-        record(session, "auth.login", actor=user)
+    if not (user and valid and user.is_active):
+        throttle.count_failure(session, email, address, now)
+        return SignIn(None)
+    throttle.forget(session, email, address)
+    user.last_login_at = now
+    record(session, "auth.login", actor=user)
+    return SignIn(user)
+
+
+def clear_throttle(session: Session, row: SignInThrottle, *, actor: User | None = None) -> None:
+    """An administrator lifts a back-off (a user locked out by someone else's attempts)."""
+    record(session, "auth.unlock", target=f"{row.email} @ {row.address}",
+           details={"failures": row.failures}, actor=actor)
+    session.delete(row)
     session.flush()
-    return SignIn(user if ok else None)
 
 
 def sign_out(session: Session, user: User) -> None:

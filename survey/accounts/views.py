@@ -9,11 +9,12 @@ from flask import session as cookie
 from sqlalchemy import select
 
 from survey import db
-from survey.accounts import access, services
+from survey.accounts import access, services, throttle
 from survey.accounts.access import ADMINS, STAFF, current_user, roles_required
-from survey.accounts.forms import DeactivateUserForm, LoginForm, ProvinceForm, UserForm, choices
-from survey.accounts.models import ANALYST, FOCAL_POINT, ROLE_LABELS, ROLES, SYSTEM_ADMIN, AuditEvent, User
+from survey.accounts.forms import ClearLockForm, DeactivateUserForm, LoginForm, ProvinceForm, UserForm, choices
+from survey.accounts.models import ANALYST, FOCAL_POINT, ROLE_LABELS, ROLES, SYSTEM_ADMIN, AuditEvent, SignInThrottle, User
 from survey.rounds.models import Agency, Province, Round
+from survey.timeutil import format_local, utcnow
 
 bp = Blueprint("accounts", __name__, url_prefix="/admin")
 
@@ -37,10 +38,14 @@ def login():
         if outcome.user is not None:
             access.start_session(outcome.user)
             return redirect(_safe_next(request.args.get("next")))
-        # A refused attempt still answers 200, on purpose: the attempt it recorded is what the
-        # throttle counts, and the edge commits only responses below 400.
-        message = ("Đăng nhập sai quá nhiều lần. Tài khoản tạm khóa đăng nhập trong 15 phút; vui lòng thử lại sau."
-                   if outcome.throttled else "E-mail hoặc mật khẩu không đúng.")
+        if outcome.throttled:
+            # Refused unchecked and uncounted: nothing to keep, so the status can say what happened.
+            message = (f"Đăng nhập sai quá nhiều lần từ địa chỉ này. Vui lòng thử lại sau "
+                       f"{format_local(outcome.locked_until)}, hoặc nhờ quản trị viên mở khóa.")
+            return render_template("accounts/login.html", form=form, message=message), 429
+        # A wrong password still answers 200, on purpose: the failure it counted is what the
+        # throttle reads, and the edge commits only responses below 400.
+        message = "E-mail hoặc mật khẩu không đúng."
     elif cookie.pop("expired", False):
         message = "Phiên làm việc đã hết hạn; vui lòng đăng nhập lại."
     return render_template("accounts/login.html", form=form, message=message)
@@ -180,3 +185,30 @@ def provinces():
                            provinces=session.scalars(select(Province).order_by(Province.name)).all(),
                            error=form.first_error() or (form.form_errors[0] if form.form_errors else None),
                            ), 422 if request.method == "POST" else 200
+
+
+# --- sign-in back-offs ------------------------------------------------------------------------
+
+@bp.get("/sign-in-locks")
+@roles_required(*ADMINS)
+def sign_in_locks():
+    rows = db.session().scalars(throttle.throttles_in_scope(current_user()).limit(500)).all()
+    return render_template("accounts/sign_in_locks.html", rows=rows, now=utcnow(), is_locked=throttle.is_locked,
+                           free=throttle.FREE_FAILURES, free_address=throttle.FREE_FAILURES_PER_ADDRESS,
+                           form=ClearLockForm(formdata=None))
+
+
+@bp.post("/sign-in-locks/clear")
+@roles_required(*ADMINS)
+def clear_sign_in_lock():
+    session = db.session()
+    form = ClearLockForm()
+    if not form.validate_on_submit():
+        abort(422)
+    row = session.scalar(throttle.throttles_in_scope(current_user()).where(
+        SignInThrottle.id == form.throttle_id.data))
+    if row is None:
+        abort(404)  # already cleared, or another province's
+    services.clear_throttle(session, row, actor=current_user())
+    flash(f"Đã mở khóa đăng nhập cho {row.email} từ địa chỉ {row.address}.")
+    return redirect(url_for("accounts.sign_in_locks"), 303)

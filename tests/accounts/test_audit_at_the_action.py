@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select, text
 
 from survey import db
-from survey.accounts.models import AuditEvent, LoginAttempt
+from survey.accounts.models import AuditEvent, SignInThrottle
 from tests.conftest import STAFF_PASSWORD, csrf_token_in
 
 
@@ -46,5 +46,5 @@ def test_a_refused_sign_in_is_kept_for_the_throttle_and_a_refused_form_writes_no
     empty = client.post("/admin/login", data={"csrf_token": csrf_token_in(page.text), "email": email, "password": ""})
     assert empty.status_code == 422 and "Vui lòng nhập mật khẩu." in empty.text
     with app.app_context():
-        attempts = db.session().scalars(select(LoginAttempt.succeeded).where(LoginAttempt.email == email)).all()
-    assert attempts == [False]
+        failures = db.session().scalars(select(SignInThrottle.failures).where(SignInThrottle.email == email)).all()
+    assert failures == [1]
