@@ -1,7 +1,8 @@
 """E-mails from a round's templates: sandboxed rendering and complete RFC 5322 messages.
 
-Administrators edit the templates, so they are rendered in Jinja's sandbox
-with a fixed set of variables; the HTML part is autoescaped, the text part is not.
+Administrators edit the templates, so they are rendered in a bounded Jinja sandbox
+(survey.invitations.sandbox: size, steps and time) with a fixed set of variables; the HTML
+part is autoescaped, the text part is not.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from email.policy import SMTP
 from email.utils import format_datetime, make_msgid, parseaddr
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError
-from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from jinja2.sandbox import SecurityError
 
 from survey.config import PROJECT_ROOT
 from survey.invitations.models import INVITATION, REMINDER
+from survey.invitations.sandbox import BoundedSandbox, Limits, LimitExceeded, render_bounded
 from survey.timeutil import utcnow
 
 EMAIL_TEMPLATES = PROJECT_ROOT / "templates" / "emails"
@@ -64,8 +66,8 @@ def default_wording(kind: str) -> Wording:
     )
 
 
-_text_env = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined, keep_trailing_newline=True)
-_html_env = SandboxedEnvironment(autoescape=True, undefined=StrictUndefined, keep_trailing_newline=True)
+_text_env = BoundedSandbox(autoescape=False, undefined=StrictUndefined, keep_trailing_newline=True)
+_html_env = BoundedSandbox(autoescape=True, undefined=StrictUndefined, keep_trailing_newline=True)
 
 
 class Renderer:
@@ -77,23 +79,29 @@ class Renderer:
         self._templates = []
         for label, env, source in parts:
             try:
-                self._templates.append(env.from_string(source))
+                self._templates.append(env.bounded_template(source))
             except TemplateSyntaxError as error:
                 raise TemplateProblem(f"{label}: lỗi cú pháp ở dòng {error.lineno}: {error.message}") from None
+            except (LimitExceeded, SecurityError) as error:
+                raise TemplateProblem(f"{label}: {error}.") from None
             if "link" not in source and label != "Tiêu đề":
                 raise TemplateProblem(f"{label} phải chứa đường dẫn riêng {{{{ link }}}}.")
 
-    def render(self, context: dict) -> Rendered:
+    def render(self, context: dict, limits: Limits | None = None) -> Rendered:
         labels = ("Tiêu đề", "Nội dung văn bản", "Nội dung HTML")
         out = []
         for label, template in zip(labels, self._templates):
             try:
-                out.append(template.render(context))
+                out.append(render_bounded(template, context, limits))
             except UndefinedError as error:
                 known = ", ".join(VARIABLES)
                 raise TemplateProblem(f"{label}: biến không tồn tại ({error.message}); chỉ dùng được: {known}.") from None
             except SecurityError as error:
                 raise TemplateProblem(f"{label}: thao tác không được phép trong mẫu thư ({error}).") from None
+            except LimitExceeded as error:
+                raise TemplateProblem(f"{label}: mẫu thư vượt giới hạn cho phép ({error}).") from None
+            except (ArithmeticError, LookupError, TypeError, ValueError) as error:
+                raise TemplateProblem(f"{label}: lỗi khi điền mẫu thư ({error}).") from None
         subject = " ".join(out[0].split())  # a header: one line
         if not subject:
             raise TemplateProblem("Tiêu đề thư không được để trống.")

@@ -198,8 +198,8 @@ def edit_template(round_id: int):
                                                 "link": f"{current_app.config['BASE_URL']}/r/{'X' * 32}"})
         except TemplateProblem as error:
             problem = str(error)
-    # A refused save answers 422 so that the edge writes nothing; a preview writes nothing anyway.
-    status = 422 if problem and request.method == "POST" and action != "preview" else 200
+    # A refused template answers 422, preview or save: the edge writes nothing.
+    status = 422 if problem and request.method == "POST" else 200
     return render_template("invitations/template.html", round=round_, kind=kind, kinds=KIND_LABELS, form=form,
                            custom=custom, preview=preview, problem=problem, variables=VARIABLES), status
 
