@@ -49,8 +49,11 @@ def scored_answers(counts: pd.DataFrame, items: pd.DataFrame, options: AnalysisO
     """
     if not isinstance(options, AnalysisOptions):
         raise ValueError("options must be an AnalysisOptions")
-    c = check_counts(counts, weighted=options.weighting == "group")
-    it = check_items(items)
+    return score_answers(check_counts(counts, weighted=options.weighting == "group"), check_items(items), options)
+
+
+def score_answers(c: pd.DataFrame, it: pd.DataFrame, options: AnalysisOptions) -> pd.DataFrame:
+    """:func:`scored_answers` of counts and items already passed through the input checks."""
     keys = ["group", "question", "option"]
     unknown = c.merge(it[keys], on=keys, how="left", indicator=True)
     unknown = unknown[unknown["_merge"] == "left_only"]
@@ -130,7 +133,11 @@ def item_scores(counts: pd.DataFrame, items: pd.DataFrame, options: AnalysisOpti
         statistics are blanked).
     """
     options = options or AnalysisOptions()
-    answers = scored_answers(counts, items, options)
+    return scores_of_items(scored_answers(counts, items, options), options)
+
+
+def scores_of_items(answers: pd.DataFrame, options: AnalysisOptions) -> pd.DataFrame:
+    """:func:`item_scores` from the output of :func:`scored_answers`."""
     m = _moments(answers, ["group", "question"])
     m = _mean_and_var(m, options.confidence)
     sub = answers.groupby(["group", "question"], sort=True)["subcriterion"].first().reset_index()
@@ -211,8 +218,17 @@ def subcriterion_points(
     A survey-scored sub-criterion without any valid answer has score NaN.
     """
     options = options or AnalysisOptions()
-    st = check_structure(structure)
-    answers = scored_answers(counts, items, options)
+    return points_of_subcriteria(scored_answers(counts, items, options), check_structure(structure), options,
+                                 group_weights)
+
+
+def points_of_subcriteria(
+    answers: pd.DataFrame,
+    st: pd.DataFrame,
+    options: AnalysisOptions,
+    group_weights: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
+    """:func:`subcriterion_points` from :func:`scored_answers` and a checked structure."""
     answers = answers[answers["subcriterion"].notna()]
     unknown = sorted(set(answers["subcriterion"]) - set(st["subcriterion"]))
     if unknown:
@@ -353,7 +369,11 @@ def field_totals(points: pd.DataFrame, structure: pd.DataFrame) -> pd.DataFrame:
     ``percent`` = 100 * survey_points / survey_max, ``n_unscored`` = survey-scored
     sub-criteria without a score (counted as 0 points).
     """
-    st = check_structure(structure)
+    return totals_of_fields(points, check_structure(structure))
+
+
+def totals_of_fields(points: pd.DataFrame, st: pd.DataFrame) -> pd.DataFrame:
+    """:func:`field_totals` with a checked structure."""
     require_columns(points, ["subcriterion", "points"], "points")
     p = points
     if "is_pooled" in p.columns:

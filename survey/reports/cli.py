@@ -10,7 +10,9 @@ from flask.cli import with_appcontext
 
 from survey import db
 from survey.questionnaire_registry import catalog
-from survey.reports import services
+from survey.reports import computation
+from survey.reports.exports import write_report_directory
+from survey.reports.options import OptionsError, parse_options
 from survey.rounds.models import Round
 
 group = click.Group("analysis", help="Index computation and reports.")
@@ -25,9 +27,9 @@ _STEP_VI = {
 
 def _options(dont_know, pooling, weighting, min_cell):
     try:
-        return services.parse_options({"dont_know": dont_know, "pooling": pooling, "weighting": weighting,
+        return parse_options({"dont_know": dont_know, "pooling": pooling, "weighting": weighting,
                                        "min_cell": str(min_cell) if min_cell else ""})
-    except services.OptionsError as problem:
+    except OptionsError as problem:
         raise click.BadParameter(str(problem)) from None
 
 
@@ -47,8 +49,8 @@ def _round(session, round_id: int) -> Round:
 
 def _compute(session, round_, options, reliability, progress):
     try:
-        return services.compute(session, round_, catalog(), options, reliability=reliability, progress=progress)
-    except services.OptionsError as problem:
+        return computation.compute(session, round_, catalog(), options, reliability=reliability, progress=progress)
+    except OptionsError as problem:
         raise click.ClickException(str(problem)) from None
 
 
@@ -101,6 +103,6 @@ def report_command(round_id, dont_know, pooling, weighting, min_cell, reliabilit
     with db.unit_of_work() as session:  # writes: every export is audited
         round_ = _round(session, round_id)
         computed = _compute(session, round_, options, reliability, notify)
-        written = services.write_report_directory(session, round_, computed, out_dir, progress=notify)
+        written = write_report_directory(session, round_, computed, out_dir, progress=notify)
     for path in written:
         click.echo(str(path))

@@ -7,17 +7,17 @@ import math
 import pandas as pd
 import pytest
 
-from analysis import AnalysisOptions
+from analysis import AnalysisOptions, compute_round
 from survey import db
 from survey.questionnaire_registry import catalog
-from survey.reports import frames, services
+from survey.reports import computation, frames
 from survey.rounds.models import Round
 from tests.reports.conftest import HAND_DATA
 
 
 def _compute(app, round_id, options=None, **kwargs):
     with app.app_context(), db.unit_of_work(write=False) as session:
-        return services.compute(session, session.get(Round, round_id), catalog(), options, **kwargs)
+        return computation.compute(session, session.get(Round, round_id), catalog(), options, **kwargs)
 
 
 def test_counts_are_one_group_by_over_the_rounds_answers(app, answered_round):
@@ -119,7 +119,7 @@ def test_weighting_uses_roster_sizes(app, answered_round):
 def test_group_comparison_by_hand(app, answered_round):
     round_id = answered_round()
     computed = _compute(app, round_id)
-    [test] = [t for t in services.group_comparisons(computed, "1.5.1") if t["question"] == "Q1.01"]
+    [test] = [t for t in computation.group_comparisons(computed, "1.5.1") if t["question"] == "Q1.01"]
     # division (2 responses) takes no part; don't know left out.
     # hdnd A2 B1 C1 D1, department A5: expected 3.5, .5, .5, .5 per row
     assert test["groups"] == ["department", "hdnd"]
@@ -131,7 +131,7 @@ def test_group_comparison_by_hand(app, answered_round):
     assert test["h"] == pytest.approx(h) and test["epsilon_squared"] == pytest.approx(h / 9)
 
 
-def test_par_score_compares_with_the_previous_round(app, answered_round):
+def test_par_score_compares_with_the_previous_round(app, answered_round, monkeypatch):
     from survey.reports.models import SelfAssessment
 
     earlier = answered_round(title="Đợt 2022")
@@ -142,7 +142,11 @@ def test_par_score_compares_with_the_previous_round(app, answered_round):
             session.add(SelfAssessment(round_id=round_id, subcriterion="1.1.1", points=points,
                                        structure_key="par-province", structure_version="2023.1",
                                        source_filename="x.csv"))
+    full_runs = []
+    monkeypatch.setattr(computation, "compute_round",
+                        lambda *a, **k: full_runs.append(1) or compute_round(*a, **k))
     result = _compute(app, current).result
+    assert len(full_runs) == 1  # the earlier round's PAR score alone, not a second full computation
     assert result.par.delta == pytest.approx(-0.25)
     assert result.provenance["previous_round"]["year"] == 2022
     assert result.par.total == pytest.approx(0.25 + result.survey_total["points"])

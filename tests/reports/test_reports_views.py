@@ -123,7 +123,14 @@ def test_self_assessment_upload_validates_in_vietnamese_and_writes_nothing_on_er
     assert "chấm bằng điều tra xã hội học" in reply.text  # 1.5.1 is survey-scored
     assert "không có trong bộ tiêu chí" in reply.text and "xuất hiện nhiều lần" in reply.text
     assert _stored(app) == {}
-    assert _upload(client, round_id, "diem.txt", b"x").status_code == 400
+    wrong_type = _upload(client, round_id, "diem.txt", b"x")
+    assert wrong_type.status_code == 400 and "Chỉ nhận tệp .xlsx hoặc .csv." in wrong_type.text
+    url = f"/admin/rounds/{round_id}/analysis/self-assessment"
+    no_file = client.post(url, data={"csrf_token": csrf_token_in(client.get(url).text)},
+                          content_type="multipart/form-data")
+    assert no_file.status_code == 400 and "Chưa chọn tệp." in no_file.text
+    assert client.post(url, data={"file": (io.BytesIO(b"x"), "diem.csv")},
+                       content_type="multipart/form-data").status_code == 400  # no CSRF token
 
     book = openpyxl.Workbook()
     book.active.append(["Mã tiêu chí", "Điểm"])
