@@ -16,6 +16,8 @@ from .par import ParScore, par_of_points
 from .reliability import reliability_by_scale
 from .scoring import points_of_subcriteria, score_answers, scores_of_items, totals_of_fields
 from .sipas import SipasResult, satisfaction_of
+from .sipas_points import RULE as SIPAS_RULE
+from .sipas_points import sipas_links, sipas_subcriterion_points
 from .suppression import suppress_small_cells
 from .weighting import apply_weights, poststratification_weights
 
@@ -163,6 +165,12 @@ class _Checked:
         self.structure = check_structure(structure)
         self.options = options
 
+    def sipas(self, respondents, provenance: dict) -> SipasResult | None:
+        if not (self.items["sipas_element"].notna() | self.items["sipas_policy"].notna()).any():
+            return None
+        return satisfaction_of(self.counts, self.items, self.options, respondents=respondents,
+                               provenance=provenance)
+
 
 def par_of_round(
     counts: pd.DataFrame,
@@ -177,6 +185,8 @@ def par_of_round(
     options = options or AnalysisOptions()
     x = _Checked(counts, items, structure, options, group_sizes, [], lambda step: None)
     points = points_of_subcriteria(score_answers(x.counts, x.items, options), x.structure, options)
+    if sipas_links(x.structure):
+        points = sipas_subcriterion_points(points, x.structure, x.sipas(None, {}), options)
     return par_of_points(points, self_assessment, x.structure)
 
 
@@ -197,8 +207,9 @@ def compute_round(
 
     Steps (each announced through ``progress(step_name)``): ``weights`` (only
     with options.weighting="group", needs ``group_sizes``), ``items``,
-    ``subcriteria``, ``fields``, ``frequencies``, ``sipas`` (when items carry
-    SIPAS metadata), ``par`` (when ``self_assessment`` is given), ``reliability``
+    ``sipas`` (when items carry SIPAS metadata; it scores the sub-criteria the
+    structure links to a SIPAS index), ``subcriteria``, ``fields``,
+    ``frequencies``, ``par`` (when ``self_assessment`` is given), ``reliability``
     (when ``responses_wide`` is given: alpha per field and per SIPAS element,
     per group when the frames have a ``group`` column).  The inputs are checked
     once and the answers scored once for every step.
@@ -212,8 +223,16 @@ def compute_round(
 
     notify("items")
     scores = scores_of_items(answers, options)
+    sipas = None
+    if (x.items["sipas_element"].notna() | x.items["sipas_policy"].notna()).any():
+        notify("sipas")
+        sipas = x.sipas(sipas_respondents, provenance)
     notify("subcriteria")
     points = points_of_subcriteria(answers, x.structure, options)
+    links = sipas_links(x.structure)
+    if links:
+        points = sipas_subcriterion_points(points, x.structure, sipas, options)
+        provenance["sipas_to_par"] = {"rule": SIPAS_RULE, "links": links}
     notify("fields")
     totals = totals_of_fields(points, x.structure)
     total_row = totals[totals["is_total"]].iloc[0]
@@ -226,11 +245,6 @@ def compute_round(
     }
     notify("frequencies")
     freq = _frequencies(x.counts, x.items, options)
-
-    sipas = None
-    if (x.items["sipas_element"].notna() | x.items["sipas_policy"].notna()).any():
-        notify("sipas")
-        sipas = satisfaction_of(x.counts, x.items, options, respondents=sipas_respondents, provenance=provenance)
 
     par = None
     if self_assessment is not None:

@@ -36,7 +36,7 @@ from .rounding import round_half_up
 from .suppression import suppress_small_cells
 from .uncertainty import t_interval, z_value
 
-__all__ = ["item_scores", "subcriterion_points", "field_totals", "scored_answers"]
+__all__ = ["item_scores", "subcriterion_points", "field_totals", "scored_answers", "point_status", "STATUS_VI"]
 
 
 def scored_answers(counts: pd.DataFrame, items: pd.DataFrame, options: AnalysisOptions) -> pd.DataFrame:
@@ -234,6 +234,9 @@ def points_of_subcriteria(
     if unknown:
         raise ValueError(f"items reference sub-criteria not in structure: {unknown}")
     scored = st[st["survey_scored"]]
+    fed = sorted(set(answers["subcriterion"]) & set(st.loc[st["sipas_index"].notna(), "subcriterion"]))
+    if fed:
+        raise ValueError(f"items score sub-criteria that the structure feeds from a SIPAS index: {fed}")
     not_survey = sorted(set(answers["subcriterion"]) - set(scored["subcriterion"]))
     if not_survey:
         raise ValueError(f"items score sub-criteria that the structure does not mark survey_scored: {not_survey}")
@@ -310,10 +313,31 @@ def points_of_subcriteria(
     out["points_low"] = out["max_points"] * out["score_low"]
     out["points_high"] = out["max_points"] * out["score_high"]
     out = _suppress_points(out, options.min_cell)
+    out["status"] = point_status(out)
     out = out.sort_values(["field", "subcriterion", "is_pooled", "group"], kind="stable", na_position="last")
     out = out.reset_index(drop=True)
     out.attrs["options"] = options.as_dict()
     return out
+
+
+STATUS_VI = {
+    "scored": "đã tính điểm",
+    "withheld": "ẩn vì dưới ngưỡng k phiếu",
+    "not_measured": "không đo trong đợt này (không có câu hỏi hoặc phiếu trả lời)",
+    "no_valid_answers": "không có câu trả lời hợp lệ (chỉ có \"không biết\")",
+}
+
+
+def point_status(points: pd.DataFrame) -> np.ndarray:
+    """Why a row has points or not: scored, withheld (fewer than k), not measured, or no valid answers.
+
+    "Not measured" (nobody was asked, or nobody answered) and "withheld" (answered
+    by fewer than k) are different facts and are reported differently.
+    """
+    has = points["points"].notna().to_numpy()
+    hidden = points["suppressed"].to_numpy(dtype=bool)
+    none = points["n_responses"].fillna(0).to_numpy() == 0
+    return np.select([has & ~hidden, none, hidden], ["scored", "not_measured", "withheld"], "no_valid_answers")
 
 
 def _suppress_points(out: pd.DataFrame, k: int) -> pd.DataFrame:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from analysis import RoundResult, compare_distributions, compare_scores, compute_round, par_of_round
 from analysis.options import AnalysisOptions
+from analysis.scoring import STATUS_VI
 from questionnaires import Catalog
 from survey.reports import frames
 from survey.reports.models import SelfAssessment
@@ -127,3 +128,11 @@ def group_comparisons(computed: Computed, subcriterion: str) -> list[dict]:
                     "p_chi2": dist.p_value, "cramers_v": dist.cramers_v, "min_expected": dist.min_expected,
                     "h": score.h, "p_kw": score.p_value, "epsilon_squared": score.epsilon_squared})
     return out
+
+
+def unscored_subcriteria(computed: Computed) -> list[dict]:
+    """Survey-scored sub-criteria without points, each with the reason (Vietnamese)."""
+    points = computed.result.subcriterion_points
+    pooled = points[points["is_pooled"].astype(bool) & (points["status"] != "scored")]
+    return [{"code": row.subcriterion, "title": row.title, "status": row.status, "reason": STATUS_VI[row.status]}
+            for row in pooled.itertuples()]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
 from analysis.charts import figure_bytes
+from analysis.scoring import STATUS_VI
 from survey import db
 from survey.accounts.access import roles_required, round_in_scope
 from survey.accounts.models import ANALYST, PROVINCE_ADMIN, SYSTEM_ADMIN
@@ -54,7 +55,8 @@ def round_summary(round_id: int):
     options = _options()
     computed = _computed(round_, options)
     return render_template("reports/summary.html", round=round_, c=computed, r=computed.result,
-                           options=options, query=_query(options), choices=OPTION_CHOICES)
+                           options=options, query=_query(options), choices=OPTION_CHOICES,
+                           unscored=computation.unscored_subcriteria(computed))
 
 
 @bp.get("/rounds/<int:round_id>/analysis/fields/<int:field>")
@@ -69,7 +71,7 @@ def field_detail(round_id: int, field: int):
         abort(404)
     return render_template("reports/field.html", round=round_, r=computed.result, field=field_model,
                            criteria=computation.field_breakdown(computed, field_model),
-                           query=_query(options))
+                           query=_query(options), status_vi=STATUS_VI)
 
 
 @bp.get("/rounds/<int:round_id>/analysis/charts/<chart>.<fmt>")

@@ -32,7 +32,7 @@ def result():
 
 
 def test_compute_round(result):
-    assert result.steps == ["items", "subcriteria", "fields", "frequencies", "sipas", "par", "reliability"]
+    assert result.steps == ["items", "sipas", "subcriteria", "fields", "frequencies", "par", "reliability"]
     assert result.survey_total["points"] == 1.04
     # 1.04 + 2.0 + 2.5 = 5.54 of 6.5
     assert result.par.total == 5.54

@@ -168,3 +168,17 @@ def test_cronbach_alpha_from_streamed_responses_matches_the_textbook_formula(app
     alpha = k / (k - 1) * (1 - x.var(axis=0, ddof=1).sum() / x.sum(axis=1).var(ddof=1))
     assert row["n"] == 6 and row["n_items"] == 5
     assert row["alpha"] == pytest.approx(alpha)
+
+
+def test_sipas_element_scores_its_par_subcriterion_by_hand(app, answered_round):
+    # Citizens' E1.1 (element 1): 4, 5, 3, 4 and one don't know -> 3 satisfied of 4 valid -> SI_1 = 75,
+    # 5 respondents >= k -> 8.1.1 = 2.0 * 75 / 100 = 1.50 points.  No policy question was answered.
+    computed = _compute(app, answered_round())
+    p = computed.result.subcriterion_points
+    pooled = p[p["is_pooled"]].set_index("subcriterion")
+    assert pooled.at["8.1.1", "points"] == pytest.approx(1.50)
+    assert pooled.at["8.1.1", "status"] == "scored"
+    assert pooled.at["8.2.1", "status"] == "not_measured"
+    assert computed.result.provenance["sipas_to_par"]["links"]["8.1.1"] == "SI_1"
+    field8 = computed.result.field_totals.set_index("field").loc[8]
+    assert field8["survey_points"] == pytest.approx(1.50)

@@ -38,10 +38,16 @@ def test_summary_and_drill_down_show_hand_values(app, client, answered_round, lo
     with_alpha = client.get(f"/admin/rounds/{round_id}/analysis?reliability=1")
     assert "Độ tin cậy của thang đo" in with_alpha.text and "Độ tin cậy của thang đo" not in page.text
     assert client.get(f"/admin/rounds/{round_id}/analysis?dont_know=maybe").status_code == 400
-    # With k = 5 most sub-criteria are withheld: the field points say they are partial.
+    # Most sub-criteria are not asked in this round; with k = 14 the 13 answers of 1.5.1 are withheld.
+    # Each unscored sub-criterion is listed with its reason, "not measured" apart from "withheld".
+    partial = client.get(f"/admin/rounds/{round_id}/analysis?min_cell=14")
+    assert 'id="unscored-note"' in partial.text and "k = 14" in partial.text
+    assert '<li data-status="withheld">1.5.1' in partial.text
+    assert '<li data-status="not_measured">8.2.1' in partial.text
+    assert "không đo trong đợt này" in partial.text and "ẩn vì dưới ngưỡng k phiếu" in partial.text
     default = client.get(f"/admin/rounds/{round_id}/analysis")
-    assert 'id="unscored-note"' in default.text and "chưa đủ 5 phiếu" in default.text
-    assert "<sup>*</sup>" in default.text
+    assert '<li data-status="withheld">1.5.1' not in default.text
+    assert "<sup>*</sup>" in partial.text
 
 
 def test_other_province_sees_nothing(app, client, answered_round, login):
