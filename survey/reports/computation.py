@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -36,7 +36,8 @@ def compute(session: Session, round_: Round, catalog: Catalog, options: Analysis
     if options.weighting == "group":
         _check_weighting(data)
     wide = frames.responses_wide(session, round_, data.items) if reliability else None
-    previous = _previous_par(session, round_, catalog, options) if data.self_assessment is not None else None
+    previous, previous_note = (_previous_par(session, round_, catalog, options) if data.self_assessment is not None
+                               else (None, None))
     result = compute_round(
         data.counts, data.items, data.structure, options, data.provenance,
         responses_wide=wide,
@@ -49,6 +50,8 @@ def compute(session: Session, round_: Round, catalog: Catalog, options: Analysis
     if previous:
         result.provenance["previous_round"] = {"round_id": previous[0].id, "title": previous[0].title,
                                                "year": previous[0].year}
+    if previous_note:
+        result.notes.append(previous_note)
     if options.weighting == "group":
         result.notes.append("Gia quyền theo nhóm đối tượng; không thể gia quyền theo cơ quan vì phiếu trả lời "
                             "ẩn danh không gắn với cơ quan.")
@@ -67,17 +70,26 @@ def _check_weighting(data: frames.RoundFrames) -> None:
 
 
 def _previous_par(session: Session, round_: Round, catalog: Catalog, options: AnalysisOptions):
-    """(round, PAR score) of the province's latest earlier round with self-assessment points, if any."""
+    """((round, PAR score) or None, note or None) of the province's latest earlier round with
+    self-assessment points.  A comparison that cannot be made is missing, with the reason; never an error."""
     earlier = session.scalars(
         select(Round).where(Round.province_id == round_.province_id, Round.year < round_.year,
                             Round.id.in_(select(SelfAssessment.round_id)))
         .order_by(Round.year.desc(), Round.id.desc())
     ).first()
     if earlier is None:
-        return None
+        return None, None
     data = frames.round_frames(session, earlier, catalog)
-    return earlier, par_of_round(data.counts, data.items, data.structure, data.self_assessment, options,
-                                 group_sizes=data.group_sizes if options.weighting == "group" else None)
+    if options.weighting == "group" and not any(data.response_counts.values()):
+        # Nothing to weight: without answers the survey points are the same either way.
+        options = replace(options, weighting="none")
+    elif options.weighting == "group":
+        try:
+            _check_weighting(data)
+        except OptionsError as problem:
+            return None, f"Không so sánh với {earlier.title} ({earlier.year}): {problem}"
+    return (earlier, par_of_round(data.counts, data.items, data.structure, data.self_assessment, options,
+                                  group_sizes=data.group_sizes if options.weighting == "group" else None)), None
 
 
 def field_breakdown(computed: Computed, field) -> list[dict]:

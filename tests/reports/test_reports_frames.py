@@ -182,3 +182,21 @@ def test_sipas_element_scores_its_par_subcriterion_by_hand(app, answered_round):
     assert computed.result.provenance["sipas_to_par"]["links"]["8.1.1"] == "SI_1"
     field8 = computed.result.field_totals.set_index("field").loc[8]
     assert field8["survey_points"] == pytest.approx(1.50)
+
+
+def test_weighting_with_an_earlier_round_that_has_points_but_no_responses(app, answered_round):
+    from survey.reports.models import SelfAssessment
+
+    earlier = answered_round(title="Đợt 2022", data={})
+    current = answered_round(per_group=10)
+    with app.app_context(), db.unit_of_work() as session:
+        session.get(Round, earlier).year = 2022
+        for round_id, points in ((earlier, 0.5), (current, 0.25)):
+            session.add(SelfAssessment(round_id=round_id, subcriterion="1.1.1", points=points,
+                                       structure_key="par-province", structure_version="2023.1",
+                                       source_filename="x.csv"))
+    result = _compute(app, current, AnalysisOptions(weighting="group")).result
+    # The earlier round has no survey points: its PAR score is its self-assessment alone.
+    assert result.par.delta == pytest.approx(round(result.par.total - 0.5, 2))
+    reply = app.test_cli_runner().invoke(args=["analysis", "compute", "--round", str(current), "--weighting", "group"])
+    assert reply.exit_code == 0, reply.output
