@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 
 from .results import RoundResult
-from .suppression import suppress_small_cells
 
 __all__ = ["write_workbook", "write_csvs", "write_sav", "report_tables", "SHEET_NAMES", "dejavu_font_path"]
 
@@ -198,10 +197,7 @@ def report_tables(result: RoundResult) -> dict[str, pd.DataFrame]:
         "methodology": _methodology(result),
     }
     if result.reliability is not None:
-        # alpha of a handful of responses describes those few people: same threshold as every table.
-        tables["reliability"] = suppress_small_cells(
-            result.reliability.rename(columns={"n": "n_complete"}), "n_complete", result.options.min_cell,
-            keep=["n_items"])
+        tables["reliability"] = result.reliability.rename(columns={"n": "n_complete"})  # suppressed by compute_round
     return tables
 
 

@@ -262,6 +262,9 @@ def compute_round(
             reliability = reliability_by_scale(
                 itertools.chain([head], chunks), _scales(x.items, x.structure), options.confidence, group_col
             )
+            # alpha of a handful of responses describes those few people: the threshold of every
+            # other table, applied here once so that pages, files and JSON show the same thing.
+            reliability = suppress_small_cells(reliability, "n", options.min_cell, keep=["n_items"])
     return RoundResult(
         item_scores=scores,
         subcriterion_points=points,
