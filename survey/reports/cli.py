@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import click
@@ -28,7 +29,7 @@ _STEP_VI = {
 def _options(dont_know, pooling, weighting, min_cell):
     try:
         return parse_options({"dont_know": dont_know, "pooling": pooling, "weighting": weighting,
-                                       "min_cell": str(min_cell) if min_cell else ""})
+                                       "min_cell": "" if min_cell is None else str(min_cell)})
     except OptionsError as problem:
         raise click.BadParameter(str(problem)) from None
 
@@ -86,8 +87,13 @@ def compute_command(round_id, dont_know, pooling, weighting, min_cell, reliabili
     click.echo(f"Điểm điều tra XHH: {total['points']:.2f} / {total['max_points']:.2f}")
     for row in result.field_totals[~result.field_totals["is_total"]].itertuples():
         click.echo(f"  {row.field}. {row.field_title}: {row.survey_points:.2f} / {row.survey_max:.2f}")
-    if result.sipas is not None:
-        click.echo(f"SIPAS: {result.sipas.sipas:.2f} %")
+    unscored = computation.unscored_subcriteria(computed)
+    if unscored:
+        click.echo(f"Tiêu chí thành phần chưa có điểm ({len(unscored)}, ngưỡng k = {result.options.min_cell}):")
+        for row in unscored:
+            click.echo(f"  {row['code']} {row['title']}: {row['reason']}")
+    sipas = result.sipas.sipas if result.sipas is not None else math.nan
+    click.echo(f"SIPAS: {sipas:.2f} %" if math.isfinite(sipas) else "SIPAS: chưa có dữ liệu")
     if result.par is not None:
         click.echo(f"Chỉ số CCHC: {result.par.total:.2f} / {result.par.max_total:.2f} ({result.par.classification})")
 
