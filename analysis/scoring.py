@@ -280,8 +280,11 @@ def points_of_subcriteria(
         if used.any():
             s = float(np.sum(alphas[used] * cells["mean_weight"].to_numpy()[used]))
             var = float(np.sum(alphas[used] ** 2 * cells["var_mean"].to_numpy()[used]))
-            half = z * np.sqrt(var) if np.isfinite(var) else np.nan
-            low, high = max(0.0, s - half), min(1.0, s + half)
+            if np.isfinite(var):
+                half = z * np.sqrt(var)
+                low, high = max(0.0, s - half), min(1.0, s + half)
+            else:  # a group with one valid answer has no variance: no interval rather than [0, 1]
+                low = high = np.nan
         else:
             s = low = high = np.nan
         rows.append(
