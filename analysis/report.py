@@ -197,7 +197,10 @@ def report_tables(result: RoundResult) -> dict[str, pd.DataFrame]:
         "methodology": _methodology(result),
     }
     if result.reliability is not None:
-        tables["reliability"] = result.reliability.rename(columns={"n": "n_complete"})  # suppressed by compute_round
+        # Renamed: "alpha" is the group weight of the sub-criterion table, and one label map serves both.
+        tables["reliability"] = result.reliability.rename(  # suppressed by compute_round
+            columns={"n": "n_complete", "alpha": "cronbach_alpha", "alpha_low": "cronbach_alpha_low",
+                     "alpha_high": "cronbach_alpha_high"})
     return tables
 
 
@@ -210,9 +213,10 @@ _EXTRA_VI = {
     "scale": "Thang đo",
     "n_items": "Số câu hỏi",
     "n_complete": "Số phiếu trả lời đủ các câu",
-    "alpha": "Hệ số Cronbach alpha",
-    "alpha_low": "Cận dưới KTC",
-    "alpha_high": "Cận trên KTC",
+    "cronbach_alpha": "Hệ số Cronbach alpha",
+    "cronbach_alpha_low": "Cận dưới KTC",
+    "cronbach_alpha_high": "Cận trên KTC",
+    "status": "Tình trạng (scored: có điểm; withheld: ẩn, dưới k phiếu; not_measured: không đo trong đợt)",
 }
 
 
