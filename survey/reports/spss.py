@@ -24,6 +24,10 @@ def _sav_name(code: str) -> str:
 def write_anonymised_sav(session: Session, round_: Round, computed: Computed, path: Path) -> None:
     """Response-level closed answers as SPSS .sav: codes 1..k in scale order, don't know user-missing.
 
+    Variables are named ``<group>_<question>`` (multiple choice: ``<group>_<question>_<option>``):
+    each group answers its own questionnaire, whose scales differ even where question
+    codes coincide, so every variable carries its own group's value labels and missing codes.
+
     Left out on purpose: free-text answers (they can name people), the submission
     week, and every group with fewer than k responses (its rows would be a
     breakdown below the disclosure threshold).
@@ -41,17 +45,17 @@ def write_anonymised_sav(session: Session, round_: Round, computed: Computed, pa
                 continue
             if q.kind == "multi":
                 for o in q.scale.options:
-                    col = _sav_name(f"{q.code}_{o.code}")
-                    meta = columns.setdefault(col, {"label": f"{q.text} — {o.label}", "missing": [], "groups": set(),
-                                                    "values": {0.0: "Không chọn", 1.0: "Có chọn"}})
-                    meta["groups"].add(group)
+                    col = _sav_name(f"{group}_{q.code}_{o.code}")
+                    columns[col] = {"label": f"[{group}] {q.text} — {o.label}", "missing": [], "group": group,
+                                    "values": {0.0: "Không chọn", 1.0: "Có chọn"}}
                     option_value[(group, q.code, o.code)] = (col, 1.0)
             else:
-                col = _sav_name(q.code)
-                meta = columns.setdefault(col, {"label": q.text, "values": {}, "missing": []})
+                # One variable per group's question: groups reuse codes (P3) with different scales.
+                col = _sav_name(f"{group}_{q.code}")
+                meta = columns[col] = {"label": f"[{group}] {q.text}", "values": {}, "missing": []}
                 for i, o in enumerate(q.scale.options, start=1):
                     meta["values"][float(i)] = o.label
-                    if o.is_missing and float(i) not in meta["missing"]:
+                    if o.is_missing:
                         meta["missing"].append(float(i))
                     option_value[(group, q.code, o.code)] = (col, float(i))
     records: dict[str, dict] = {}
@@ -71,8 +75,8 @@ def write_anonymised_sav(session: Session, round_: Round, computed: Computed, pa
     frame.insert(0, "stt", np.arange(1, len(frame) + 1, dtype=float))
     for col, meta in columns.items():
         frame[col] = frame[col].astype(float)
-        if "groups" in meta:  # multiple choice: "not chosen" is 0 for the groups that were asked
-            frame.loc[frame["nhom"].isin(meta["groups"]) & frame[col].isna(), col] = 0.0
+        if "group" in meta:  # multiple choice: "not chosen" is 0 for the group that was asked
+            frame.loc[(frame["nhom"] == meta["group"]) & frame[col].isna(), col] = 0.0
     frame["nhom"] = frame["nhom"].astype(object).fillna("")
     labels = {"stt": "Số thứ tự", "nhom": "Nhóm đối tượng", **{c: m["label"][:250] for c, m in columns.items()}}
     write_sav(path, frame, labels, {c: m["values"] for c, m in columns.items()},

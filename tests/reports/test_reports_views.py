@@ -99,12 +99,30 @@ def test_sav_has_labels_declared_missing_and_no_small_groups(app, client, answer
     # hdnd 6, department 5, citizen 5; division (2 responses) left out
     assert sorted(frame["nhom"].value_counts().items()) == [("citizen", 5), ("department", 5), ("hdnd", 6)]
     assert "C1" not in frame.columns  # free text never exported
-    hdnd = frame[frame["nhom"] == "hdnd"]["Q1_01"]
+    hdnd = frame[frame["nhom"] == "hdnd"]["hdnd_Q1_01"]
     assert sorted(hdnd.tolist()) == [1.0, 1.0, 2.0, 3.0, 4.0, 5.0]  # A..E coded 1..5, E = don't know
-    assert meta.missing_ranges["Q1_01"] == [{"lo": 5.0, "hi": 5.0}]
-    assert meta.variable_value_labels["Q1_01"][5.0].startswith("Không biết")
-    x1a = frame[frame["nhom"] == "citizen"]["X1_A"]
+    assert meta.missing_ranges["hdnd_Q1_01"] == [{"lo": 5.0, "hi": 5.0}]
+    assert meta.variable_value_labels["hdnd_Q1_01"][5.0].startswith("Không biết")
+    x1a = frame[frame["nhom"] == "citizen"]["citizen_X1_A"]
     assert sorted(x1a.tolist()) == [0.0, 0.0, 1.0, 1.0, 1.0]
+
+
+def test_sav_labels_each_groups_answers_with_its_own_scale(app, client, answered_round, login, tmp_path):
+    # P3 is "education" in both questionnaires, but option 2 is "Đại học" for delegates and
+    # "Trung học cơ sở" for citizens, whose scale also has a "Không muốn trả lời" (7th option, missing).
+    round_id = answered_round(data={"hdnd": [{"P3": ["2"]}] * 5, "citizen": [{"P3": ["2"]}] * 4 + [{"P3": ["9"]}]})
+    login("analyst")
+    path = tmp_path / "p.sav"
+    path.write_bytes(client.get(f"/admin/rounds/{round_id}/analysis/export/sav").data)
+    frame, meta = pyreadstat.read_sav(str(path), user_missing=True)
+    labels = meta.variable_value_labels
+    assert labels["hdnd_P3"][2.0] == "Đại học" and labels["citizen_P3"][2.0] == "Trung học cơ sở"
+    assert frame.loc[frame["nhom"] == "hdnd", "hdnd_P3"].tolist() == [2.0] * 5
+    assert sorted(frame.loc[frame["nhom"] == "citizen", "citizen_P3"].tolist()) == [2.0] * 4 + [7.0]
+    assert frame.loc[frame["nhom"] == "citizen", "hdnd_P3"].isna().all()
+    assert meta.missing_ranges["citizen_P3"] == [{"lo": 7.0, "hi": 7.0}]
+    assert "hdnd_P3" not in meta.missing_ranges
+    assert "P3" not in frame.columns
 
 
 def _upload(client, round_id, name, content):
