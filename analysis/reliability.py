@@ -153,25 +153,45 @@ def reliability_by_scale(
     Questions of a scale absent from the data are ignored (per group: questions
     that no response of the group answered).
     """
-    acc: dict[tuple, ItemMoments] = {}
-    seen_cols: set = set()
+    # Per (scale, group) and per pattern of answered items: n, sums and cross-products (unshifted:
+    # item weights are bounded, and a data-dependent shift would make the sums depend on row order).
+    # The scale's items for a group are those its responses answer at least once in the whole input,
+    # and the complete responses are those of exactly that pattern; deciding it at the end, not on
+    # first sight of a group, is what makes chunked input give the one-shot result.
+    acc: dict[tuple, dict[bytes, list]] = {}
     for chunk in _chunks(data):
-        seen_cols |= set(chunk.columns)
         parts = [(None, chunk)] if group_column is None else list(chunk.groupby(group_column, sort=True))
         for group, part in parts:
             for scale, cols in scales.items():
-                present = [c for c in cols if c in part.columns]
-                key = (scale, group)
-                if key not in acc:
-                    acc[key] = ItemMoments(present)
-                m = acc[key]
-                # Items a group never answers are dropped on first sight of the group.
-                if m.n == 0 and m.shift is None:
-                    present = [c for c in present if part[c].notna().any()]
-                    m = acc[key] = ItemMoments(present)
-                m.update(part.reindex(columns=m.columns))
+                x = part.reindex(columns=cols).to_numpy(dtype=float)
+                patterns = acc.setdefault((scale, group), {})
+                answered = ~np.isnan(x)
+                keys, inverse = np.unique(answered, axis=0, return_inverse=True)
+                z = np.nan_to_num(x)
+                for p, key in enumerate(keys):
+                    if not key.any():
+                        continue
+                    rows = z[inverse.ravel() == p]
+                    entry = patterns.setdefault(key.tobytes(), [0, np.zeros(len(cols)), np.zeros((len(cols),) * 2)])
+                    entry[0] += len(rows)
+                    entry[1] += rows.sum(axis=0)
+                    entry[2] += rows.T @ rows
+    moments: dict[tuple, ItemMoments] = {}
+    for (scale, group), patterns in acc.items():
+        cols = scales[scale]
+        union = np.zeros(len(cols), dtype=bool)
+        for key in patterns:
+            union |= np.frombuffer(key, dtype=bool)
+        m = ItemMoments([c for c, used in zip(cols, union) if used])
+        m.shift = np.zeros(len(m.columns))
+        complete = patterns.get(union.tobytes())
+        if complete is not None:
+            m.n = complete[0]
+            m.s1 = complete[1][union]
+            m.s2 = complete[2][np.ix_(union, union)]
+        moments[(scale, group)] = m
     rows = []
-    for (scale, group), m in sorted(acc.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1]))):
+    for (scale, group), m in sorted(moments.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1]))):
         k = len(m.columns)
         if k >= 2 and m.n >= 2:
             a, (lo, hi) = m.alpha(ci)
