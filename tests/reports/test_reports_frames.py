@@ -131,17 +131,22 @@ def test_group_comparison_by_hand(app, answered_round):
     assert test["h"] == pytest.approx(h) and test["epsilon_squared"] == pytest.approx(h / 9)
 
 
-def test_par_score_compares_with_the_previous_round(app, answered_round, monkeypatch):
+def _earlier_and_current_self_assessed(app, earlier, current):
+    """The earlier round moves to 2022; 1.1.1 gets 0.5 self-assessment points there, 0.25 now."""
     from survey.reports.models import SelfAssessment
 
-    earlier = answered_round(title="Đợt 2022")
-    current = answered_round()
     with app.app_context(), db.unit_of_work() as session:
         session.get(Round, earlier).year = 2022
         for round_id, points in ((earlier, 0.5), (current, 0.25)):
             session.add(SelfAssessment(round_id=round_id, subcriterion="1.1.1", points=points,
                                        structure_key="par-province", structure_version="2023.1",
                                        source_filename="x.csv"))
+
+
+def test_par_score_compares_with_the_previous_round(app, answered_round, monkeypatch):
+    earlier = answered_round(title="Đợt 2022")
+    current = answered_round()
+    _earlier_and_current_self_assessed(app, earlier, current)
     full_runs = []
     monkeypatch.setattr(computation, "compute_round",
                         lambda *a, **k: full_runs.append(1) or compute_round(*a, **k))
@@ -185,16 +190,9 @@ def test_sipas_element_scores_its_par_subcriterion_by_hand(app, answered_round):
 
 
 def test_weighting_with_an_earlier_round_that_has_points_but_no_responses(app, answered_round):
-    from survey.reports.models import SelfAssessment
-
     earlier = answered_round(title="Đợt 2022", data={})
     current = answered_round(per_group=10)
-    with app.app_context(), db.unit_of_work() as session:
-        session.get(Round, earlier).year = 2022
-        for round_id, points in ((earlier, 0.5), (current, 0.25)):
-            session.add(SelfAssessment(round_id=round_id, subcriterion="1.1.1", points=points,
-                                       structure_key="par-province", structure_version="2023.1",
-                                       source_filename="x.csv"))
+    _earlier_and_current_self_assessed(app, earlier, current)
     result = _compute(app, current, AnalysisOptions(weighting="group")).result
     # The earlier round has no survey points: its PAR score is its self-assessment alone.
     assert result.par.delta == pytest.approx(round(result.par.total - 0.5, 2))
