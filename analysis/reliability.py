@@ -153,42 +153,36 @@ def reliability_by_scale(
     Questions of a scale absent from the data are ignored (per group: questions
     that no response of the group answered).
     """
-    # Per (scale, group) and per pattern of answered items: n, sums and cross-products (unshifted:
-    # item weights are bounded, and a data-dependent shift would make the sums depend on row order).
-    # The scale's items for a group are those its responses answer at least once in the whole input,
-    # and the complete responses are those of exactly that pattern; deciding it at the end, not on
-    # first sight of a group, is what makes chunked input give the one-shot result.
-    acc: dict[tuple, dict[bytes, list]] = {}
+    # The scale's items for a group are those its responses answer anywhere in the input, and its
+    # complete responses those that answer all of them: decided over the whole input, not on first
+    # sight of a group, so that chunked input gives the one-shot result.  The set of items only
+    # grows while streaming, and a response that misses one item of the current set can never be
+    # complete, so only the moments of responses answering exactly the current set are kept (reset
+    # when the set grows).  Sums are unshifted: item weights are bounded, and a data-dependent shift
+    # would make them depend on row order.
+    acc: dict[tuple, list] = {}  # (scale, group) -> [items answered so far, n, s1, s2]
     for chunk in _chunks(data):
         parts = [(None, chunk)] if group_column is None else list(chunk.groupby(group_column, sort=True))
         for group, part in parts:
             for scale, cols in scales.items():
                 x = part.reindex(columns=cols).to_numpy(dtype=float)
-                patterns = acc.setdefault((scale, group), {})
                 answered = ~np.isnan(x)
-                keys, inverse = np.unique(answered, axis=0, return_inverse=True)
-                z = np.nan_to_num(x)
-                for p, key in enumerate(keys):
-                    if not key.any():
-                        continue
-                    rows = z[inverse.ravel() == p]
-                    entry = patterns.setdefault(key.tobytes(), [0, np.zeros(len(cols)), np.zeros((len(cols),) * 2)])
-                    entry[0] += len(rows)
-                    entry[1] += rows.sum(axis=0)
-                    entry[2] += rows.T @ rows
+                k = len(cols)
+                state = acc.setdefault((scale, group), [np.zeros(k, dtype=bool), 0, np.zeros(k), np.zeros((k, k))])
+                union = state[0] | answered.any(axis=0)
+                if (union != state[0]).any():
+                    state[:] = [union, 0, np.zeros(k), np.zeros((k, k))]
+                if not union.any():
+                    continue
+                rows = np.nan_to_num(x[answered[:, union].all(axis=1)])
+                state[1] += len(rows)
+                state[2] += rows.sum(axis=0)
+                state[3] += rows.T @ rows
     moments: dict[tuple, ItemMoments] = {}
-    for (scale, group), patterns in acc.items():
-        cols = scales[scale]
-        union = np.zeros(len(cols), dtype=bool)
-        for key in patterns:
-            union |= np.frombuffer(key, dtype=bool)
-        m = ItemMoments([c for c, used in zip(cols, union) if used])
+    for (scale, group), (union, n, s1, s2) in acc.items():
+        m = ItemMoments([c for c, used in zip(scales[scale], union) if used])
         m.shift = np.zeros(len(m.columns))
-        complete = patterns.get(union.tobytes())
-        if complete is not None:
-            m.n = complete[0]
-            m.s1 = complete[1][union]
-            m.s2 = complete[2][np.ix_(union, union)]
+        m.n, m.s1, m.s2 = n, s1[union], s2[np.ix_(union, union)]
         moments[(scale, group)] = m
     rows = []
     for (scale, group), m in sorted(moments.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1]))):
