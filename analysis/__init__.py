@@ -35,7 +35,7 @@ from .compare import compare_distributions, compare_scores
 from .options import AnalysisOptions
 from .par import ParScore, par_score, read_self_assessment
 from .reliability import cronbach_alpha, reliability_by_scale
-from .results import RoundResult, compute_round
+from .results import RoundResult, compute_round, par_of_round
 from .scoring import field_totals, item_scores, subcriterion_points
 from .sipas import SipasResult, sample_size, satisfaction
 from .suppression import suppress_small_cells
@@ -56,6 +56,7 @@ __all__ = [
     "field_totals",
     "item_scores",
     "mean_interval",
+    "par_of_round",
     "par_score",
     "poststratification_weights",
     "read_self_assessment",

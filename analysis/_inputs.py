@@ -19,6 +19,8 @@ ITEMS_COLUMNS = (
     "sipas_policy",
     "is_expectation",
 )
+# The SIPAS indices that may score a sub-criterion (optional structure column ``sipas_index``).
+SIPAS_INDICES = ("SI_1", "SI_2", "SI_3", "SI_4", "SI_5", "policy")
 STRUCTURE_COLUMNS = (
     "field",
     "field_title",
@@ -147,6 +149,16 @@ def check_structure(structure: pd.DataFrame) -> pd.DataFrame:
     if bad.any():
         raise ValueError(f"structure.max_points must be >= 0; offending rows: {_listing(out[bad])}")
     out["survey_scored"] = as_bool(out["survey_scored"], "structure.survey_scored")
+    links = structure["sipas_index"] if "sipas_index" in structure.columns else pd.Series(None, index=out.index)
+    linked = [None if pd.isna(v) or v == "" else str(v) for v in links.astype(object)]
+    bad = [v for v in linked if v is not None and v not in SIPAS_INDICES]
+    if bad:
+        raise ValueError(f"structure.sipas_index must be one of {', '.join(SIPAS_INDICES)}; got {sorted(set(bad))}")
+    # object dtype: None stays None (a str column would turn it into NaN)
+    out["sipas_index"] = pd.Series(linked, index=out.index, dtype=object)
+    unscored = out["sipas_index"].notna() & ~out["survey_scored"]
+    if unscored.any():
+        raise ValueError(f"structure: SIPAS-fed sub-criteria must be survey_scored: {list(out.loc[unscored, 'subcriterion'])}")
     dup = out["subcriterion"].duplicated(keep=False)
     if dup.any():
         raise ValueError(f"structure has duplicate sub-criterion codes: {sorted(set(out.loc[dup, 'subcriterion']))}")

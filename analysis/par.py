@@ -156,7 +156,19 @@ def par_score(
         total = sum of self-assessment points + sum of survey points;
         percent = 100 * total / sum(max_points); classification via :func:`classify`.
     """
-    st = check_structure(structure)
+    return par_of_points(survey_points, self_assessment, check_structure(structure), previous, require_complete,
+                         provenance)
+
+
+def par_of_points(
+    survey_points: pd.DataFrame,
+    self_assessment: pd.DataFrame,
+    st: pd.DataFrame,
+    previous: ParScore | None = None,
+    require_complete: bool = False,
+    provenance: dict | None = None,
+) -> ParScore:
+    """:func:`par_score` with a checked structure."""
     sa = _validate_self_assessment(self_assessment, st)
     require_columns(survey_points, ["subcriterion", "points"], "survey_points")
     sp = survey_points

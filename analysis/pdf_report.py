@@ -27,6 +27,7 @@ from matplotlib.figure import Figure
 from .charts import ELEMENT_TITLES, PARTIAL_MARK, figure_bytes
 from .report import dejavu_font_path
 from .results import RoundResult
+from .scoring import STATUS_VI
 
 __all__ = ["Issuer", "GroupCount", "write_report_pdf"]
 
@@ -215,8 +216,8 @@ def _partial(result: RoundResult, labels: Mapping[str, str]) -> _Partial:
             if not pd.isna(row.points):
                 continue
             n = int(row.n_responses)
-            reason = (f"chưa đủ {k} phiếu ({n} phiếu)" if row.suppressed and n > 0
-                      else "chưa có câu trả lời hợp lệ")
+            # the status says why: withheld (fewer than k), not measured in this round, no valid answer
+            reason = f"chưa đủ {k} phiếu ({n} phiếu)" if row.status == "withheld" else STATUS_VI[row.status]
             out.unscored.append({"code": row.subcriterion, "title": row.title, "field": int(row.field),
                                  "max": float(row.max_points), "reason": reason})
         groups = points[~points["is_pooled"].astype(bool) & points["suppressed"].astype(bool)]

@@ -153,25 +153,39 @@ def reliability_by_scale(
     Questions of a scale absent from the data are ignored (per group: questions
     that no response of the group answered).
     """
-    acc: dict[tuple, ItemMoments] = {}
-    seen_cols: set = set()
+    # The scale's items for a group are those its responses answer anywhere in the input, and its
+    # complete responses those that answer all of them: decided over the whole input, not on first
+    # sight of a group, so that chunked input gives the one-shot result.  The set of items only
+    # grows while streaming, and a response that misses one item of the current set can never be
+    # complete, so only the moments of responses answering exactly the current set are kept (reset
+    # when the set grows).  Sums are unshifted: item weights are bounded, and a data-dependent shift
+    # would make them depend on row order.
+    acc: dict[tuple, list] = {}  # (scale, group) -> [items answered so far, n, s1, s2]
     for chunk in _chunks(data):
-        seen_cols |= set(chunk.columns)
         parts = [(None, chunk)] if group_column is None else list(chunk.groupby(group_column, sort=True))
         for group, part in parts:
             for scale, cols in scales.items():
-                present = [c for c in cols if c in part.columns]
-                key = (scale, group)
-                if key not in acc:
-                    acc[key] = ItemMoments(present)
-                m = acc[key]
-                # Items a group never answers are dropped on first sight of the group.
-                if m.n == 0 and m.shift is None:
-                    present = [c for c in present if part[c].notna().any()]
-                    m = acc[key] = ItemMoments(present)
-                m.update(part.reindex(columns=m.columns))
+                x = part.reindex(columns=cols).to_numpy(dtype=float)
+                answered = ~np.isnan(x)
+                k = len(cols)
+                state = acc.setdefault((scale, group), [np.zeros(k, dtype=bool), 0, np.zeros(k), np.zeros((k, k))])
+                union = state[0] | answered.any(axis=0)
+                if (union != state[0]).any():
+                    state[:] = [union, 0, np.zeros(k), np.zeros((k, k))]
+                if not union.any():
+                    continue
+                rows = np.nan_to_num(x[answered[:, union].all(axis=1)])
+                state[1] += len(rows)
+                state[2] += rows.sum(axis=0)
+                state[3] += rows.T @ rows
+    moments: dict[tuple, ItemMoments] = {}
+    for (scale, group), (union, n, s1, s2) in acc.items():
+        m = ItemMoments([c for c, used in zip(scales[scale], union) if used])
+        m.shift = np.zeros(len(m.columns))
+        m.n, m.s1, m.s2 = n, s1[union], s2[np.ix_(union, union)]
+        moments[(scale, group)] = m
     rows = []
-    for (scale, group), m in sorted(acc.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1]))):
+    for (scale, group), m in sorted(moments.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1]))):
         k = len(m.columns)
         if k >= 2 and m.n >= 2:
             a, (lo, hi) = m.alpha(ci)

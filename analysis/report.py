@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 
 from .results import RoundResult
-from .suppression import suppress_small_cells
 
 __all__ = ["write_workbook", "write_csvs", "write_sav", "report_tables", "SHEET_NAMES", "dejavu_font_path"]
 
@@ -198,10 +197,10 @@ def report_tables(result: RoundResult) -> dict[str, pd.DataFrame]:
         "methodology": _methodology(result),
     }
     if result.reliability is not None:
-        # alpha of a handful of responses describes those few people: same threshold as every table.
-        tables["reliability"] = suppress_small_cells(
-            result.reliability.rename(columns={"n": "n_complete"}), "n_complete", result.options.min_cell,
-            keep=["n_items"])
+        # Renamed: "alpha" is the group weight of the sub-criterion table, and one label map serves both.
+        tables["reliability"] = result.reliability.rename(  # suppressed by compute_round
+            columns={"n": "n_complete", "alpha": "cronbach_alpha", "alpha_low": "cronbach_alpha_low",
+                     "alpha_high": "cronbach_alpha_high"})
     return tables
 
 
@@ -214,9 +213,10 @@ _EXTRA_VI = {
     "scale": "Thang đo",
     "n_items": "Số câu hỏi",
     "n_complete": "Số phiếu trả lời đủ các câu",
-    "alpha": "Hệ số Cronbach alpha",
-    "alpha_low": "Cận dưới KTC",
-    "alpha_high": "Cận trên KTC",
+    "cronbach_alpha": "Hệ số Cronbach alpha",
+    "cronbach_alpha_low": "Cận dưới KTC",
+    "cronbach_alpha_high": "Cận trên KTC",
+    "status": "Tình trạng (scored: có điểm; withheld: ẩn, dưới k phiếu; not_measured: không đo trong đợt)",
 }
 
 

@@ -12,14 +12,16 @@ import pandas as pd
 
 from ._inputs import check_counts, check_items, check_structure
 from .options import AnalysisOptions
-from .par import ParScore, par_score
+from .par import ParScore, par_of_points
 from .reliability import reliability_by_scale
-from .scoring import field_totals, item_scores, subcriterion_points
-from .sipas import SipasResult, satisfaction
+from .scoring import points_of_subcriteria, score_answers, scores_of_items, totals_of_fields
+from .sipas import SipasResult, satisfaction_of
+from .sipas_points import RULE as SIPAS_RULE
+from .sipas_points import sipas_links, sipas_subcriterion_points
 from .suppression import suppress_small_cells
 from .weighting import apply_weights, poststratification_weights
 
-__all__ = ["RoundResult", "compute_round", "frequencies"]
+__all__ = ["RoundResult", "compute_round", "frequencies", "par_of_round"]
 
 
 @dataclass
@@ -116,8 +118,10 @@ def frequencies(counts: pd.DataFrame, items: pd.DataFrame, options: AnalysisOpti
     ``options.min_cell`` responses has ``n`` and ``pct`` blanked.
     """
     options = options or AnalysisOptions()
-    c = check_counts(counts, weighted=False)
-    it = check_items(items)
+    return _frequencies(check_counts(counts, weighted=False), check_items(items), options)
+
+
+def _frequencies(c: pd.DataFrame, it: pd.DataFrame, options: AnalysisOptions) -> pd.DataFrame:
     keys = ["group", "question", "option"]
     out = it[keys + ["weight", "is_missing", "subcriterion"]].merge(c[keys + ["n"]], on=keys, how="outer")
     out["n"] = out["n"].fillna(0.0)
@@ -128,9 +132,7 @@ def frequencies(counts: pd.DataFrame, items: pd.DataFrame, options: AnalysisOpti
     return suppress_small_cells(out, "n_responses", options.min_cell, columns=["n", "pct"])
 
 
-def _scales(items: pd.DataFrame, structure: pd.DataFrame) -> dict[str, list[str]]:
-    it = check_items(items)
-    st = check_structure(structure)
+def _scales(it: pd.DataFrame, st: pd.DataFrame) -> dict[str, list[str]]:
     scales: dict[str, list[str]] = {}
     q = it[it["subcriterion"].notna() & it["weight"].notna() & ~it["is_expectation"]]
     q = q.merge(st[["subcriterion", "field"]], on="subcriterion", how="inner")
@@ -140,6 +142,52 @@ def _scales(items: pd.DataFrame, structure: pd.DataFrame) -> dict[str, list[str]
     for el, part in e.groupby("sipas_element", sort=True):
         scales[f"SI_{int(el)}"] = sorted(set(part["question"]))
     return scales
+
+
+class _Checked:
+    """The inputs of one round, each checked once, with post-stratification applied."""
+
+    def __init__(self, counts, items, structure, options, group_sizes, notes: list[str],
+                 notify: Callable[[str], None]):
+        if not isinstance(options, AnalysisOptions):
+            raise ValueError("options must be an AnalysisOptions")
+        self.weights = None
+        if options.weighting == "group":
+            if group_sizes is None:
+                raise ValueError("options.weighting='group' needs group_sizes")
+            notify("weights")
+            self.weights = poststratification_weights(group_sizes)
+            counts = apply_weights(counts, self.weights)
+        elif group_sizes is not None:
+            notes.append("group_sizes given but options.weighting='none': no post-stratification applied")
+        self.counts = check_counts(counts, weighted=options.weighting == "group")
+        self.items = check_items(items)
+        self.structure = check_structure(structure)
+        self.options = options
+
+    def sipas(self, respondents, provenance: dict) -> SipasResult | None:
+        if not (self.items["sipas_element"].notna() | self.items["sipas_policy"].notna()).any():
+            return None
+        return satisfaction_of(self.counts, self.items, self.options, respondents=respondents,
+                               provenance=provenance)
+
+
+def par_of_round(
+    counts: pd.DataFrame,
+    items: pd.DataFrame,
+    structure: pd.DataFrame,
+    self_assessment: pd.DataFrame,
+    options: AnalysisOptions | None = None,
+    group_sizes: pd.DataFrame | None = None,
+) -> ParScore:
+    """The PAR score of a round alone (e.g. an earlier round, for the delta): no frequencies,
+    SIPAS or reliability are computed.  Equal to ``compute_round(...).par``."""
+    options = options or AnalysisOptions()
+    x = _Checked(counts, items, structure, options, group_sizes, [], lambda step: None)
+    points = points_of_subcriteria(score_answers(x.counts, x.items, options), x.structure, options)
+    if sipas_links(x.structure):
+        points = sipas_subcriterion_points(points, x.structure, x.sipas(None, {}), options)
+    return par_of_points(points, self_assessment, x.structure)
 
 
 def compute_round(
@@ -159,33 +207,34 @@ def compute_round(
 
     Steps (each announced through ``progress(step_name)``): ``weights`` (only
     with options.weighting="group", needs ``group_sizes``), ``items``,
-    ``subcriteria``, ``fields``, ``frequencies``, ``sipas`` (when items carry
-    SIPAS metadata), ``par`` (when ``self_assessment`` is given), ``reliability``
+    ``sipas`` (when items carry SIPAS metadata; it scores the sub-criteria the
+    structure links to a SIPAS index), ``subcriteria``, ``fields``,
+    ``frequencies``, ``par`` (when ``self_assessment`` is given), ``reliability``
     (when ``responses_wide`` is given: alpha per field and per SIPAS element,
-    per group when the frames have a ``group`` column).
+    per group when the frames have a ``group`` column).  The inputs are checked
+    once and the answers scored once for every step.
     """
     options = options or AnalysisOptions()
-    if not isinstance(options, AnalysisOptions):
-        raise ValueError("options must be an AnalysisOptions")
     provenance = dict(provenance or {})
     notify = progress or (lambda step: None)
     notes: list[str] = []
-    weights = None
-    if options.weighting == "group":
-        if group_sizes is None:
-            raise ValueError("options.weighting='group' needs group_sizes")
-        notify("weights")
-        weights = poststratification_weights(group_sizes)
-        counts = apply_weights(counts, weights)
-    elif group_sizes is not None:
-        notes.append("group_sizes given but options.weighting='none': no post-stratification applied")
+    x = _Checked(counts, items, structure, options, group_sizes, notes, notify)
+    answers = score_answers(x.counts, x.items, options)
 
     notify("items")
-    scores = item_scores(counts, items, options)
+    scores = scores_of_items(answers, options)
+    sipas = None
+    if (x.items["sipas_element"].notna() | x.items["sipas_policy"].notna()).any():
+        notify("sipas")
+        sipas = x.sipas(sipas_respondents, provenance)
     notify("subcriteria")
-    points = subcriterion_points(counts, items, structure, options)
+    points = points_of_subcriteria(answers, x.structure, options)
+    links = sipas_links(x.structure)
+    if links:
+        points = sipas_subcriterion_points(points, x.structure, sipas, options)
+        provenance["sipas_to_par"] = {"rule": SIPAS_RULE, "links": links}
     notify("fields")
-    totals = field_totals(points, structure)
+    totals = totals_of_fields(points, x.structure)
     total_row = totals[totals["is_total"]].iloc[0]
     survey_total = {
         "points": float(total_row["survey_points"]),
@@ -195,18 +244,12 @@ def compute_round(
         "n_unscored": int(total_row["n_unscored"]),
     }
     notify("frequencies")
-    freq = frequencies(counts, items, options)
-
-    sipas = None
-    it = check_items(items)
-    if (it["sipas_element"].notna() | it["sipas_policy"].notna()).any():
-        notify("sipas")
-        sipas = satisfaction(counts, items, options, respondents=sipas_respondents, provenance=provenance)
+    freq = _frequencies(x.counts, x.items, options)
 
     par = None
     if self_assessment is not None:
         notify("par")
-        par = par_score(points, self_assessment, structure, previous=previous, provenance=provenance)
+        par = par_of_points(points, self_assessment, x.structure, previous=previous, provenance=provenance)
 
     reliability = None
     if responses_wide is not None:
@@ -217,8 +260,11 @@ def compute_round(
             # A group column means one questionnaire per group: alpha per (scale, group).
             group_col = "group" if "group" in head.columns else None
             reliability = reliability_by_scale(
-                itertools.chain([head], chunks), _scales(items, structure), options.confidence, group_col
+                itertools.chain([head], chunks), _scales(x.items, x.structure), options.confidence, group_col
             )
+            # alpha of a handful of responses describes those few people: the threshold of every
+            # other table, applied here once so that pages, files and JSON show the same thing.
+            reliability = suppress_small_cells(reliability, "n", options.min_cell, keep=["n_items"])
     return RoundResult(
         item_scores=scores,
         subcriterion_points=points,
@@ -230,6 +276,6 @@ def compute_round(
         sipas=sipas,
         par=par,
         reliability=reliability,
-        weights=weights,
+        weights=x.weights,
         notes=notes,
     )

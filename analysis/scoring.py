@@ -36,7 +36,7 @@ from .rounding import round_half_up
 from .suppression import suppress_small_cells
 from .uncertainty import t_interval, z_value
 
-__all__ = ["item_scores", "subcriterion_points", "field_totals", "scored_answers"]
+__all__ = ["item_scores", "subcriterion_points", "field_totals", "scored_answers", "point_status", "STATUS_VI"]
 
 
 def scored_answers(counts: pd.DataFrame, items: pd.DataFrame, options: AnalysisOptions) -> pd.DataFrame:
@@ -49,8 +49,11 @@ def scored_answers(counts: pd.DataFrame, items: pd.DataFrame, options: AnalysisO
     """
     if not isinstance(options, AnalysisOptions):
         raise ValueError("options must be an AnalysisOptions")
-    c = check_counts(counts, weighted=options.weighting == "group")
-    it = check_items(items)
+    return score_answers(check_counts(counts, weighted=options.weighting == "group"), check_items(items), options)
+
+
+def score_answers(c: pd.DataFrame, it: pd.DataFrame, options: AnalysisOptions) -> pd.DataFrame:
+    """:func:`scored_answers` of counts and items already passed through the input checks."""
     keys = ["group", "question", "option"]
     unknown = c.merge(it[keys], on=keys, how="left", indicator=True)
     unknown = unknown[unknown["_merge"] == "left_only"]
@@ -130,7 +133,11 @@ def item_scores(counts: pd.DataFrame, items: pd.DataFrame, options: AnalysisOpti
         statistics are blanked).
     """
     options = options or AnalysisOptions()
-    answers = scored_answers(counts, items, options)
+    return scores_of_items(scored_answers(counts, items, options), options)
+
+
+def scores_of_items(answers: pd.DataFrame, options: AnalysisOptions) -> pd.DataFrame:
+    """:func:`item_scores` from the output of :func:`scored_answers`."""
     m = _moments(answers, ["group", "question"])
     m = _mean_and_var(m, options.confidence)
     sub = answers.groupby(["group", "question"], sort=True)["subcriterion"].first().reset_index()
@@ -211,13 +218,25 @@ def subcriterion_points(
     A survey-scored sub-criterion without any valid answer has score NaN.
     """
     options = options or AnalysisOptions()
-    st = check_structure(structure)
-    answers = scored_answers(counts, items, options)
+    return points_of_subcriteria(scored_answers(counts, items, options), check_structure(structure), options,
+                                 group_weights)
+
+
+def points_of_subcriteria(
+    answers: pd.DataFrame,
+    st: pd.DataFrame,
+    options: AnalysisOptions,
+    group_weights: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
+    """:func:`subcriterion_points` from :func:`scored_answers` and a checked structure."""
     answers = answers[answers["subcriterion"].notna()]
     unknown = sorted(set(answers["subcriterion"]) - set(st["subcriterion"]))
     if unknown:
         raise ValueError(f"items reference sub-criteria not in structure: {unknown}")
     scored = st[st["survey_scored"]]
+    fed = sorted(set(answers["subcriterion"]) & set(st.loc[st["sipas_index"].notna(), "subcriterion"]))
+    if fed:
+        raise ValueError(f"items score sub-criteria that the structure feeds from a SIPAS index: {fed}")
     not_survey = sorted(set(answers["subcriterion"]) - set(scored["subcriterion"]))
     if not_survey:
         raise ValueError(f"items score sub-criteria that the structure does not mark survey_scored: {not_survey}")
@@ -261,8 +280,11 @@ def subcriterion_points(
         if used.any():
             s = float(np.sum(alphas[used] * cells["mean_weight"].to_numpy()[used]))
             var = float(np.sum(alphas[used] ** 2 * cells["var_mean"].to_numpy()[used]))
-            half = z * np.sqrt(var) if np.isfinite(var) else np.nan
-            low, high = max(0.0, s - half), min(1.0, s + half)
+            if np.isfinite(var):
+                half = z * np.sqrt(var)
+                low, high = max(0.0, s - half), min(1.0, s + half)
+            else:  # a group with one valid answer has no variance: no interval rather than [0, 1]
+                low = high = np.nan
         else:
             s = low = high = np.nan
         rows.append(
@@ -294,10 +316,31 @@ def subcriterion_points(
     out["points_low"] = out["max_points"] * out["score_low"]
     out["points_high"] = out["max_points"] * out["score_high"]
     out = _suppress_points(out, options.min_cell)
+    out["status"] = point_status(out)
     out = out.sort_values(["field", "subcriterion", "is_pooled", "group"], kind="stable", na_position="last")
     out = out.reset_index(drop=True)
     out.attrs["options"] = options.as_dict()
     return out
+
+
+STATUS_VI = {
+    "scored": "đã tính điểm",
+    "withheld": "ẩn vì dưới ngưỡng k phiếu",
+    "not_measured": "không đo trong đợt này (không có câu hỏi hoặc phiếu trả lời)",
+    "no_valid_answers": "không có câu trả lời hợp lệ (chỉ có \"không biết\")",
+}
+
+
+def point_status(points: pd.DataFrame) -> np.ndarray:
+    """Why a row has points or not: scored, withheld (fewer than k), not measured, or no valid answers.
+
+    "Not measured" (nobody was asked, or nobody answered) and "withheld" (answered
+    by fewer than k) are different facts and are reported differently.
+    """
+    has = points["points"].notna().to_numpy()
+    hidden = points["suppressed"].to_numpy(dtype=bool)
+    none = points["n_responses"].fillna(0).to_numpy() == 0
+    return np.select([has & ~hidden, none, hidden], ["scored", "not_measured", "withheld"], "no_valid_answers")
 
 
 def _suppress_points(out: pd.DataFrame, k: int) -> pd.DataFrame:
@@ -353,7 +396,11 @@ def field_totals(points: pd.DataFrame, structure: pd.DataFrame) -> pd.DataFrame:
     ``percent`` = 100 * survey_points / survey_max, ``n_unscored`` = survey-scored
     sub-criteria without a score (counted as 0 points).
     """
-    st = check_structure(structure)
+    return totals_of_fields(points, check_structure(structure))
+
+
+def totals_of_fields(points: pd.DataFrame, st: pd.DataFrame) -> pd.DataFrame:
+    """:func:`field_totals` with a checked structure."""
     require_columns(points, ["subcriterion", "points"], "points")
     p = points
     if "is_pooled" in p.columns:

@@ -148,7 +148,12 @@ def satisfaction(
     """
     options = options or AnalysisOptions()
     c = check_counts(counts, weighted=options.weighting == "group")
-    it = check_items(items)
+    return satisfaction_of(c, check_items(items), options, respondents, provenance)
+
+
+def satisfaction_of(c: pd.DataFrame, it: pd.DataFrame, options: AnalysisOptions, respondents=None,
+                    provenance: dict | None = None) -> SipasResult:
+    """:func:`satisfaction` of counts and items already passed through the input checks."""
     keys = ["group", "question", "option"]
     merged = c.merge(it, on=keys, how="left", indicator=True)
     orphan = merged["_merge"] == "left_only"

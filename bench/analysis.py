@@ -6,7 +6,7 @@ their group's questionnaire (the five 2023 demo groups, 80 % citizens), loaded
 with ``survey.responses.store_responses_in_bulk`` (PostgreSQL COPY, SQLite
 executemany, here with journalling off).  Then, in the same run:
 
-* the full computation: ``survey.reports.services.compute`` (all counts queries,
+* the full computation: ``survey.reports.computation.compute`` (all counts queries,
   frames, scoring, SIPAS with its bootstrap, frequencies; reliability, which
   streams every answer, is timed separately);
 * (a) the bare SQL GROUP BY over ``answers`` that counts the same cells (the
@@ -38,7 +38,7 @@ from analysis import AnalysisOptions, compute_round
 from survey import create_app, db, migrate
 from survey.demo.data import DEMO_BINDINGS
 from survey.questionnaire_registry import catalog
-from survey.reports import frames, services
+from survey.reports import computation, frames
 from survey.respond.models import Answer
 from survey.responses import store_responses_in_bulk
 from survey.rounds.models import Round
@@ -161,7 +161,7 @@ def run(backend: str, n: int, workdir: Path) -> None:
                 cells, bare_s = _timed(lambda: session.execute(group_by).all(), REPEAT)
                 counted = frames.counts_frame(session, round_)
                 assert int(counted["n"].sum()) == answers and len(counted) == len(cells), "answer_counts != answers"
-                computed, full_s = _timed(lambda: services.compute(session, round_, catalog(), AnalysisOptions()),
+                computed, full_s = _timed(lambda: computation.compute(session, round_, catalog(), AnalysisOptions()),
                                           REPEAT)
                 rss_full = _rss_mb()
                 wide_rows, rel_s = (_timed(lambda: sum(len(c) for c in frames.responses_wide(

@@ -228,6 +228,9 @@ def _structure_problems(doc: dict, name: str) -> list[Problem]:
                 spath = f"{cpath}.subcriteria[{si}]"
                 claim(sub["code"], spath, "sub-criterion", ccode, f"criterion '{ccode}'")
                 sub_sum += sub["max_points"]
+                if sub.get("sipas_index") and not sub["survey_scored"]:
+                    add(f"{spath}.sipas_index", f"sub-criterion '{sub['code']}' is fed by a SIPAS index "
+                                                "but is not survey_scored")
                 if sub["survey_scored"]:
                     survey_total += sub["max_points"]
             if not _close(sub_sum, crit["max_points"]):
@@ -266,6 +269,7 @@ def _build_structure(doc: dict, path: Path) -> Structure:
                             max_points=float(s["max_points"]),
                             survey_scored=s["survey_scored"],
                             provisional=s.get("provisional", False),
+                            sipas_index=s.get("sipas_index"),
                         )
                         for s in c["subcriteria"]
                     ),

@@ -152,6 +152,8 @@ class SubCriterion:
     max_points: float
     survey_scored: bool
     provisional: bool = False
+    # The SIPAS index whose value scores this sub-criterion (SI_1..SI_5 or "policy"), if any.
+    sipas_index: str | None = None
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,8 @@ def _part(cycle, agency_id: int) -> Part:
 
 def survey_points(round_) -> dict[str, float] | None:
     """Survey points per sub-criterion from the reports' computation, or None if it cannot run yet."""
-    from survey.reports.services import OptionsError, compute
+    from survey.reports.computation import compute
+    from survey.reports.options import OptionsError
 
     try:
         result = compute(db.session(), round_, catalog()).result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import click
@@ -10,7 +11,9 @@ from flask.cli import with_appcontext
 
 from survey import db
 from survey.questionnaire_registry import catalog
-from survey.reports import services
+from survey.reports import computation
+from survey.reports.exports import write_report_directory
+from survey.reports.options import OptionsError, parse_options
 from survey.rounds.models import Round
 
 group = click.Group("analysis", help="Index computation and reports.")
@@ -25,9 +28,9 @@ _STEP_VI = {
 
 def _options(dont_know, pooling, weighting, min_cell):
     try:
-        return services.parse_options({"dont_know": dont_know, "pooling": pooling, "weighting": weighting,
-                                       "min_cell": str(min_cell) if min_cell else ""})
-    except services.OptionsError as problem:
+        return parse_options({"dont_know": dont_know, "pooling": pooling, "weighting": weighting,
+                                       "min_cell": "" if min_cell is None else str(min_cell)})
+    except OptionsError as problem:
         raise click.BadParameter(str(problem)) from None
 
 
@@ -47,8 +50,8 @@ def _round(session, round_id: int) -> Round:
 
 def _compute(session, round_, options, reliability, progress):
     try:
-        return services.compute(session, round_, catalog(), options, reliability=reliability, progress=progress)
-    except services.OptionsError as problem:
+        return computation.compute(session, round_, catalog(), options, reliability=reliability, progress=progress)
+    except OptionsError as problem:
         raise click.ClickException(str(problem)) from None
 
 
@@ -84,8 +87,13 @@ def compute_command(round_id, dont_know, pooling, weighting, min_cell, reliabili
     click.echo(f"Điểm điều tra XHH: {total['points']:.2f} / {total['max_points']:.2f}")
     for row in result.field_totals[~result.field_totals["is_total"]].itertuples():
         click.echo(f"  {row.field}. {row.field_title}: {row.survey_points:.2f} / {row.survey_max:.2f}")
-    if result.sipas is not None:
-        click.echo(f"SIPAS: {result.sipas.sipas:.2f} %")
+    unscored = computation.unscored_subcriteria(computed)
+    if unscored:
+        click.echo(f"Tiêu chí thành phần chưa có điểm ({len(unscored)}, ngưỡng k = {result.options.min_cell}):")
+        for row in unscored:
+            click.echo(f"  {row['code']} {row['title']}: {row['reason']}")
+    sipas = result.sipas.sipas if result.sipas is not None else math.nan
+    click.echo(f"SIPAS: {sipas:.2f} %" if math.isfinite(sipas) else "SIPAS: chưa có dữ liệu")
     if result.par is not None:
         click.echo(f"Chỉ số CCHC: {result.par.total:.2f} / {result.par.max_total:.2f} ({result.par.classification})")
 
@@ -101,6 +109,6 @@ def report_command(round_id, dont_know, pooling, weighting, min_cell, reliabilit
     with db.unit_of_work() as session:  # writes: every export is audited
         round_ = _round(session, round_id)
         computed = _compute(session, round_, options, reliability, notify)
-        written = services.write_report_directory(session, round_, computed, out_dir, progress=notify)
+        written = write_report_directory(session, round_, computed, out_dir, progress=notify)
     for path in written:
         click.echo(str(path))

@@ -89,13 +89,13 @@ def items_frame(questionnaires: dict[str, Questionnaire]) -> pd.DataFrame:
 def structure_frame(structure: Structure | None) -> pd.DataFrame:
     """The index structure; empty (typed) for a SIPAS-only round, which scores no PAR points."""
     rows = [
-        (f.number, f.title, c.code, s.code, s.title, float(s.max_points), bool(s.survey_scored))
+        (f.number, f.title, c.code, s.code, s.title, float(s.max_points), bool(s.survey_scored), s.sipas_index)
         for f in (structure.fields if structure else ()) for c in f.criteria for s in c.subcriteria
     ]
     out = pd.DataFrame(rows, columns=["field", "field_title", "criterion", "subcriterion", "title", "max_points",
-                                      "survey_scored"])
+                                      "survey_scored", "sipas_index"])
     return out.astype({"field": "int64", "field_title": str, "criterion": str, "subcriterion": str, "title": str,
-                       "max_points": "float64", "survey_scored": bool})
+                       "max_points": "float64", "survey_scored": bool, "sipas_index": object})
 
 
 def _group_ids(round_: Round) -> dict[int, str]:

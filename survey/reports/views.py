@@ -5,11 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
 from analysis.charts import figure_bytes
+from analysis.scoring import STATUS_VI
 from survey import db
 from survey.accounts.access import roles_required, round_in_scope
 from survey.accounts.models import ANALYST, PROVINCE_ADMIN, SYSTEM_ADMIN
 from survey.questionnaire_registry import catalog
-from survey.reports import services
+from survey.reports import charts, computation, exports, self_assessment as sa
+from survey.reports.forms import SelfAssessmentForm
+from survey.reports.options import OPTION_CHOICES, OptionsError, options_query, parse_options
 
 bp = Blueprint("reports", __name__, url_prefix="/admin")
 
@@ -24,8 +27,8 @@ def _refuse(problem: Exception):
 
 def _options():
     try:
-        return services.parse_options(request.args)
-    except services.OptionsError as problem:
+        return parse_options(request.args)
+    except OptionsError as problem:
         _refuse(problem)
 
 
@@ -33,13 +36,13 @@ def _computed(round_, options):
     # Cronbach's alpha streams every response: computed only when asked for.
     reliability = request.args.get("reliability") == "1"
     try:
-        return services.compute(db.session(), round_, catalog(), options, reliability=reliability)
-    except services.OptionsError as problem:
+        return computation.compute(db.session(), round_, catalog(), options, reliability=reliability)
+    except OptionsError as problem:
         _refuse(problem)
 
 
 def _query(options):
-    query = services.options_query(options)
+    query = options_query(options)
     if request.args.get("reliability") == "1":
         query["reliability"] = "1"
     return query
@@ -52,7 +55,8 @@ def round_summary(round_id: int):
     options = _options()
     computed = _computed(round_, options)
     return render_template("reports/summary.html", round=round_, c=computed, r=computed.result,
-                           options=options, query=_query(options), choices=services.OPTION_CHOICES)
+                           options=options, query=_query(options), choices=OPTION_CHOICES,
+                           unscored=computation.unscored_subcriteria(computed))
 
 
 @bp.get("/rounds/<int:round_id>/analysis/fields/<int:field>")
@@ -66,8 +70,8 @@ def field_detail(round_id: int, field: int):
     if field_model is None:
         abort(404)
     return render_template("reports/field.html", round=round_, r=computed.result, field=field_model,
-                           criteria=services.field_breakdown(computed, field_model),
-                           query=_query(options))
+                           criteria=computation.field_breakdown(computed, field_model),
+                           query=_query(options), status_vi=STATUS_VI)
 
 
 @bp.get("/rounds/<int:round_id>/analysis/charts/<chart>.<fmt>")
@@ -78,7 +82,7 @@ def chart(round_id: int, chart: str, fmt: str):
         abort(404)
     options = _options()
     computed = _computed(round_, options)
-    figure = services.chart(computed, chart, request.args.get("question"), request.args.get("group"))
+    figure = charts.chart(computed, chart, request.args.get("question"), request.args.get("group"))
     if figure is None:
         abort(404)
     return Response(figure_bytes(figure, fmt), mimetype=CHART_TYPES[fmt])
@@ -88,11 +92,11 @@ def chart(round_id: int, chart: str, fmt: str):
 @roles_required(*READERS)
 def export(round_id: int, kind: str):
     round_ = round_in_scope(round_id)
-    if kind not in services.EXPORTS:
+    if kind not in exports.EXPORTS:
         abort(404)
     options = _options()
     computed = _computed(round_, options)
-    payload, name, mimetype = services.export_bytes(db.session(), round_, computed, kind)
+    payload, name, mimetype = exports.export_bytes(db.session(), round_, computed, kind)
     return Response(payload, mimetype=mimetype,
                     headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
@@ -101,19 +105,22 @@ def export(round_id: int, kind: str):
 @roles_required(*READERS)
 def self_assessment(round_id: int):
     round_ = round_in_scope(round_id)
+    form = SelfAssessmentForm()
     problems: list[str] = []
-    if request.method == "POST":
-        upload = request.files.get("file")
-        try:
-            if upload is None or not upload.filename:
-                raise services.SelfAssessmentImportError(["Chưa chọn tệp."])
-            count = services.import_self_assessment(db.session(), round_, catalog(), upload.filename,
-                                                    upload.read(services.MAX_UPLOAD_BYTES + 1))
-        except services.SelfAssessmentImportError as problem:
-            problems = problem.messages
+    if form.is_submitted():
+        if form.validate():
+            upload = form.file.data
+            try:
+                count = sa.import_self_assessment(db.session(), round_, catalog(), upload.filename,
+                                                  upload.read(sa.MAX_UPLOAD_BYTES + 1))
+            except sa.SelfAssessmentImportError as problem:
+                problems = problem.messages
+            else:
+                flash(f"Đã nhập điểm tự đánh giá của {count} tiêu chí thành phần.")
+                return redirect(url_for("reports.self_assessment", round_id=round_.id))
         else:
-            flash(f"Đã nhập điểm tự đánh giá của {count} tiêu chí thành phần.")
-            return redirect(url_for("reports.self_assessment", round_id=round_.id))
-    rows = services.self_assessment_rows(db.session(), round_)
+            problems = [message for messages in form.errors.values() for message in messages]
+    rows = sa.self_assessment_rows(db.session(), round_)
     status = 400 if problems else 200
-    return render_template("reports/self_assessment.html", round=round_, rows=rows, problems=problems), status
+    return render_template("reports/self_assessment.html", round=round_, rows=rows, problems=problems,
+                           form=form), status

@@ -1,6 +1,8 @@
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as hst
 
 from analysis.reliability import cronbach_alpha, reliability_by_scale
 
@@ -94,3 +96,28 @@ def test_alpha_matches_the_published_statsbase_example():
     assert round(alpha, 4) == 0.8136
     dropped = [round(cronbach_alpha(frame.drop(columns=[c]))[0], 4) for c in frame.columns]
     assert dropped == [0.7500, 0.7606, 0.7714, 0.7826]
+
+
+# --- order and chunking do not matter (issue 12, item 5) ----------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=hst.integers(0, 2**32 - 1), cuts=hst.lists(hst.integers(1, 39), max_size=6))
+def test_reliability_by_scale_is_the_same_for_any_order_and_chunking(seed, cuts):
+    rng = np.random.default_rng(seed)
+    n = 40
+    base = rng.integers(0, 5, size=(n, 1)) / 4
+    values = np.clip(base + rng.integers(-1, 2, size=(n, 4)) / 4, 0, 1)
+    values[rng.random((n, 4)) < 0.15] = np.nan  # don't know
+    wide = pd.DataFrame(values, columns=["X1", "X2", "X3", "X4"])
+    wide["group"] = rng.choice(["H", "L"], size=n)
+    wide.loc[wide["group"] == "L", "X4"] = np.nan  # a question group L is never asked
+    scales = {"field 1": ["X1", "X2", "X3", "X4"], "SI_1": ["X2", "X3"]}
+    one_shot = reliability_by_scale(wide, scales, group_column="group")
+    shuffled = wide.iloc[rng.permutation(n)]  # random response ids reorder the stream
+    bounds = [0, *sorted(set(cuts)), n]
+    chunked = reliability_by_scale([shuffled.iloc[a:b] for a, b in zip(bounds, bounds[1:])], scales,
+                                   group_column="group")
+    assert chunked[["scale", "group", "n_items", "n"]].equals(one_shot[["scale", "group", "n_items", "n"]])
+    for col in ("alpha", "alpha_low", "alpha_high"):
+        np.testing.assert_allclose(chunked[col], one_shot[col], rtol=1e-9, equal_nan=True)

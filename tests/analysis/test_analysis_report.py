@@ -32,7 +32,7 @@ def result():
 
 
 def test_compute_round(result):
-    assert result.steps == ["items", "subcriteria", "fields", "frequencies", "sipas", "par", "reliability"]
+    assert result.steps == ["items", "sipas", "subcriteria", "fields", "frequencies", "par", "reliability"]
     assert result.survey_total["points"] == 1.04
     # 1.04 + 2.0 + 2.5 = 5.54 of 6.5
     assert result.par.total == 5.54
@@ -53,6 +53,10 @@ def test_workbook(result, tmp_path):
     method = [[c.value for c in row] for row in wb["Phương pháp"].iter_rows()]
     assert ["Nguồn gốc dữ liệu", "structure_hash", "sha256:abc"] in method
     assert ["Tùy chọn phân tích", "min_cell", "5"] in method
+    # the group weight alpha_g and Cronbach's alpha keep their own headers
+    sub_header = [c.value for c in wb[SHEET_NAMES["subcriteria"]][1]]
+    assert "Trọng số nhóm" in sub_header and "Hệ số Cronbach alpha" not in sub_header
+    assert "Hệ số Cronbach alpha" in [c.value for c in wb[SHEET_NAMES["reliability"]][1]]
 
 
 def test_csvs_have_bom(result, tmp_path):

@@ -162,3 +162,17 @@ def test_input_errors_name_the_problem():
     bad = STRUCTURE.assign(survey_scored=[False, False, True])
     with pytest.raises(ValueError, match="not mark survey_scored"):
         subcriterion_points(counts, items, bad)
+
+
+def test_no_interval_when_a_pooled_variance_is_undefined():
+    items = frame(item_rows("a", "Q1", LEADER_SCALE, "1.1.1") + item_rows("b", "Q1", LEADER_SCALE, "1.1.1"))
+    # group a: one valid answer (A) and 4 don't know -> s_a = 1.0, variance undefined
+    # group b: 1 A, 1 B, 1 C, 1 D, 1 B -> s_b = 2.4 / 5 = 0.48
+    counts = frame(count_rows("a", "Q1", LEADER_SCALE, [1, 0, 0, 0, 4]) + count_rows("b", "Q1", LEADER_SCALE, [1, 2, 1, 1, 0]))
+    pts = subcriterion_points(counts, items, structure([(1, "1.1.1", 1.0, True)]), AnalysisOptions(min_cell=1))
+    pooled = pts[pts["is_pooled"]].iloc[0]
+    assert pooled["score"] == pytest.approx((1.0 + 0.48) / 2)
+    assert math.isnan(pooled["score_low"]) and math.isnan(pooled["score_high"])
+    assert math.isnan(pooled["points_low"]) and math.isnan(pooled["points_high"])
+    a = pts[pts["group"] == "a"].iloc[0]
+    assert math.isnan(a["score_low"])

@@ -34,3 +34,31 @@ def test_report_writes_every_file_with_progress(app, answered_round, tmp_path):
 def test_unknown_round_is_a_clear_error(app):
     reply = app.test_cli_runner().invoke(args=["analysis", "compute", "--round", "999999"])
     assert reply.exit_code != 0 and "Không có đợt khảo sát 999999" in reply.stderr
+
+
+def test_json_blanks_alpha_of_groups_below_the_threshold_like_the_pages(app, answered_round):
+    round_id = answered_round()
+    reply = app.test_cli_runner().invoke(args=["analysis", "compute", "--round", str(round_id), "--json"])
+    assert reply.exit_code == 0, reply.output
+    rows = {(r["scale"], r["group"]): r for r in json.loads(reply.stdout)["reliability"]}
+    small = rows[("field 1", "division")]  # 2 complete responses, k = 5
+    assert small["n"] == 2 and small["suppressed"] is True
+    assert small["alpha"] is None and small["alpha_low"] is None and small["alpha_high"] is None
+
+
+def test_min_cell_zero_is_refused_like_the_page(app, answered_round, client, login):
+    round_id = answered_round()
+    reply = app.test_cli_runner().invoke(args=["analysis", "compute", "--round", str(round_id), "--min-cell", "0"])
+    assert reply.exit_code != 0 and "từ 1 đến 100" in reply.output
+    login("analyst")
+    assert client.get(f"/admin/rounds/{round_id}/analysis?min_cell=0").status_code == 400
+
+
+def test_text_output_of_a_round_without_responses_says_so_and_lists_unscored(app, answered_round):
+    round_id = answered_round(data={})
+    reply = app.test_cli_runner().invoke(args=["analysis", "compute", "--round", str(round_id)])
+    assert reply.exit_code == 0, reply.output
+    assert "nan" not in reply.stdout
+    assert "SIPAS: chưa có dữ liệu" in reply.stdout
+    assert "8.1.1 Mức độ hài lòng về tiếp cận dịch vụ: không đo trong đợt này" in reply.stdout
+    assert "1.5.1 " in reply.stdout

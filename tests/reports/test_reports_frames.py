@@ -7,17 +7,17 @@ import math
 import pandas as pd
 import pytest
 
-from analysis import AnalysisOptions
+from analysis import AnalysisOptions, compute_round
 from survey import db
 from survey.questionnaire_registry import catalog
-from survey.reports import frames, services
+from survey.reports import computation, frames
 from survey.rounds.models import Round
 from tests.reports.conftest import HAND_DATA
 
 
 def _compute(app, round_id, options=None, **kwargs):
     with app.app_context(), db.unit_of_work(write=False) as session:
-        return services.compute(session, session.get(Round, round_id), catalog(), options, **kwargs)
+        return computation.compute(session, session.get(Round, round_id), catalog(), options, **kwargs)
 
 
 def test_counts_are_one_group_by_over_the_rounds_answers(app, answered_round):
@@ -119,7 +119,7 @@ def test_weighting_uses_roster_sizes(app, answered_round):
 def test_group_comparison_by_hand(app, answered_round):
     round_id = answered_round()
     computed = _compute(app, round_id)
-    [test] = [t for t in services.group_comparisons(computed, "1.5.1") if t["question"] == "Q1.01"]
+    [test] = [t for t in computation.group_comparisons(computed, "1.5.1") if t["question"] == "Q1.01"]
     # division (2 responses) takes no part; don't know left out.
     # hdnd A2 B1 C1 D1, department A5: expected 3.5, .5, .5, .5 per row
     assert test["groups"] == ["department", "hdnd"]
@@ -131,18 +131,27 @@ def test_group_comparison_by_hand(app, answered_round):
     assert test["h"] == pytest.approx(h) and test["epsilon_squared"] == pytest.approx(h / 9)
 
 
-def test_par_score_compares_with_the_previous_round(app, answered_round):
+def _earlier_and_current_self_assessed(app, earlier, current):
+    """The earlier round moves to 2022; 1.1.1 gets 0.5 self-assessment points there, 0.25 now."""
     from survey.reports.models import SelfAssessment
 
-    earlier = answered_round(title="Đợt 2022")
-    current = answered_round()
     with app.app_context(), db.unit_of_work() as session:
         session.get(Round, earlier).year = 2022
         for round_id, points in ((earlier, 0.5), (current, 0.25)):
             session.add(SelfAssessment(round_id=round_id, subcriterion="1.1.1", points=points,
                                        structure_key="par-province", structure_version="2023.1",
                                        source_filename="x.csv"))
+
+
+def test_par_score_compares_with_the_previous_round(app, answered_round, monkeypatch):
+    earlier = answered_round(title="Đợt 2022")
+    current = answered_round()
+    _earlier_and_current_self_assessed(app, earlier, current)
+    full_runs = []
+    monkeypatch.setattr(computation, "compute_round",
+                        lambda *a, **k: full_runs.append(1) or compute_round(*a, **k))
     result = _compute(app, current).result
+    assert len(full_runs) == 1  # the earlier round's PAR score alone, not a second full computation
     assert result.par.delta == pytest.approx(-0.25)
     assert result.provenance["previous_round"]["year"] == 2022
     assert result.par.total == pytest.approx(0.25 + result.survey_total["points"])
@@ -164,3 +173,28 @@ def test_cronbach_alpha_from_streamed_responses_matches_the_textbook_formula(app
     alpha = k / (k - 1) * (1 - x.var(axis=0, ddof=1).sum() / x.sum(axis=1).var(ddof=1))
     assert row["n"] == 6 and row["n_items"] == 5
     assert row["alpha"] == pytest.approx(alpha)
+
+
+def test_sipas_element_scores_its_par_subcriterion_by_hand(app, answered_round):
+    # Citizens' E1.1 (element 1): 4, 5, 3, 4 and one don't know -> 3 satisfied of 4 valid -> SI_1 = 75,
+    # 5 respondents >= k -> 8.1.1 = 2.0 * 75 / 100 = 1.50 points.  No policy question was answered.
+    computed = _compute(app, answered_round())
+    p = computed.result.subcriterion_points
+    pooled = p[p["is_pooled"]].set_index("subcriterion")
+    assert pooled.at["8.1.1", "points"] == pytest.approx(1.50)
+    assert pooled.at["8.1.1", "status"] == "scored"
+    assert pooled.at["8.2.1", "status"] == "not_measured"
+    assert computed.result.provenance["sipas_to_par"]["links"]["8.1.1"] == "SI_1"
+    field8 = computed.result.field_totals.set_index("field").loc[8]
+    assert field8["survey_points"] == pytest.approx(1.50)
+
+
+def test_weighting_with_an_earlier_round_that_has_points_but_no_responses(app, answered_round):
+    earlier = answered_round(title="Đợt 2022", data={})
+    current = answered_round(per_group=10)
+    _earlier_and_current_self_assessed(app, earlier, current)
+    result = _compute(app, current, AnalysisOptions(weighting="group")).result
+    # The earlier round has no survey points: its PAR score is its self-assessment alone.
+    assert result.par.delta == pytest.approx(round(result.par.total - 0.5, 2))
+    reply = app.test_cli_runner().invoke(args=["analysis", "compute", "--round", str(current), "--weighting", "group"])
+    assert reply.exit_code == 0, reply.output

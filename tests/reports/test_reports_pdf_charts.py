@@ -8,7 +8,7 @@ import subprocess
 
 from survey import db
 from survey.questionnaire_registry import catalog
-from survey.reports import services
+from survey.reports import charts, computation
 from survey.rounds.models import Round
 
 
@@ -17,8 +17,8 @@ def test_question_chart_names_groups_by_the_rounds_labels(app, answered_round):
     with app.app_context(), db.unit_of_work(write=False) as session:
         round_ = session.get(Round, round_id)
         labels = {g.code: g.label for g in round_.groups}
-        computed = services.compute(session, round_, catalog())
-        figure = services.chart(computed, "question", "Q1.01", "hdnd")
+        computed = computation.compute(session, round_, catalog())
+        figure = charts.chart(computed, "question", "Q1.01", "hdnd")
     ticks = [t.get_text().replace("\n", " ") for t in figure.axes[0].get_yticklabels()]
     assert ticks == [labels["hdnd"]] and labels["hdnd"] != "hdnd"
     assert figure.get_suptitle().startswith("Q1.01. ")  # the question's text follows its code
@@ -34,7 +34,7 @@ def test_pdf_export_has_heading_roster_counts_and_labels(app, client, answered_r
     with app.app_context(), db.unit_of_work(write=False) as session:
         round_ = session.get(Round, round_id)
         groups = [(g.code, g.label) for g in round_.groups]
-        computed = services.compute(session, round_, catalog())
+        computed = computation.compute(session, round_, catalog())
     assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text and "SỞ NỘI VỤ" in text
     assert "UBND TỈNH LÀO CAI" in text
     for code, label in groups:

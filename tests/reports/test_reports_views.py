@@ -38,10 +38,16 @@ def test_summary_and_drill_down_show_hand_values(app, client, answered_round, lo
     with_alpha = client.get(f"/admin/rounds/{round_id}/analysis?reliability=1")
     assert "Độ tin cậy của thang đo" in with_alpha.text and "Độ tin cậy của thang đo" not in page.text
     assert client.get(f"/admin/rounds/{round_id}/analysis?dont_know=maybe").status_code == 400
-    # With k = 5 most sub-criteria are withheld: the field points say they are partial.
+    # Most sub-criteria are not asked in this round; with k = 14 the 13 answers of 1.5.1 are withheld.
+    # Each unscored sub-criterion is listed with its reason, "not measured" apart from "withheld".
+    partial = client.get(f"/admin/rounds/{round_id}/analysis?min_cell=14")
+    assert 'id="unscored-note"' in partial.text and "k = 14" in partial.text
+    assert '<li data-status="withheld">1.5.1' in partial.text
+    assert '<li data-status="not_measured">8.2.1' in partial.text
+    assert "không đo trong đợt này" in partial.text and "ẩn vì dưới ngưỡng k phiếu" in partial.text
     default = client.get(f"/admin/rounds/{round_id}/analysis")
-    assert 'id="unscored-note"' in default.text and "chưa đủ 5 phiếu" in default.text
-    assert "<sup>*</sup>" in default.text
+    assert '<li data-status="withheld">1.5.1' not in default.text
+    assert "<sup>*</sup>" in partial.text
 
 
 def test_other_province_sees_nothing(app, client, answered_round, login):
@@ -93,12 +99,30 @@ def test_sav_has_labels_declared_missing_and_no_small_groups(app, client, answer
     # hdnd 6, department 5, citizen 5; division (2 responses) left out
     assert sorted(frame["nhom"].value_counts().items()) == [("citizen", 5), ("department", 5), ("hdnd", 6)]
     assert "C1" not in frame.columns  # free text never exported
-    hdnd = frame[frame["nhom"] == "hdnd"]["Q1_01"]
+    hdnd = frame[frame["nhom"] == "hdnd"]["hdnd_Q1_01"]
     assert sorted(hdnd.tolist()) == [1.0, 1.0, 2.0, 3.0, 4.0, 5.0]  # A..E coded 1..5, E = don't know
-    assert meta.missing_ranges["Q1_01"] == [{"lo": 5.0, "hi": 5.0}]
-    assert meta.variable_value_labels["Q1_01"][5.0].startswith("Không biết")
-    x1a = frame[frame["nhom"] == "citizen"]["X1_A"]
+    assert meta.missing_ranges["hdnd_Q1_01"] == [{"lo": 5.0, "hi": 5.0}]
+    assert meta.variable_value_labels["hdnd_Q1_01"][5.0].startswith("Không biết")
+    x1a = frame[frame["nhom"] == "citizen"]["citizen_X1_A"]
     assert sorted(x1a.tolist()) == [0.0, 0.0, 1.0, 1.0, 1.0]
+
+
+def test_sav_labels_each_groups_answers_with_its_own_scale(app, client, answered_round, login, tmp_path):
+    # P3 is "education" in both questionnaires, but option 2 is "Đại học" for delegates and
+    # "Trung học cơ sở" for citizens, whose scale also has a "Không muốn trả lời" (7th option, missing).
+    round_id = answered_round(data={"hdnd": [{"P3": ["2"]}] * 5, "citizen": [{"P3": ["2"]}] * 4 + [{"P3": ["9"]}]})
+    login("analyst")
+    path = tmp_path / "p.sav"
+    path.write_bytes(client.get(f"/admin/rounds/{round_id}/analysis/export/sav").data)
+    frame, meta = pyreadstat.read_sav(str(path), user_missing=True)
+    labels = meta.variable_value_labels
+    assert labels["hdnd_P3"][2.0] == "Đại học" and labels["citizen_P3"][2.0] == "Trung học cơ sở"
+    assert frame.loc[frame["nhom"] == "hdnd", "hdnd_P3"].tolist() == [2.0] * 5
+    assert sorted(frame.loc[frame["nhom"] == "citizen", "citizen_P3"].tolist()) == [2.0] * 4 + [7.0]
+    assert frame.loc[frame["nhom"] == "citizen", "hdnd_P3"].isna().all()
+    assert meta.missing_ranges["citizen_P3"] == [{"lo": 7.0, "hi": 7.0}]
+    assert "hdnd_P3" not in meta.missing_ranges
+    assert "P3" not in frame.columns
 
 
 def _upload(client, round_id, name, content):
@@ -123,7 +147,14 @@ def test_self_assessment_upload_validates_in_vietnamese_and_writes_nothing_on_er
     assert "chấm bằng điều tra xã hội học" in reply.text  # 1.5.1 is survey-scored
     assert "không có trong bộ tiêu chí" in reply.text and "xuất hiện nhiều lần" in reply.text
     assert _stored(app) == {}
-    assert _upload(client, round_id, "diem.txt", b"x").status_code == 400
+    wrong_type = _upload(client, round_id, "diem.txt", b"x")
+    assert wrong_type.status_code == 400 and "Chỉ nhận tệp .xlsx hoặc .csv." in wrong_type.text
+    url = f"/admin/rounds/{round_id}/analysis/self-assessment"
+    no_file = client.post(url, data={"csrf_token": csrf_token_in(client.get(url).text)},
+                          content_type="multipart/form-data")
+    assert no_file.status_code == 400 and "Chưa chọn tệp." in no_file.text
+    assert client.post(url, data={"file": (io.BytesIO(b"x"), "diem.csv")},
+                       content_type="multipart/form-data").status_code == 400  # no CSRF token
 
     book = openpyxl.Workbook()
     book.active.append(["Mã tiêu chí", "Điểm"])
