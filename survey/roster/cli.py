@@ -60,11 +60,16 @@ def import_command(file: Path, round_id: int, agency_code: str | None, yes: bool
             bar.update(bar.length)
         s = imp.summary
         click.echo(f"Dòng tiêu đề {s['header_row']}; {imp.row_count} dòng dữ liệu: thêm {s['add']}, "
-                   f"cập nhật {s['update']}, không đổi {s['unchanged']}, lỗi {s['errors']}, trùng {s['duplicates']}.")
+                   f"cập nhật {s['update']}, không đổi {s['unchanged']}, lỗi {s['errors']}, trùng {s['duplicates']}, "
+                   f"bỏ qua {s['skipped']}, cảnh báo {s['warning']}, cần quyết định {s['conflicts']}.")
         for problem in imp.problems[:200]:
-            click.echo(f"  dòng {problem['row']}, {problem['column']}: {problem['message']}", err=True)
-        if imp.problems:
+            click.echo(f"  dòng {problem['row']}, {problem['column'] or 'cả dòng'}: {problem['message']}", err=True)
+        if imports.blocking_problems(imp):
             raise click.ClickException("Danh sách còn lỗi hoặc trùng lặp; không có gì được ghi.")
+        if s["conflicts"]:
+            # Keeping or moving someone listed elsewhere is decided by a person on the preview page.
+            raise click.ClickException(f"{s['conflicts']} người đã có trong danh sách ở nhóm hoặc cơ quan khác: hãy "
+                                       f"quyết định trên trang xem trước /admin/imports/{imp.id}; chưa có gì được ghi.")
         if not (yes or click.confirm("Ghi các thay đổi này?", default=False)):
             raise click.ClickException("Đã hủy; không có gì được ghi.")
         try:

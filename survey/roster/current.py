@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from survey.respond.models import Submission
 from survey.rounds.agencies import province_agencies
-from survey.rounds.models import Round
+from survey.rounds.models import AgencyAlias, Agency, Round
 from survey.roster import importing
 from survey.roster.importing import AgencyRef, GroupRef, Resolver
 from survey.roster.models import Respondent
@@ -22,9 +22,12 @@ class RosterError(ValueError):
 
 
 def resolver(session: Session, round_: Round) -> Resolver:
+    aliases = session.execute(select(AgencyAlias.name, Agency).join(Agency, AgencyAlias.agency_id == Agency.id)
+                              .where(AgencyAlias.province_id == round_.province_id, Agency.is_active.is_(True)))
     return Resolver(
         [GroupRef(g.id, g.code, g.label) for g in round_.groups],
         [AgencyRef(a.id, a.code, a.name) for a in province_agencies(session, round_.province_id) if a.is_active],
+        [(name, AgencyRef(a.id, a.code, a.name)) for name, a in aliases],
     )
 
 
@@ -43,7 +46,9 @@ def agency_names(session: Session, round_: Round) -> dict[int, str]:
     return {a.id: a.name for a in province_agencies(session, round_.province_id)}
 
 
-def plan(session: Session, round_: Round, rows: list[dict], agency_id: int | None) -> importing.Plan:
+def plan(session: Session, round_: Round, rows: list[dict], agency_id: int | None,
+         decisions: dict | None = None) -> importing.Plan:
     """What ``rows`` would add, update or leave unchanged in the roster as it is now."""
     return importing.plan_rows(rows, listed_people(session, round_.id), agency_names=agency_names(session, round_),
-                               own_agency_id=agency_id, locked_ids=submitted_ids(session, round_.id))
+                               group_names={g.id: g.label for g in round_.groups}, own_agency_id=agency_id,
+                               locked_ids=submitted_ids(session, round_.id), decisions=decisions)

@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from survey.rounds.agencies import province_agencies
 from survey.rounds.models import Agency, Round, RoundGroup, RoundQuota
-from survey.roster.imports import PREVIEW_LIFETIME
-from survey.roster.models import Respondent, RosterImport
-from survey.timeutil import utcnow
+from survey.roster.imports import PREVIEW_LIFETIME, blocking_problems, pending_imports
+from survey.roster.models import Respondent
+from survey.timeutil import as_utc, utcnow
 
 
 @dataclass
@@ -31,7 +31,8 @@ class Dashboard:
     not_submitted: list[Agency]  # agencies with a quota and nobody listed
     days_left: int | None
     totals: Cell
-    open_problems: int
+    open_problems: int  # rows that block a fresh, unconfirmed preview
+    pending: int  # previews not confirmed nor discarded, stale ones included
 
 
 def dashboard(session: Session, round_: Round, today: date, agency_id: int | None = None) -> Dashboard:
@@ -58,10 +59,10 @@ def dashboard(session: Session, round_: Round, today: date, agency_id: int | Non
         listed_by_agency[agency] = listed_by_agency.get(agency, 0) + cell.listed
     not_submitted = [a for a in agencies if listed_by_agency.get(a.id, 0) == 0]
     totals = Cell(*(sum(getattr(c, f) for c in cells.values()) for f in ("expected", "listed", "no_email", "no_phone")))
-    pending = select(RosterImport).where(RosterImport.round_id == round_.id, RosterImport.status == "pending",
-                                         RosterImport.created_at >= utcnow() - PREVIEW_LIFETIME)
-    if agency_id is not None:
-        pending = pending.where(RosterImport.agency_id == agency_id)
-    open_problems = sum(len(i.problems) for i in session.scalars(pending))
+    waiting = pending_imports(session, round_, agency_id)
+    fresh_after = utcnow() - PREVIEW_LIFETIME
+    open_problems = sum(len({p["row"] for p in blocking_problems(i)}) for i in waiting
+                        if as_utc(i.created_at) >= fresh_after)
     days_left = (round_.ministry_deadline - today).days if round_.ministry_deadline else None
-    return Dashboard(list(round_.groups), agencies, cells, not_submitted, days_left, totals, open_problems)
+    return Dashboard(list(round_.groups), agencies, cells, not_submitted, days_left, totals, open_problems,
+                     len(waiting))

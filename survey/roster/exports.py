@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from survey.accounts.services import record
 from survey.rounds.models import Agency, Round, RoundGroup
 from survey.roster.models import Respondent
+from survey.roster.normalise import fold
 from survey.spreadsheets import SheetSpec, write_csv, write_xlsx
 
 EXPORT_HEADER = ["STT", "Họ và tên", "Chức vụ", "Cơ quan/đơn vị", "Nhóm đối tượng", "Số điện thoại", "Email"]
@@ -16,16 +19,37 @@ FORMATS = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.
            "csv": "text/csv; charset=utf-8"}
 
 
+# Within an agency the Ministry's lists run from the head down: director, deputies, heads of
+# division, their deputies, then everyone else (delegates, officers).
+_RANKS = [
+    re.compile(r"^(giam doc|chu tich|chanh van phong|truong ban|bi thu|tong giam doc)\b"),
+    re.compile(r"^pho (giam doc|chu tich|chanh van phong|truong ban|bi thu)\b"),
+    re.compile(r"^(truong|chanh|giam doc)\b"),
+    re.compile(r"^pho\b"),
+]
+
+
+def position_rank(position: str | None) -> int:
+    folded = fold(position or "")
+    return next((rank for rank, pattern in enumerate(_RANKS) if pattern.match(folded)), len(_RANKS))
+
+
 def export_rows(session: Session, round_: Round, agency_id: int | None = None) -> list[tuple[RoundGroup, list[list]]]:
-    """The consolidated list, grouped by respondent group, in the Ministry's column order."""
+    """The consolidated list, grouped by respondent group, in the Ministry's column order.
+
+    Each group's rows run agency by agency (alphabetically, people of no agency last), and within
+    an agency by position from the head down.
+    """
     query = (select(Respondent, Agency.name).outerjoin(Agency, Respondent.agency_id == Agency.id)
-             .where(Respondent.round_id == round_.id, Respondent.removed_at.is_(None))
-             .order_by(Respondent.group_id, Agency.name, Respondent.full_name, Respondent.id))
+             .where(Respondent.round_id == round_.id, Respondent.removed_at.is_(None)))
     if agency_id is not None:
         query = query.where(Respondent.agency_id == agency_id)
+    people = sorted(session.execute(query), key=lambda found: (
+        found[1] is None, fold(found[1] or ""), position_rank(found[0].position), fold(found[0].position or ""),
+        fold(found[0].full_name), found[0].id))
     by_group: dict[int, list[list]] = {g.id: [] for g in round_.groups}
     labels = {g.id: g.label for g in round_.groups}
-    for person, agency_name in session.execute(query):
+    for person, agency_name in people:
         rows = by_group[person.group_id]
         rows.append([len(rows) + 1, person.full_name, person.position or "", agency_name or "",
                      labels[person.group_id], person.phone or "", person.email or ""])

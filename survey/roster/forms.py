@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from openpyxl.utils import column_index_from_string
-from wtforms import BooleanField, SelectField, StringField
+from wtforms import BooleanField, HiddenField, RadioField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
+from survey.accounts.forms import choices
 from survey.rounds.agencies import AGENCY_KINDS
 from survey.rounds.forms import whole_number
 from survey.roster.importing import FIELD_LABELS, FIELDS, MAX_COLUMNS
@@ -77,3 +78,52 @@ class AgencyForm(FlaskForm):
 
 class DeactivateForm(FlaskForm):
     agency_id = whole_number("Cơ quan", InputRequired("Vui lòng chọn cơ quan."))
+
+
+class AgencyNameForm(FlaskForm):
+    """An agency name of an uploaded file, mapped to an existing agency or added to the catalogue."""
+
+    name = HiddenField(validators=[InputRequired("Thiếu tên cơ quan."), Length(max=255)])
+    action = SelectField(choices=choices({"map": "Ghi nhớ", "add": "Thêm mới"}))
+    agency_id = whole_number("Cơ quan trong danh mục", Optional())
+    code = StringField("Mã", validators=[Optional(), Length(max=32)])
+    kind = SelectField("Loại", choices=choices(AGENCY_KINDS), validate_choice=False)
+
+    def validate_agency_id(self, field) -> None:
+        if self.action.data == "map" and field.data is None:
+            raise ValidationError("Vui lòng chọn cơ quan trong danh mục.")
+
+    def validate_code(self, field) -> None:
+        if self.action.data == "add" and not (field.data or "").strip():
+            raise ValidationError("Vui lòng nhập mã cho cơ quan mới.")
+
+
+DECISIONS = choices({"keep": "Giữ như đang có trong danh sách", "take": "Lấy theo tệp"})
+
+
+def decisions_form(rows: list[int]) -> FlaskForm:
+    """One keep/take choice per conflicting row of a preview (``choice_<row>``)."""
+
+    class DecisionsForm(FlaskForm):
+        def choices(self) -> dict[int, str]:
+            return {row: self[f"choice_{row}"].data for row in rows if self[f"choice_{row}"].data}
+
+    for row in rows:
+        setattr(DecisionsForm, f"choice_{row}", RadioField(f"Dòng {row}", choices=DECISIONS,
+                                                           validators=[Optional()]))
+    return DecisionsForm()
+
+
+BULK_ACTIONS = {"remove": "Xóa khỏi danh sách", "invite": "Gửi thư mời", "remind": "Gửi thư nhắc"}
+
+
+class BulkForm(FlaskForm):
+    """An action on the people ticked in the respondent list."""
+
+    respondent = SelectMultipleField(coerce=int, validate_choice=False)
+    action = SelectField(choices=choices(BULK_ACTIONS))
+    confirm = BooleanField("Tôi xác nhận xóa cả người đã được gửi đường dẫn", false_values=("", "no"))
+
+    def validate_respondent(self, field) -> None:
+        if not field.data:
+            raise ValidationError("Chưa chọn người nào trong danh sách.")

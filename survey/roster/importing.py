@@ -7,6 +7,7 @@ numbers, column names and Vietnamese messages. Nothing here writes anything.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -57,15 +58,30 @@ class Table:
     rows: list[tuple[int, list[str]]]  # (row number in the file, cleaned cells)
 
 
+# What a problem does to the file: errors and duplicates block confirmation; a warning is shown but
+# the row is imported; a skipped row (totals, signatures, another agency's people) is listed, not read.
+BLOCKING = frozenset({"error", "duplicate"})
+
+
 @dataclass(frozen=True)
 class Problem:
     row: int
     column: str
     message: str
-    kind: str = "error"  # error | duplicate
+    kind: str = "error"  # error | duplicate | warning | skipped
+    # An agency name missing from the catalogue, so that the preview can offer to map or add it.
+    agency_text: str | None = None
+    suggestion: int | None = None  # id of the closest existing agency
+
+    @property
+    def blocking(self) -> bool:
+        return self.kind in BLOCKING
 
     def as_dict(self) -> dict:
-        return {"row": self.row, "column": self.column, "message": self.message, "kind": self.kind}
+        found = {"row": self.row, "column": self.column, "message": self.message, "kind": self.kind}
+        if self.agency_text is not None:
+            found.update(agency_text=self.agency_text, suggestion=self.suggestion)
+        return found
 
 
 def column_letter(index: int) -> str:
@@ -159,7 +175,8 @@ def position_group(position: str) -> str | None:
 class Resolver:
     """Finds a round's group and the province's agency named in a cell, however it is spelled."""
 
-    def __init__(self, groups: Iterable[GroupRef], agencies: Iterable[AgencyRef]):
+    def __init__(self, groups: Iterable[GroupRef], agencies: Iterable[AgencyRef],
+                 aliases: Iterable[tuple[str, AgencyRef]] = ()):
         self.groups = list(groups)
         self.group_codes = {g.code: g for g in self.groups}
         self.group_exact = {}
@@ -173,6 +190,10 @@ class Resolver:
             for alias in self._agency_aliases(a):
                 # An alias two agencies share resolves to neither.
                 self.agencies[alias] = a if self.agencies.get(alias, a) == a else None
+        self.by_name = {fold(a.name): a for a in self.agencies.values() if a is not None}
+        # Names the province administrator mapped by hand ("HĐND tỉnh" -> the Council office) win.
+        for name, a in aliases:
+            self.agencies[fold(name)] = a
 
     @staticmethod
     def _agency_aliases(agency: AgencyRef) -> set[str]:
@@ -203,6 +224,12 @@ class Resolver:
                 return self.group_codes[code]
         return None
 
+    def suggest(self, text: str) -> AgencyRef | None:
+        """The catalogue's agency whose name is closest to ``text`` ("UBND huyện Sa Pa" -> "UBND thị xã Sa Pa")."""
+        folded = fold(text)
+        best = difflib.get_close_matches(folded, list(self.by_name), n=1, cutoff=0.6)
+        return self.by_name[best[0]] if best else None
+
     def _agency(self, text: str) -> AgencyRef | None:
         folded = fold(text)
         found = self.agencies.get(folded)
@@ -218,11 +245,37 @@ class Parsed:
     data_rows: int = 0
 
 
+# Rows under the list that are not people: a total ("Tổng cộng: 24 người", "Cộng"), or the start of
+# the signature and notes block, after which nothing is a person any more.
+_TOTAL_ROW = re.compile(r"^(tong cong|tong so|cong|tong)\b")
+_FOOTER_START = re.compile(r"^(nguoi lap( bieu)?|ghi chu|luu y|noi nhan|thu truong|xac nhan|ky ten|"
+                           r"(kt|tm|tl|ktl)\b|ngay \d+ thang|.{0,40}, ngay \d+ thang)")
+_COUNT_ONLY = re.compile(r"^\d+( (nguoi|dong|ng))?$")
+
+
+def footer_kind(cells: list[str]) -> str | None:
+    """"total" or "footer" for a summary, signature or note row; None for anything else."""
+    filled = [fold(c) for c in cells if c]
+    if not filled or any("@" in c for c in cells):
+        return None  # a row with an e-mail address is a person
+    if all(_COUNT_ONLY.match(c) for c in filled) and len(filled) <= 2:
+        return "total"
+    first = filled[0]
+    # "Công" is also a name: a total has a count in it or stands almost alone on its row.
+    if _TOTAL_ROW.match(first) and (len(filled) <= 2 or any(ch.isdigit() for ch in first)):
+        return "total"
+    if _FOOTER_START.match(first):
+        return "footer"
+    return None
+
+
 def parse_rows(table: Table, header: Header, resolver: Resolver, *, forced_agency: AgencyRef | None = None,
                citizen_codes: frozenset[str] | None = None) -> Parsed:
     """Validate every data row; valid ones come back normalised, the others as problems.
 
     ``citizen_codes`` are the groups whose people need no agency (default: from groups.yaml).
+    With ``forced_agency`` (a focal point's upload) rows of other agencies are skipped unread: a
+    province-wide file can be uploaded, and nobody else's people are named back.
     """
     if citizen_codes is None:
         citizen_codes = group_words().without_agency
@@ -237,19 +290,37 @@ def parse_rows(table: Table, header: Header, resolver: Resolver, *, forced_agenc
         return cells[col] if col is not None and col < len(cells) else ""
 
     seen: dict[tuple, dict] = {}
+    in_footer = False
     for number, cells in table.rows[header.row_index + 1:]:
         if not any(cells):
             continue  # blank separator rows
         if header.titles and cells[: len(header.titles)] == header.titles:
             continue  # header repeated on every printed page
+        kind = footer_kind(cells) if (result.data_rows or result.problems) else None
+        if in_footer or kind:
+            in_footer = in_footer or kind == "footer"
+            text = " ".join(c for c in cells if c)
+            result.problems.append(Problem(number, "", (
+                f"Bỏ qua dòng tổng cộng, chữ ký hoặc ghi chú ở cuối danh sách: “{excerpt(text)}”."), "skipped"))
+            continue
         values = {name: cell(cells, name) for name in columns}
         if not values.get("full_name") and not any(values.get(n) for n in ("email", "phone", "position")):
-            continue  # a title, a total or a note line, not a person
+            continue  # a title or a note line, not a person
         result.data_rows += 1
+
+        agency_text = values.get("agency", "")
+        agency = resolver.agency(agency_text) if agency_text else None
+        if forced_agency is not None and agency_text and agency != forced_agency:
+            # Named by its agency only: the person is none of this focal point's business.
+            result.problems.append(Problem(number, label["agency"], (
+                f"Dòng của cơ quan, đơn vị khác (“{excerpt(agency_text)}”): bỏ qua, bạn chỉ nhập người "
+                f"của {forced_agency.name}."), "skipped"))
+            continue
+
         row_problems: list[Problem] = []
 
-        def fail(name: str, message: str) -> None:
-            row_problems.append(Problem(number, label.get(name, FIELD_LABELS[name]), message))
+        def fail(name: str, message: str, **extra) -> None:
+            row_problems.append(Problem(number, label.get(name, FIELD_LABELS[name]), message, **extra))
 
         row: dict = {"row": number}
         try:
@@ -283,15 +354,14 @@ def parse_rows(table: Table, header: Header, resolver: Resolver, *, forced_agenc
                           f"không phải “{group.label}”.")
         row["group_id"] = group.id if group else None
 
-        agency_text = values.get("agency", "")
-        agency = resolver.agency(agency_text) if agency_text else None
         if forced_agency is not None:
-            if agency_text and agency != forced_agency:
-                fail("agency", f"Cơ quan “{excerpt(agency_text)}” không phải cơ quan của bạn ({forced_agency.name}); "
-                               "bạn chỉ nhập được danh sách của cơ quan mình.")
             agency = forced_agency
         elif agency_text and agency is None:
-            fail("agency", f"Cơ quan, đơn vị “{excerpt(agency_text)}” không có trong danh mục của tỉnh.")
+            # The same message for every row of this name, so that the preview can group them.
+            near = resolver.suggest(agency_text)
+            fail("agency", f"Cơ quan “{excerpt(agency_text)}” chưa có trong danh mục của tỉnh"
+                           + (f" (gần nhất: “{near.name}”)." if near else "."),
+                 agency_text=agency_text, suggestion=near.id if near else None)
         elif agency is None and not (group and group.code in citizen_codes):
             fail("agency", "Thiếu cơ quan, đơn vị.")
         row["agency_id"] = agency.id if agency else None
@@ -300,8 +370,13 @@ def parse_rows(table: Table, header: Header, resolver: Resolver, *, forced_agenc
             _check_in_file_duplicates(row, seen, resolver, row_problems)
         if row_problems:
             result.problems.extend(row_problems)
-        else:
-            result.rows.append(row)
+            continue
+        result.rows.append(row)
+        missing = [word for name, word in (("email", "e-mail"), ("phone", "số điện thoại")) if not row.get(name)]
+        if missing:
+            result.problems.append(Problem(number, label.get("email", FIELD_LABELS["email"]), (
+                f"Thiếu {' và '.join(missing)}: dòng vẫn được nhập, nhưng Bộ Nội vụ cần cả e-mail và số điện thoại."),
+                "warning"))
     if result.data_rows == 0:
         raise ImportRefused("Tệp chỉ có dòng tiêu đề, không có người nào trong danh sách.")
     return result
@@ -325,12 +400,13 @@ def _check_in_file_duplicates(row: dict, seen: dict, resolver: Resolver, problem
     for key in _identity_keys(row):
         earlier = seen.get(key)
         if earlier is not None:
-            message = f"Trùng {_KEY_WORDS[key[0]]} với dòng {earlier['row']}"
+            message = (f"{row['full_name']} (dòng {row['row']}) trùng {_KEY_WORDS[key[0]]} với "
+                       f"{earlier['full_name']} (dòng {earlier['row']})")
             if earlier["group_id"] != row["group_id"]:
-                message += (f" (cùng một người ở hai nhóm: “{names[earlier['group_id']]}” và "
-                            f"“{names[row['group_id']]}”)")
+                message += (f": cùng một người ở hai nhóm “{names[earlier['group_id']]}” và "
+                            f"“{names[row['group_id']]}”")
             problems.append(Problem(row["row"], FIELD_LABELS["full_name" if key[0] == "name" else key[0]],
-                                    message + ".", "duplicate"))
+                                    message + "; hãy giữ một dòng.", "duplicate"))
             return
     for key in _identity_keys(row):
         seen[key] = row
@@ -347,55 +423,113 @@ class Plan:
     update: list[dict] = field(default_factory=list)  # row + "id" + "changes"
     unchanged: list[dict] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    # The same person already listed in another group or agency: the province administrator decides.
+    conflicts: list[dict] = field(default_factory=list)  # row + "id" + "existing" + "changes"
+    kept: list[dict] = field(default_factory=list)  # conflicts decided "keep the existing entry"
+
+    @property
+    def blocking(self) -> list[Problem]:
+        return [p for p in self.problems if p.blocking]
+
+
+ELSEWHERE = ("đã có trong danh sách của một cơ quan, đơn vị khác; Sở Nội vụ (quản trị viên cấp tỉnh) "
+             "có thể giải quyết")
+
+
+class Viewer:
+    """What a message may say about a listed person: a focal point sees only their agency's people."""
+
+    def __init__(self, agency_names: dict[int, str], group_names: dict[int, str], own_agency_id: int | None):
+        self.agency_names, self.group_names, self.own = agency_names, group_names, own_agency_id
+
+    def may_see(self, person: dict) -> bool:
+        return self.own is None or person.get("agency_id") == self.own
+
+    def describe(self, person: dict) -> str:
+        where = [self.agency_names.get(person.get("agency_id"), "không thuộc cơ quan, đơn vị nào"),
+                 self.group_names.get(person.get("group_id"), "")]
+        return f"{person['full_name']} ({', '.join(w for w in where if w)})"
+
+
+def _matched_on(row: dict, person: dict) -> str:
+    """Which identity keys the row shares with a listed person, in words ("e-mail và số điện thoại")."""
+    common = {key[0] for key in set(_identity_keys(row)) & set(_identity_keys(person))}
+    return " và ".join(_KEY_WORDS[k] for k in ("email", "phone", "name") if k in common) or "thông tin"
 
 
 def plan_rows(rows: list[dict], existing: list[dict], *, agency_names: dict[int, str],
-              own_agency_id: int | None = None, locked_ids: frozenset[int] = frozenset()) -> Plan:
+              group_names: dict[int, str] | None = None, own_agency_id: int | None = None,
+              locked_ids: frozenset[int] = frozenset(), decisions: dict | None = None) -> Plan:
     """Match each row with the roster (e-mail, else phone, else name + agency) and decide its action.
 
     ``existing`` are the round's current respondents as dicts with "id" and COMPARED fields.
     Empty values in the file never erase known ones: a corrected file can omit a column.
+    A match in another group or agency is never an update but a conflict, settled by
+    ``decisions`` ({"<row>": {"id": respondent id, "choice": "keep" | "take"}}); a focal point's
+    file (``own_agency_id``) never touches another agency's people, nor names them.
     ``locked_ids`` are respondents who already submitted: their group can no longer change.
     """
+    viewer = Viewer(agency_names, group_names or {}, own_agency_id)
+    decisions = decisions or {}
     index: dict[tuple, dict] = {}
     for person in existing:
         for key in _identity_keys(person):
             index.setdefault(key, person)
     plan = Plan()
-    claimed: dict[int, int] = {}
+    claimed: dict[int, dict] = {}
     for row in rows:
+        number, name = row["row"], row["full_name"]
         matches = []
         for key in _identity_keys(row):
             person = index.get(key)
             if person is not None and person not in matches:
                 matches.append(person)
         if len(matches) > 1:
-            plan.problems.append(Problem(row["row"], "Email", (
-                f"E-mail, số điện thoại hoặc họ tên trùng với hai người khác nhau đã có trong danh sách "
-                f"({matches[0]['full_name']} và {matches[1]['full_name']})."), "duplicate"))
+            shown = [viewer.describe(m) for m in matches if viewer.may_see(m)]
+            hidden = len(matches) - len(shown)
+            parts = shown + (["một người " + ELSEWHERE] if hidden else [])
+            plan.problems.append(Problem(number, "Email", (
+                f"{name} (dòng {number}): e-mail, số điện thoại hoặc họ tên trùng với hai người khác nhau "
+                f"đã có trong danh sách: {' và '.join(parts)}."), "duplicate"))
             continue
         if not matches:
             plan.add.append(row)
             continue
         person = matches[0]
-        where = agency_names.get(person["agency_id"], "không thuộc cơ quan nào")
-        if own_agency_id is not None and person["agency_id"] != own_agency_id:
-            plan.problems.append(Problem(row["row"], "Họ và tên", (
-                f"Người này đã có trong danh sách của {where}; liên hệ Sở Nội vụ nếu cần chuyển."), "duplicate"))
+        if not viewer.may_see(person):
+            plan.problems.append(Problem(number, "Họ và tên", (
+                f"{name} (dòng {number}): {_matched_on(row, person)} {ELSEWHERE}. Dòng này được bỏ qua; "
+                "không ai bị chuyển khỏi cơ quan của họ."), "skipped"))
             continue
         if person["id"] in claimed:
-            plan.problems.append(Problem(row["row"], "Họ và tên", (
-                f"Cùng một người đã có trong danh sách với dòng {claimed[person['id']]}."), "duplicate"))
+            earlier = claimed[person["id"]]
+            plan.problems.append(Problem(number, "Họ và tên", (
+                f"{name} (dòng {number}) và {earlier['full_name']} (dòng {earlier['row']}) cùng trùng với "
+                f"{viewer.describe(person)} đã có trong danh sách; hãy giữ một dòng."), "duplicate"))
             continue
-        claimed[person["id"]] = row["row"]
+        claimed[person["id"]] = row
         merged = {k: (row.get(k) if row.get(k) not in (None, "") else person.get(k)) for k in COMPARED}
         changes = [k for k in COMPARED if k != "email_normalised" and merged[k] != person.get(k)]
+        moved = "group_id" in changes or "agency_id" in changes
         if "group_id" in changes and person["id"] in locked_ids:
-            plan.problems.append(Problem(row["row"], "Nhóm đối tượng",
-                                         "Người này đã nộp phiếu; không thể đổi nhóm đối tượng."))
+            plan.problems.append(Problem(number, "Nhóm đối tượng", (
+                f"{name} (dòng {number}) trùng với {viewer.describe(person)}, người đã nộp phiếu; "
+                "không thể đổi nhóm đối tượng."), "duplicate"))
             continue
-        if changes:
-            plan.update.append({**merged, "row": row["row"], "id": person["id"], "changes": changes})
+        entry = {**merged, "row": number, "id": person["id"], "changes": changes}
+        if moved:
+            entry.update(existing={k: person.get(k) for k in COMPARED}, matched_on=_matched_on(row, person))
+            decision = decisions.get(str(number)) or {}
+            choice = decision.get("choice") if decision.get("id") == person["id"] else None
+            # A focal point's file only reaches here for their own agency's people (may_see above).
+            if choice == "take":
+                plan.update.append(entry)
+            elif choice == "keep":
+                plan.kept.append(entry)
+            else:
+                plan.conflicts.append(entry)
+        elif changes:
+            plan.update.append(entry)
         else:
             plan.unchanged.append({**row, "id": person["id"]})
     return plan

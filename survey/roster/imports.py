@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from survey.accounts.models import User
 from survey.accounts.services import record
+from survey.rounds.agencies import AgencyError, add_agency, remember_alias
 from survey.rounds.models import Agency, Round
 from survey.roster import current, importing
 from survey.roster.current import RosterError
@@ -53,20 +54,28 @@ def _analyse(session: Session, imp: RosterImport, round_: Round, mapping: dict[s
     header = importing.find_header(table, mapping or None)
     forced = AgencyRef(imp.agency.id, imp.agency.code, imp.agency.name) if imp.agency else None
     parsed = importing.parse_rows(table, header, current.resolver(session, round_), forced_agency=forced)
-    plan = current.plan(session, round_, parsed.rows, imp.agency_id)
+    plan = current.plan(session, round_, parsed.rows, imp.agency_id, imp.decisions)
     problems = sorted(parsed.problems + plan.problems, key=lambda p: p.row)
-    bad_rows = {p.row for p in problems}
+    # Rows with a warning are imported; skipped rows (another agency's person) are not kept at all.
+    left_out = {p.row for p in problems if p.kind != "warning"}
     imp.mapping = dict(header.mapping)
-    imp.rows = [r for r in parsed.rows if r["row"] not in bad_rows]
+    imp.rows = [r for r in parsed.rows if r["row"] not in left_out]
     imp.problems = [p.as_dict() for p in problems]
     imp.row_count = parsed.data_rows
     imp.summary = {
         "header_row": header.row_number,
         "titles": header.titles,
         "add": len(plan.add), "update": len(plan.update), "unchanged": len(plan.unchanged),
-        "errors": len({p.row for p in problems if p.kind == "error"}),
-        "duplicates": len({p.row for p in problems if p.kind == "duplicate"}),
+        "conflicts": len(plan.conflicts),
+        **{kind: len({p.row for p in problems if p.kind == kind}) for kind in ("error", "duplicate", "warning",
+                                                                               "skipped")},
     }
+    # The counts the dashboard and older pages read.
+    imp.summary["errors"], imp.summary["duplicates"] = imp.summary["error"], imp.summary["duplicate"]
+
+
+def blocking_problems(imp: RosterImport) -> list[dict]:
+    return [p for p in imp.problems if p.get("kind", "error") in importing.BLOCKING]
 
 
 def is_stale(imp: RosterImport, now: datetime | None = None) -> bool:
@@ -139,21 +148,82 @@ def _require_pending(imp: RosterImport, *, fresh: bool = True) -> None:
 
 def preview_plan(session: Session, imp: RosterImport) -> importing.Plan | None:
     """What confirming would do now (None once the import is no longer pending)."""
-    return current.plan(session, imp.round, imp.rows, imp.agency_id) if imp.status == "pending" else None
+    if imp.status != "pending":
+        return None
+    return current.plan(session, imp.round, imp.rows, imp.agency_id, imp.decisions)
+
+
+def decide_conflicts(session: Session, imp: RosterImport, choices: dict[int, str]) -> int:
+    """Record the province administrator's choice ("keep" or "take") for conflicts of the preview.
+
+    Bound to the person each row matched now: if the roster changes so that the row matches
+    someone else, the old choice no longer applies and the conflict is asked again.
+    """
+    _require_pending(imp)
+    plan = preview_plan(session, imp)
+    # Undecided conflicts, and decided ones (whose choice can still be changed).
+    open_conflicts = {c["row"]: c for c in plan.conflicts + plan.kept + plan.update if "existing" in c}
+    decisions = dict(imp.decisions or {})
+    decided = 0
+    for row, choice in choices.items():
+        conflict = open_conflicts.get(row)
+        if conflict is None or choice not in ("keep", "take"):
+            continue
+        decisions[str(row)] = {"id": conflict["id"], "choice": choice}
+        decided += 1
+    if not decided:
+        raise RosterError("Chưa chọn cách xử lý cho người nào.")
+    imp.decisions = decisions
+    session.flush()
+    _audit(session, imp, "roster.import_decide", {"decided": decided,
+                                                  "take": sum(d["choice"] == "take" for d in decisions.values())})
+    return decided
+
+
+def resolve_agency_name(session: Session, imp: RosterImport, name: str, *, agency: Agency | None = None,
+                        new_code: str | None = None, new_kind: str | None = None) -> Agency:
+    """Map an agency name of the file to an existing agency (remembered for the province) or add it,
+    then read the file again so that its rows resolve."""
+    _require_pending(imp)
+    if name not in {p.get("agency_text") for p in imp.problems}:
+        raise RosterError("Tên cơ quan này không có trong tệp đang xem trước.")
+    province = imp.round.province
+    try:
+        if agency is not None:
+            remember_alias(session, province, name, agency)
+        else:
+            agency = add_agency(session, province, code=new_code or "", name=name, kind=new_kind or "")
+    except AgencyError as refused:
+        raise RosterError(str(refused)) from None
+    _analyse(session, imp, imp.round, dict(imp.mapping))
+    session.flush()
+    return agency
+
+
+def pending_imports(session: Session, round_: Round, agency_id: int | None = None) -> list[RosterImport]:
+    """The round's previews not yet confirmed nor discarded, newest first (a focal point: their agency's)."""
+    query = (select(RosterImport).where(RosterImport.round_id == round_.id, RosterImport.status == "pending")
+             .order_by(RosterImport.created_at.desc(), RosterImport.id.desc()))
+    if agency_id is not None:
+        query = query.where(RosterImport.agency_id == agency_id)
+    return list(session.scalars(query))
 
 
 def confirm_import(session: Session, imp: RosterImport) -> Applied:
     """Apply the previewed rows: all of them or, on any failure, none (the caller's transaction)."""
     _require_pending(imp)
-    if imp.problems:
+    if blocking_problems(imp):
         raise RosterError("Danh sách còn lỗi hoặc trùng lặp; vui lòng sửa tệp và tải lên lại trước khi xác nhận.")
     round_ = imp.round
     # Planned again against the roster as it is now: someone may have edited it since the preview.
-    plan = current.plan(session, round_, imp.rows, imp.agency_id)
+    plan = current.plan(session, round_, imp.rows, imp.agency_id, imp.decisions)
     if plan.problems:
         first = plan.problems[0]
         raise RosterError(f"Danh sách đã thay đổi kể từ khi xem trước (dòng {first.row}: {first.message}) "
                           "Vui lòng tải tệp lên lại.")
+    if plan.conflicts:
+        raise RosterError(f"Còn {len(plan.conflicts)} người đã có trong danh sách ở nhóm hoặc cơ quan khác chưa được "
+                          "quyết định (giữ như cũ hay lấy theo tệp); quản trị viên cấp tỉnh cần chọn trước khi xác nhận.")
     now = utcnow()
     fields = importing.COMPARED
     try:
@@ -176,7 +246,7 @@ def confirm_import(session: Session, imp: RosterImport) -> Applied:
                           "Vui lòng tải tệp lên lại.") from None
     imp.status, imp.applied_at, imp.content = "applied", now, None
     session.flush()
-    applied = Applied(len(plan.add), len(plan.update), len(plan.unchanged))
+    applied = Applied(len(plan.add), len(plan.update), len(plan.unchanged) + len(plan.kept))
     _audit(session, imp, "roster.import", {"added": applied.added, "updated": applied.updated,
                                            "unchanged": applied.unchanged})
     return applied

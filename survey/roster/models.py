@@ -68,6 +68,8 @@ class RosterImport(Base):
     rows: Mapped[list] = mapped_column(JSON, default=list)  # valid rows, normalised
     problems: Mapped[list] = mapped_column(JSON, default=list)  # [{row, column, message}]
     summary: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The province administrator's choice for each conflict: {"<row>": {"id": respondent, "choice": keep|take}}.
+    decisions: Mapped[dict | None] = mapped_column(JSON, default=dict)
     row_count: Mapped[int] = mapped_column(Integer, default=0)
 
     round: Mapped[Round] = relationship()

@@ -95,7 +95,7 @@ def save_respondent(session: Session, round_: Round, details: PersonDetails, *,
     values = _checked(session, round_, details, own_agency_id)
     others = [p for p in current.listed_people(session, round_.id) if respondent is None or p["id"] != respondent.id]
     plan = importing.plan_rows([{**values, "row": 0}], others, agency_names=current.agency_names(session, round_))
-    if plan.update or plan.unchanged or plan.problems:
+    if plan.update or plan.unchanged or plan.problems or plan.conflicts:
         raise PersonRefused({"email": "Người này đã có trong danh sách "
                                       "(trùng e-mail, số điện thoại hoặc họ tên và cơ quan)."})
     if respondent is not None and respondent.group_id != values["group_id"] and \
@@ -136,3 +136,20 @@ def remove_respondent(session: Session, respondent: Respondent, *, confirmed: bo
     session.flush()
     record(session, "roster.remove", target=respondent.full_name, round_id=respondent.round_id,
            province_id=respondent.round.province_id, details={"respondent": respondent.id})
+
+
+def remove_respondents(session: Session, respondents: list[Respondent], *, confirmed: bool) -> int:
+    """Soft-remove several ticked people at once, with the single removal's rule; returns how many.
+
+    All or none: when some of them were already sent a link and the removal is not confirmed,
+    nobody is removed.
+    """
+    live = [r for r in respondents if r.removed_at is None]
+    linked = set(session.scalars(select(AccessLink.respondent_id).where(
+        AccessLink.respondent_id.in_([r.id for r in live])))) if live else set()
+    if linked and not confirmed:
+        raise RosterError(f"{len(linked)} người trong số đã chọn đã được gửi đường dẫn khảo sát. "
+                          "Vui lòng đánh dấu ô xác nhận để xóa cả những người này.")
+    for respondent in live:
+        remove_respondent(session, respondent, confirmed=True)
+    return len(live)

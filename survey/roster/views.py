@@ -6,14 +6,19 @@ with a 4xx status, which makes the request edge roll back; views never commit no
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
+from math import ceil
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy import func, select
 
 from survey import db
 from survey.accounts.access import ADMINS, current_user, round_in_scope, roles_required
-from survey.accounts.models import FOCAL_POINT, SYSTEM_ADMIN
+from survey.accounts.models import FOCAL_POINT, SYSTEM_ADMIN, User
+from survey.invitations import campaigns
+from survey.invitations.models import INVITATION, REMINDER
+from survey.invitations.monitoring import _stage_tests as stage_tests
+from survey.invitations.outbox import MailError, mail_context
 from survey.rounds.agencies import (AGENCY_KINDS, AgencyError, agency_rows_from_file, deactivate_agency,
                                     import_agencies, province_agencies)
 from survey.rounds.forms import form_errors
@@ -21,15 +26,17 @@ from survey.rounds.models import Agency, Province, Round
 from survey.roster import dashboard as boards
 from survey.roster import exports, imports, people
 from survey.roster.current import RosterError
-from survey.roster.forms import AgencyForm, ColumnsForm, DeactivateForm, PersonForm, RemoveForm, UploadForm
+from survey.roster.forms import (BULK_ACTIONS, AgencyForm, AgencyNameForm, BulkForm, ColumnsForm, DeactivateForm,
+                                 PersonForm, RemoveForm, UploadForm, decisions_form)
 from survey.roster.importing import FIELD_LABELS, FIELDS, LIMITS, ImportRefused, column_letter
 from survey.roster.models import Respondent, RosterImport
-from survey.timeutil import VIETNAM
+from survey.timeutil import VIETNAM, as_utc
 
 bp = Blueprint("roster", __name__, url_prefix="/admin")
 
 ROSTER_ROLES = (*ADMINS, FOCAL_POINT)
-PAGE_SIZE = 200
+PAGE_SIZE = 200  # rows of each kind shown on a preview
+LIST_PAGE_SIZE = 50  # people per page of the respondent list
 
 
 def _own_agency_id() -> int | None:
@@ -64,31 +71,86 @@ def dashboard(round_id: int):
     return render_template("roster/dashboard.html", round=round_, board=board)
 
 
+SORTS = {"name": (Respondent.full_name,), "position": (Respondent.position,), "agency": (Agency.name,),
+         "group": (Respondent.group_id,), "email": (Respondent.email,), "created": (Respondent.created_at,)}
+STATUS_COLUMNS = {"invited": "Đã mời", "opened": "Đã mở phiếu", "started": "Đã bắt đầu", "submitted": "Đã nộp"}
+
+
 @bp.get("/rounds/<int:round_id>/respondents")
 @roles_required(*ROSTER_ROLES)
 def list_respondents(round_id: int):
     round_ = round_in_scope(round_id)
+    return _render_list(round_)
+
+
+def _render_list(round_: Round, error: str | None = None, status: int = 200):
     session = db.session()
-    query = (select(Respondent).where(Respondent.round_id == round_.id, Respondent.removed_at.is_(None))
-             .order_by(Respondent.group_id, Respondent.agency_id, Respondent.full_name, Respondent.id))
     own = _own_agency_id()
     agency_id = own or request.args.get("agency_id", type=int)
     group_id = request.args.get("group_id", type=int)
-    if agency_id:
-        query = query.where(Respondent.agency_id == agency_id)
-    if group_id:
-        query = query.where(Respondent.group_id == group_id)
     search = request.args.get("q", "").strip()
+    sort = request.args.get("sort", "agency")
+    sort = sort if sort in SORTS else "agency"
+    descending = request.args.get("dir") == "desc"
+    conditions = [Respondent.round_id == round_.id, Respondent.removed_at.is_(None)]
+    if agency_id:
+        conditions.append(Respondent.agency_id == agency_id)
+    if group_id:
+        conditions.append(Respondent.group_id == group_id)
     if search:
         like = f"%{search}%"
-        query = query.where(Respondent.full_name.ilike(like) | Respondent.email.ilike(like) | Respondent.phone.ilike(like))
-    page = max(request.args.get("page", 1, type=int), 1)
-    found = session.scalars(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all()
+        conditions.append(Respondent.full_name.ilike(like) | Respondent.email.ilike(like) |
+                          Respondent.phone.ilike(like))
+    total = session.scalar(select(func.count()).select_from(Respondent).where(*conditions))
+    pages = max(ceil(total / LIST_PAGE_SIZE), 1)
+    page = min(max(request.args.get("page", 1, type=int), 1), pages)
+    tests = stage_tests()
+    order = [c.desc() if descending else c.asc() for c in SORTS[sort]]
+    query = (select(Respondent, *(tests[stage].label(stage) for stage in STATUS_COLUMNS))
+             .outerjoin(Agency, Respondent.agency_id == Agency.id).where(*conditions)
+             .order_by(*order, Respondent.full_name, Respondent.id)
+             .offset((page - 1) * LIST_PAGE_SIZE).limit(LIST_PAGE_SIZE))
+    found = session.execute(query).all()
+    args = {"agency_id": agency_id if not own else None, "group_id": group_id, "q": search or None}
     return render_template(
-        "roster/list.html", round=round_, people=found[:PAGE_SIZE], more=len(found) > PAGE_SIZE, page=page,
+        "roster/list.html", round=round_, rows=found, total=total, page=page, pages=pages, sort=sort,
+        descending=descending, args=args, statuses=STATUS_COLUMNS, error=error,
         agencies=province_agencies(session, round_.province_id), agency_id=agency_id, group_id=group_id,
-        search=search, own=own,
-    )
+        search=search, own=own, actions=BULK_ACTIONS if own is None else {"remove": BULK_ACTIONS["remove"]},
+    ), status
+
+
+@bp.post("/rounds/<int:round_id>/respondents/bulk")
+@roles_required(*ROSTER_ROLES)
+def bulk_respondents(round_id: int):
+    """Remove, invite or remind the ticked people (invitations are administrators' only)."""
+    round_ = round_in_scope(round_id)
+    session = db.session()
+    own = _own_agency_id()
+    form = BulkForm()
+    try:
+        if not form.validate_on_submit():
+            raise RosterError(form_errors(form))
+        query = select(Respondent).where(Respondent.round_id == round_.id, Respondent.id.in_(form.respondent.data),
+                                         Respondent.removed_at.is_(None))
+        if own is not None:
+            query = query.where(Respondent.agency_id == own)
+        chosen = list(session.scalars(query))
+        if len(chosen) != len(set(form.respondent.data)):
+            abort(404)
+        if form.action.data == "remove":
+            removed = people.remove_respondents(session, chosen, confirmed=form.confirm.data)
+            flash(f"Đã xóa {removed} người khỏi danh sách (vẫn lưu trong nhật ký).")
+        elif own is not None:
+            abort(403)
+        else:
+            action = campaigns.invite if form.action.data == "invite" else campaigns.remind
+            outcome = action(session, round_, mail_context(current_app.config),
+                             respondent_ids=[r.id for r in chosen], actor=current_user())
+            flash(outcome.summary(INVITATION if form.action.data == "invite" else REMINDER))
+    except (RosterError, MailError) as problem:
+        return _render_list(round_, str(problem), 422)
+    return redirect(request.form.get("back") or url_for("roster.list_respondents", round_id=round_.id), 303)
 
 
 # --- single respondents -------------------------------------------------------------------------
@@ -201,18 +263,113 @@ def preview(import_id: int):
     return _render_preview(imp, imports.STALE_PREVIEW if imports.is_stale(imp) else None)
 
 
+def grouped_problems(problems: list[dict]) -> list[dict]:
+    """Identical problems once, with their rows ("31 dòng: cơ quan … chưa có trong danh mục"),
+    blocking ones first, then skipped rows, then warnings."""
+    groups: dict[tuple, dict] = {}
+    for problem in problems:
+        key = (problem.get("kind", "error"), problem["column"], problem["message"])
+        groups.setdefault(key, {"kind": key[0], "column": key[1], "message": key[2], "rows": []})["rows"].append(
+            problem["row"])
+    order = {"error": 0, "duplicate": 1, "skipped": 2, "warning": 3}
+    return sorted(groups.values(), key=lambda g: (order.get(g["kind"], 0), g["rows"][0]))
+
+
+def unknown_agencies(problems: list[dict]) -> list[dict]:
+    """Agency names the catalogue lacks, each with its number of rows and the closest agency."""
+    found: dict[str, dict] = {}
+    for problem in problems:
+        if problem.get("agency_text"):
+            entry = found.setdefault(problem["agency_text"], {"name": problem["agency_text"], "rows": 0,
+                                                               "suggestion": problem.get("suggestion")})
+            entry["rows"] += 1
+    return sorted(found.values(), key=lambda e: -e["rows"])
+
+
 def _render_preview(imp: RosterImport, error: str | None = None, status: int = 200):
     session = db.session()
     round_ = imp.round
-    agencies = {a.id: a.name for a in province_agencies(session, round_.province_id)}
+    catalogue = province_agencies(session, round_.province_id)
+    agencies = {a.id: a.name for a in catalogue}
     groups = {g.id: g.label for g in round_.groups}
     titles = imp.summary.get("titles") or []
     width = max(len(titles), max(imp.mapping.values(), default=-1) + 1)
     columns = [(i, f"{column_letter(i)}{': ' + titles[i] if i < len(titles) and titles[i] else ''}") for i in range(width)]
+    plan = imports.preview_plan(session, imp)
+    decided = [c for c in (plan.update + plan.kept if plan else []) if "existing" in c]
     return render_template(
-        "roster/preview.html", imp=imp, round=round_, plan=imports.preview_plan(session, imp), agencies=agencies,
-        groups=groups, columns=columns, fields=FIELDS, labels=FIELD_LABELS, error=error, limit=PAGE_SIZE,
+        "roster/preview.html", imp=imp, round=round_, plan=plan, agencies=agencies, groups=groups,
+        columns=columns, fields=FIELDS, labels=FIELD_LABELS, error=error, limit=PAGE_SIZE,
+        grouped=grouped_problems(imp.problems), blocking=imports.blocking_problems(imp),
+        unknown=unknown_agencies(imp.problems), catalogue=[a for a in catalogue if a.is_active],
+        kinds=AGENCY_KINDS, decided=decided, decisions=imp.decisions or {},
+        may_decide=current_user().role in ADMINS,
     ), status
+
+
+@bp.post("/imports/<int:import_id>/decisions")
+@roles_required(*ADMINS)
+def decide(import_id: int):
+    """The province administrator keeps the listed entry or takes the file's, per conflict."""
+    imp = _in_scope(RosterImport, import_id)
+    plan = imports.preview_plan(db.session(), imp)
+    rows = [c["row"] for c in (plan.conflicts + plan.kept + plan.update if plan else []) if "existing" in c]
+    form = decisions_form(rows)
+    try:
+        if not form.validate_on_submit():
+            raise RosterError(form_errors(form))
+        decided = imports.decide_conflicts(db.session(), imp, form.choices())
+    except RosterError as problem:
+        return _render_preview(imp, str(problem), 422)
+    flash(f"Đã ghi quyết định cho {decided} người.")
+    return redirect(url_for("roster.preview", import_id=imp.id), 303)
+
+
+@bp.post("/imports/<int:import_id>/agencies")
+@roles_required(*ADMINS)
+def resolve_agency(import_id: int):
+    """Map an unknown agency name of the file to the catalogue (or add it), then read the file again."""
+    imp = _in_scope(RosterImport, import_id)
+    session = db.session()
+    form = AgencyNameForm()
+    try:
+        if not form.validate_on_submit():
+            raise RosterError(form_errors(form))
+        target = None
+        if form.action.data == "map":
+            target = session.get(Agency, form.agency_id.data)
+            if target is None or target.province_id != imp.round.province_id:
+                abort(404)
+        agency = imports.resolve_agency_name(session, imp, form.name.data, agency=target, new_code=form.code.data,
+                                             new_kind=form.kind.data)
+    except (ImportRefused, RosterError) as problem:
+        return _render_preview(imp, str(problem), 422)
+    flash(f"Từ nay “{form.name.data}” được hiểu là {agency.name}; đã kiểm tra lại tệp.")
+    return redirect(url_for("roster.preview", import_id=imp.id), 303)
+
+
+@bp.get("/rounds/<int:round_id>/imports")
+@roles_required(*ROSTER_ROLES)
+def pending_imports(round_id: int):
+    """Uploads waiting at their preview: who uploaded what, how long ago; open or discard."""
+    round_ = round_in_scope(round_id)
+    session = db.session()
+    waiting = imports.pending_imports(session, round_, _own_agency_id())
+    owners = {u.id: u for u in session.scalars(select(User).where(User.id.in_({i.user_id for i in waiting})))}
+    now = datetime.now(timezone.utc)
+    return render_template("roster/imports.html", round=round_, imports=waiting, owners=owners,
+                           ages={i.id: _age(now - as_utc(i.created_at)) for i in waiting},
+                           stale={i.id for i in waiting if imports.is_stale(i)},
+                           blocking={i.id: len({p["row"] for p in imports.blocking_problems(i)}) for i in waiting})
+
+
+def _age(delta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 60:
+        return f"{max(minutes, 0)} phút"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} giờ"
+    return f"{minutes // (24 * 60)} ngày"
 
 
 @bp.post("/imports/<int:import_id>/mapping")
@@ -250,6 +407,8 @@ def discard(import_id: int):
     except RosterError as problem:
         return _render_preview(imp, str(problem), 409)
     flash("Đã hủy lần nhập; không có gì được ghi.")
+    if request.form.get("back") == "imports":
+        return redirect(url_for("roster.pending_imports", round_id=imp.round_id), 303)
     return redirect(url_for("roster.dashboard", round_id=imp.round_id), 303)
 
 

@@ -34,6 +34,26 @@ class Agency(Base):
     province: Mapped[Province] = relationship()
 
 
+class AgencyAlias(Base):
+    """Another name a province's lists use for one of its agencies ("HĐND tỉnh Lào Cai").
+
+    Mapped once by the province administrator from an import preview; later imports read it.
+    """
+
+    __tablename__ = "agency_aliases"
+    __table_args__ = (UniqueConstraint("province_id", "folded"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    province_id: Mapped[int] = mapped_column(ForeignKey("provinces.id", ondelete="CASCADE"), index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))  # as written in the file
+    # Lower case without diacritics or punctuation: the key lists are matched on.
+    folded: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    agency: Mapped[Agency] = relationship()
+
+
 def window_state(opens_at: datetime, closes_at: datetime, now: datetime | None = None) -> str:
     now = now or utcnow()
     if now < as_utc(opens_at):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from questionnaires import Catalog, Questionnaire
@@ -174,6 +174,29 @@ def _audit(session: Session, round_: Round, action: str, target: str | None = No
            details: dict | None = None) -> None:
     record(session, action, target=target or round_.title, round_id=round_.id, province_id=round_.province_id,
            details=details)
+
+
+def next_milestone(round_: Round, today: date) -> RoundMilestone | None:
+    """The first milestone not yet done, by due date: what the round page says comes next."""
+    waiting = [m for m in round_.milestones if m.done_on is None]
+    return min(waiting, key=lambda m: (m.due_on, m.position)) if waiting else None
+
+
+@dataclass(frozen=True)
+class Progress:
+    listed: int
+    submitted: int
+
+
+def progress(session: Session, round_: Round) -> Progress:
+    """How many people the round lists and how many have submitted: the round page's two numbers."""
+    from survey.respond.models import Submission  # the round is below the roster and the answers
+    from survey.roster.models import Respondent
+
+    listed = session.scalar(select(func.count()).select_from(Respondent).where(
+        Respondent.round_id == round_.id, Respondent.removed_at.is_(None)))
+    submitted = session.scalar(select(func.count()).select_from(Submission).where(Submission.round_id == round_.id))
+    return Progress(listed or 0, submitted or 0)
 
 
 def open_round(session: Session, round_: Round, now: datetime | None = None) -> None:

@@ -97,6 +97,7 @@ def _render_round(round_: Round, error: str | None = None, status: int = 200):
         "rounds/show.html", round=round_, state=STATE_LABELS[round_.state()], changes=changes, today=today,
         locked=services.bindings_locked(session, round_), catalog=cat, local_input=local_input,
         days_left=(round_.ministry_deadline - today).days if round_.ministry_deadline else None, error=error,
+        next_milestone=services.next_milestone(round_, today), progress=services.progress(session, round_),
     ), status
 
 

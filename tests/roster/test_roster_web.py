@@ -110,7 +110,7 @@ def test_a_file_with_errors_cannot_be_confirmed_and_its_problems_are_listed(app,
     preview = client.get(f"/admin/imports/{imp}")
     assert "Họ và tên chứa ký tự không hợp lệ: / &lt; &gt;" in preview.text
     assert "<b>Bình</b>" not in preview.text
-    assert "Cơ quan, đơn vị “Sở Không Có” không có trong danh mục của tỉnh." in preview.text
+    assert "Cơ quan “Sở Không Có” chưa có trong danh mục của tỉnh" in preview.text
     assert "Xác nhận nhập danh sách" not in preview.text
     reply = confirm(client, imp)
     assert reply.status_code == 409 and "còn lỗi hoặc trùng lặp" in reply.text
@@ -202,9 +202,10 @@ def test_focal_point_imports_and_sees_only_their_agency(app, client, login, staf
     assert client.get(f"/admin/respondents/{other_id}/edit").status_code == 404
     listing = client.get(f"/admin/rounds/{round_id}/respondents")
     assert "Phạm Minh Đức" in listing.text and "Người Sở Nội Vụ" not in listing.text
-    # Another agency's row is refused, naming the reason.
+    # Another agency's row is skipped, naming the agency but not the person.
     imp = import_id_of(upload(client, round_id, xlsx([HEADER, [1, "Lê Văn Tâm", "Giám đốc Sở", "Sở Nội vụ", "", "", ""]])))
-    assert "không phải cơ quan của bạn" in client.get(f"/admin/imports/{imp}").text
+    preview = client.get(f"/admin/imports/{imp}").text
+    assert "Dòng của cơ quan, đơn vị khác (“Sở Nội vụ”): bỏ qua" in preview and "Lê Văn Tâm" not in preview
 
 
 def test_add_edit_and_remove_a_respondent_removal_after_invitation_needs_confirmation(app, client, login, roster_round):
@@ -326,7 +327,7 @@ def test_a_preview_left_for_more_than_a_day_is_refused_then_discarded(app, clien
     broken = [HEADER, [1, "Nguyễn Văn An", "Giám đốc Sở", "Sở Nội vụ", "Nhóm không có", "an@laocai.gov.vn", ""]]
     old = import_id_of(upload(client, round_id, xlsx([HEADER, *PEOPLE])))
     with_problems = import_id_of(upload(client, round_id, xlsx(broken), name="loi.xlsx"))
-    assert "Lỗi trong các tệp chưa xác nhận<strong>1</strong>" in client.get(f"/admin/rounds/{round_id}/roster").text
+    assert 'Lỗi trong các tệp chưa xác nhận<strong id="open-problems">1</strong>' in client.get(f"/admin/rounds/{round_id}/roster").text
 
     def age(import_id, hours):
         with app.app_context(), db.unit_of_work() as session:
@@ -340,7 +341,7 @@ def test_a_preview_left_for_more_than_a_day_is_refused_then_discarded(app, clien
     assert "đã quá 24 giờ" in refused.text
     assert people(app, round_id) == []  # nothing was written
     # No longer counted on the dashboard, though not yet discarded.
-    assert "Lỗi trong các tệp chưa xác nhận<strong>0</strong>" in client.get(f"/admin/rounds/{round_id}/roster").text
+    assert 'Lỗi trong các tệp chưa xác nhận<strong id="open-problems">0</strong>' in client.get(f"/admin/rounds/{round_id}/roster").text
 
     result = app.test_cli_runner().invoke(args=["roster", "discard-stale"])
     assert result.exit_code == 0 and "Đã hủy 2 bản xem trước" in result.output
