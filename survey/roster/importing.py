@@ -258,11 +258,12 @@ def footer_kind(cells: list[str]) -> str | None:
     filled = [fold(c) for c in cells if c]
     if not filled or any("@" in c for c in cells):
         return None  # a row with an e-mail address is a person
-    if all(_COUNT_ONLY.match(c) for c in filled) and len(filled) <= 2:
+    words = [c for c in filled if not _COUNT_ONLY.match(c)]  # a numbered row ("3", "Tổng cộng") too
+    if not words and len(filled) <= 2:
         return "total"
-    first = filled[0]
+    first = words[0] if words else ""
     # "Công" is also a name: a total has a count in it or stands almost alone on its row.
-    if _TOTAL_ROW.match(first) and (len(filled) <= 2 or any(ch.isdigit() for ch in first)):
+    if _TOTAL_ROW.match(first) and (len(filled) <= 3 or any(ch.isdigit() for ch in first)):
         return "total"
     if _FOOTER_START.match(first):
         return "footer"

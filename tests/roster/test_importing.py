@@ -246,3 +246,13 @@ def test_plan_refuses_a_row_that_matches_two_people_or_someone_of_another_agency
         "skipped", "Nguyễn Văn An (dòng 7): e-mail đã có trong danh sách của một cơ quan, đơn vị khác; Sở Nội vụ "
         "(quản trị viên cấp tỉnh) có thể giải quyết. Dòng này được bỏ qua; không ai bị chuyển khỏi cơ quan của họ.")]
     assert plan.add == plan.update == plan.conflicts == []
+
+
+def test_footer_rows_are_recognised_even_when_numbered():
+    rows = [HEADER, [1, "Nguyễn Văn An", "Giám đốc Sở", "Sở Nội vụ", "", "an@laocai.gov.vn", "0912345678"],
+            [2, "Tổng cộng: 1 người"], [3, "Công Văn Bình", "Trưởng phòng", "Sở Nội vụ", "", "binh@laocai.gov.vn", ""]]
+    parsed = parse(xlsx(rows))
+    assert problems(parsed, ("skipped",)) == [
+        (3, "", "Bỏ qua dòng tổng cộng, chữ ký hoặc ghi chú ở cuối danh sách: “2 Tổng cộng: 1 người”.")]
+    # A person whose name starts like "Cộng" is still a person.
+    assert [r["full_name"] for r in parsed.rows] == ["Nguyễn Văn An", "Công Văn Bình"]
