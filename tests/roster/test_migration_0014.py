@@ -13,7 +13,7 @@ IMPORTS = "SELECT id, filename, status, row_count FROM roster_imports ORDER BY i
 
 def test_0014_adds_aliases_and_decisions_and_loses_nothing(backend, tmp_path):
     with temporary_database(backend, tmp_path) as url:
-        migrate.upgrade(url, "0012_collection")
+        migrate.upgrade(url, "0013_sign_in_throttles")
         with engine_at(url) as engine:
             with engine.begin() as connection:
                 now = "2023-11-01 08:00:00"
@@ -45,7 +45,7 @@ def test_0014_adds_aliases_and_decisions_and_loses_nothing(backend, tmp_path):
                 connection.execute(text("INSERT INTO agency_aliases (province_id, agency_id, name, folded, created_at) "
                                         "VALUES (1, 3, 'HĐND tỉnh', 'hdnd tinh', :now)"), {"now": now})
 
-        migrate.downgrade(url, "0012_collection")
+        migrate.downgrade(url, "0013_sign_in_throttles")
         with engine_at(url) as engine:
             assert "agency_aliases" not in inspect(engine).get_table_names()
             assert "decisions" not in {c["name"] for c in inspect(engine).get_columns("roster_imports")}

@@ -12,14 +12,14 @@ no decisions (NULL reads as none). The downgrade drops the aliases table: the na
 are lost, the agencies and people they resolved to stay.
 
 Revision ID: 0014_agency_aliases
-Revises: 0012_collection
+Revises: 0013_sign_in_throttles
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0014_agency_aliases'
-down_revision = '0012_collection'
+down_revision = '0013_sign_in_throttles'
 branch_labels = None
 depends_on = None
 
