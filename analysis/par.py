@@ -18,7 +18,8 @@ import pandas as pd
 from ._inputs import check_structure, listing, require_columns
 from .rounding import round_half_up
 
-__all__ = ["ParScore", "par_score", "classify", "read_self_assessment", "validate_self_assessment", "SelfAssessmentError"]
+__all__ = ["ParScore", "par_score", "classify", "read_self_assessment", "self_assessment_table",
+           "validate_self_assessment", "SelfAssessmentError"]
 
 
 class SelfAssessmentError(ValueError):
@@ -281,6 +282,15 @@ def read_self_assessment(path_or_buffer, format: str | None = None) -> pd.DataFr
             raw = pd.read_csv(path_or_buffer, dtype=str, encoding="utf-8-sig", sep=None, engine="python")
     else:
         raise ValueError(f"format must be 'xlsx' or 'csv', got {fmt!r}")
+    return self_assessment_table(raw)
+
+
+def self_assessment_table(raw: pd.DataFrame) -> pd.DataFrame:
+    """``subcriterion, points`` from a sheet already read (its first row as the columns).
+
+    The web upload reads the file with the platform's bounded reader and passes the rows here;
+    ``read_self_assessment`` is the same for a file on disk (scripts, tests).
+    """
     rename = {}
     for col in raw.columns:
         key = _COLUMN_ALIASES.get(_canonical(col))

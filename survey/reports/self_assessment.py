@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
+import pandas as pd
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from analysis import read_self_assessment
-from analysis.par import SelfAssessmentError, validate_self_assessment
+from analysis.par import SelfAssessmentError, self_assessment_table, validate_self_assessment
 from questionnaires import Catalog
 from survey.accounts.services import record
 from survey.reports import frames
 from survey.reports.models import SelfAssessment
 from survey.rounds.models import Round
+from survey.spreadsheets import Limits, SpreadsheetRefused, read_sheet
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+# A points sheet has one row per sub-criterion (88) and two columns that matter: anything far
+# larger is not one, and the bounded reader refuses it before any work (a stray cell at column
+# XFD once cost gigabytes through pandas' padding).
+UPLOAD_LIMITS = Limits(file_bytes=MAX_UPLOAD_BYTES, rows=2_000, columns=30, cell_chars=1_000)
 
 _PROBLEM_VI = {
     "empty": "thiếu mã tiêu chí thành phần",
@@ -57,14 +61,15 @@ def import_self_assessment(session: Session, round_: Round, catalog: Catalog, fi
     if structure is None:
         raise SelfAssessmentImportError(["Đợt khảo sát không dùng bộ tiêu chí Chỉ số CCHC nào."])
     try:
-        sheet = read_self_assessment(io.BytesIO(data), format=suffix[1:])
-    except ValueError as problem:
-        if "lacks column" in str(problem):
-            raise SelfAssessmentImportError(
-                ['Tệp cần hai cột có tiêu đề "Mã tiêu chí" và "Điểm".']) from None
-        raise SelfAssessmentImportError(["Không đọc được tệp: kiểm tra định dạng .xlsx/.csv."]) from None
-    except Exception:  # a damaged workbook raises zip/XML errors from openpyxl
-        raise SelfAssessmentImportError(["Không đọc được tệp: kiểm tra định dạng .xlsx/.csv."]) from None
+        rows = [values for _, values in read_sheet(data, filename, limits=UPLOAD_LIMITS).rows]
+    except SpreadsheetRefused as refusal:
+        raise SelfAssessmentImportError([str(refusal)]) from None
+    width = max(len(values) for values in rows)
+    header, *body = [values + [None] * (width - len(values)) for values in rows]
+    try:
+        sheet = self_assessment_table(pd.DataFrame(body, columns=[str(h) if h is not None else "" for h in header]))
+    except ValueError:
+        raise SelfAssessmentImportError(['Tệp cần hai cột có tiêu đề "Mã tiêu chí" và "Điểm".']) from None
     if sheet.empty:
         raise SelfAssessmentImportError(["Tệp không có dòng điểm nào."])
     try:

@@ -170,6 +170,22 @@ def test_self_assessment_upload_validates_in_vietnamese_and_writes_nothing_on_er
     assert "Chỉ số CCHC (tự đánh giá + điều tra XHH)" in summary.text
 
 
+def test_self_assessment_upload_is_read_under_limits(app, client, answered_round, login):
+    """A stray cell at column XFD once made pandas pad 16,384 columns (5.3 GB for a 166 KB file)."""
+    round_id = answered_round()
+    login("province_admin")
+    book = openpyxl.Workbook()
+    book.active.append(["Mã tiêu chí", "Điểm"])
+    book.active.append(["1.1.1", 0.5])
+    book.active["XFD2"] = "x"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    reply = _upload(client, round_id, "diem.xlsx", buffer.getvalue())
+    assert reply.status_code == 400
+    assert "giới hạn số cột là 30" in reply.text
+    assert _stored(app) == {}
+
+
 @pytest.mark.parametrize("role", ["focal_point"])
 def test_focal_point_cannot_read_results(app, client, answered_round, login, role):
     round_id = answered_round()
