@@ -2,9 +2,10 @@
 
 import sys
 
-from bench import analysis, mail, respond, roster
+from bench import analysis, journey, mail, respond, roster
 
-BENCHMARKS = {"respond": respond.main, "roster": roster.main, "mail": mail.main, "analysis": analysis.main}
+BENCHMARKS = {"respond": respond.main, "roster": roster.main, "mail": mail.main, "analysis": analysis.main,
+              "journey": journey.main}
 
 if __name__ == "__main__":
     chosen = sys.argv[1:] or list(BENCHMARKS)

@@ -23,8 +23,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# How long a server may take to answer its first request: on a loaded 2-core machine, four
+# workers importing the application have taken more than 30 s.
+START_TIMEOUT_SECONDS = 90
+
+
 @contextmanager
 def gunicorn_server(database_url: str, *, workers: int = 4, app: str = "wsgi:app", extra_env: dict | None = None):
+    """The server's base URL, while it runs."""
+    with gunicorn_process(database_url, workers=workers, app=app, extra_env=extra_env) as (base, _process):
+        yield base
+
+
+@contextmanager
+def gunicorn_process(database_url: str, *, workers: int = 4, app: str = "wsgi:app", extra_env: dict | None = None,
+                     extra_args: tuple[str, ...] = ()):
+    """The server's base URL and its master process (whose children are the workers), while it runs."""
     port = free_port()
     env = dict(os.environ)
     env.update({
@@ -37,12 +51,12 @@ def gunicorn_server(database_url: str, *, workers: int = 4, app: str = "wsgi:app
     env.update(extra_env or {})
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--worker-class", "sync",
-         "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--timeout", "60", app],
+         "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--timeout", "60", *extra_args, app],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited:\n{process.stdout.read()}")
@@ -51,9 +65,9 @@ def gunicorn_server(database_url: str, *, workers: int = 4, app: str = "wsgi:app
                 break
             except requests.RequestException:
                 if time.monotonic() > deadline:
-                    raise RuntimeError("gunicorn did not start in 90 s") from None
+                    raise RuntimeError(f"gunicorn did not start in {START_TIMEOUT_SECONDS} s") from None
                 time.sleep(0.1)
-        yield base
+        yield base, process
     finally:
         process.terminate()
         try:

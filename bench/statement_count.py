@@ -1,0 +1,106 @@
+"""Gunicorn hooks for the journey benchmark: count the SQL statements each worker sends.
+
+Loaded with ``gunicorn -c python:bench.statement_count``; the workers write their
+running totals to ``$BENCH_STATEMENT_COUNT_DIR/<pid>`` after every request, and the
+benchmark adds the files up before and after its measurement.
+
+What is counted is every statement the database executes for the application,
+transaction control included, because that is what each costs a round trip on
+PostgreSQL:
+
+* every statement a cursor executes: on PostgreSQL at the driver (a psycopg
+  cursor class on every connection), so the respondent pages' reads that go
+  straight through psycopg are counted like SQLAlchemy's; on SQLite through
+  SQLAlchemy's ``before_cursor_execute`` (every statement the app sends to
+  SQLite passes there, ``BEGIN``/``BEGIN IMMEDIATE`` included);
+* ``BEGIN`` on PostgreSQL, which psycopg sends before the first statement of a
+  transaction (not in AUTOCOMMIT);
+* ``COMMIT`` and ``ROLLBACK`` when a transaction is open on the driver (a commit
+  of an AUTOCOMMIT or statement-by-statement connection sends nothing and is
+  not counted), including the rollback of a connection returned to the pool.
+
+Not counted: SQLite's passive WAL checkpoint, run by the driver directly after
+one write in 32 (see ``survey.dialects``).
+"""
+
+from __future__ import annotations
+
+import os
+
+from sqlalchemy import event
+
+_count = [0]
+_written = [-1]
+
+
+def _install(engine) -> None:
+    if engine.dialect.name == "postgresql":
+        import psycopg
+        from psycopg.pq import TransactionStatus
+
+        class CountingCursor(psycopg.Cursor):
+            def _count(self):
+                connection = self.connection
+                if not connection.autocommit and connection.info.transaction_status == TransactionStatus.IDLE:
+                    _count[0] += 1  # the BEGIN psycopg sends first
+                _count[0] += 1
+
+            def execute(self, *args, **kwargs):
+                self._count()
+                return super().execute(*args, **kwargs)
+
+            def executemany(self, *args, **kwargs):
+                self._count()
+                return super().executemany(*args, **kwargs)
+
+        def open_transaction(driver) -> bool:
+            return driver.info.transaction_status != TransactionStatus.IDLE
+
+        @event.listens_for(engine, "connect")
+        def on_connect(dbapi_connection, _record):
+            dbapi_connection.cursor_factory = CountingCursor
+    else:
+        def open_transaction(driver) -> bool:
+            return driver.in_transaction
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def on_execute(*_args):
+            _count[0] += 1
+
+    def on_end(connection):
+        if open_transaction(connection.connection.driver_connection):
+            _count[0] += 1
+
+    event.listen(engine, "commit", on_end)
+    event.listen(engine, "rollback", on_end)
+
+    @event.listens_for(engine.pool, "reset")
+    def on_reset(dbapi_connection, _record, _state):
+        if open_transaction(dbapi_connection):
+            _count[0] += 1
+
+
+def post_worker_init(worker):
+    app = worker.wsgi
+    for key in ("survey.engine", "survey.statement_engine"):
+        engine = app.extensions[key]
+        # The SQLite statement engine is the same engine with an option: one set of listeners.
+        if key == "survey.statement_engine" and engine.pool is app.extensions["survey.engine"].pool:
+            continue
+        _install(engine)
+
+
+def post_request(worker, _req, _environ, _resp):
+    if _count[0] != _written[0]:
+        _written[0] = _count[0]
+        path = os.path.join(os.environ["BENCH_STATEMENT_COUNT_DIR"], str(os.getpid()))
+        with open(path, "w") as out:
+            out.write(str(_count[0]))
+
+
+def read_total(directory: str) -> int:
+    total = 0
+    for name in os.listdir(directory):
+        with open(os.path.join(directory, name)) as counted:
+            total += int(counted.read() or 0)
+    return total
