@@ -118,12 +118,11 @@ def run_backend(backend: str) -> list[wrk.Paired]:
         number, section = max(enumerate(longest.sections, start=1), key=lambda item: len(item[1].questions))
         submit_slices = _slices([f"POST /r/{t}/submit {urlencode({'csrf_token': form_tokens[t]})}"
                                  for t in submit_tokens], PAIRS + 1)
-        form = {"action": "stay"}
-        for code, value in _answers_for(longest, section.questions).items():
-            form[f"q_{code}"] = value if isinstance(value, str) else value[0]
         page_lines = [f"GET /r/{t}/section/{number}" for t in page_tokens]
+        # Each link saves two different sets of answers in turn: a save that changes
+        # nothing writes nothing, and it is the writes this scenario measures.
         draft_lines = [f"POST /r/{t}/section/{number} {urlencode({**form, 'csrf_token': form_tokens[t]})}"
-                       for t in page_tokens]
+                       for form in (_section_form(section, 0), _section_form(section, 1)) for t in page_tokens]
         # Both servers run side by side; only the one being measured is loaded.
         with gunicorn_server(url) as ours, gunicorn_server(url, app="bench.baseline:create_app()") as theirs:
             # Respondent pages set no cookie: each form carries a token bound to its link.
@@ -151,6 +150,15 @@ def run_backend(backend: str) -> list[wrk.Paired]:
               "does not count requests still in flight at its stop)")
         db.dispose(app)
     return [page, draft, submit]
+
+
+def _section_form(section, choice: int) -> dict:
+    """A save of every question of ``section``: texts, and the ``choice``-th valid option of the others."""
+    form = {"action": "stay"}
+    for question in section.questions:
+        options = [o.code for o in question.scale.options if not o.is_missing] if question.kind != "text" else []
+        form[f"q_{question.code}"] = f"Ý kiến {choice}" if question.kind == "text" else options[choice % len(options)]
+    return form
 
 
 def _slices(lines: list[str], count: int) -> list[list[str]]:

@@ -269,6 +269,16 @@ class Dialect:
     def end_writes(self, connection: Connection) -> None:
         """Let the next writer in once this connection's transaction is over (SQLite's queue)."""
 
+    def write_statement(self, connection: Connection, statement, parameters: dict):
+        """Run one self-contained write; its result.
+
+        On a statement-by-statement connection, PostgreSQL commits it on its
+        own, without BEGIN or COMMIT around it; SQLite runs it in the writer
+        queue, where every write waits its turn, in a transaction that the
+        request edge commits.
+        """
+        return connection.execute(statement, parameters)
+
     def fetch_one(self, executor: Connection | Session, statement, parameters: dict):
         """One row of a prebuilt ``statement`` (or None)."""
         return executor.execute(statement, parameters).one_or_none()
@@ -299,6 +309,10 @@ class SQLite(Dialect):
         if connection.get_execution_options().get(STATEMENT_AUTOCOMMIT):
             connection.commit()  # ends SQLAlchemy's record of the reads; SQLite has no transaction to end
             connection.execution_options(**{STATEMENT_AUTOCOMMIT: False})
+
+    def write_statement(self, connection: Connection, statement, parameters: dict):
+        self.begin_writes(connection)
+        return connection.execute(statement, parameters)
 
     def end_writes(self, connection: Connection) -> None:
         if not connection.in_transaction() and "writer_lock" in connection.info:

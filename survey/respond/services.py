@@ -122,6 +122,8 @@ _drafts = Draft.__table__
 _INSERT_DRAFT = insert(_drafts)
 _UPDATE_DRAFT = (update(_drafts).where(_drafts.c.respondent_id == bindparam("owner"))
                  .values(answers=bindparam("merged"), updated_at=bindparam("now")))
+# The same, only if the draft is still the version read: a save needs no lock and no transaction.
+_UPDATE_DRAFT_AS_READ = _UPDATE_DRAFT.where(_drafts.c.updated_at == bindparam("seen"))
 
 
 def open_link(session: Executor, token: str, *, for_update: bool = False) -> Visit:
@@ -178,12 +180,40 @@ class AlreadySubmitted(Exception):
     pass
 
 
-def save_answers(session: Executor, visit: Visit, updates: dict) -> dict:
-    """Merge ``updates`` into the respondent's draft; return the merged answers."""
+def _merged(visit: Visit, updates: dict) -> tuple[dict, bool]:
+    """The draft with ``updates`` applied, and whether that changes anything."""
     require_open(visit)
     if visit.submitted:
         raise AlreadySubmitted()
-    merged = answer_rules.merge(draft_answers(visit), updates)
+    current = draft_answers(visit)
+    merged = answer_rules.merge(current, updates)
+    return merged, visit.stored_draft is None or merged != current
+
+
+def save_answers_as_read(connection: Connection, visit: Visit, updates: dict) -> dict | None:
+    """Merge ``updates`` into the draft if it is still the version ``visit`` read; the merged answers.
+
+    ``visit`` is read without a lock. None when the draft changed since (another
+    tab saved, or a submission consumed it) or does not exist yet: then read the
+    visit again with the respondent locked and call ``save_answers``. A post
+    that changes nothing (a refresh, a double click, the back button) writes
+    nothing.
+    """
+    merged, changes = _merged(visit, updates)
+    if not changes:
+        return merged
+    if visit.stored_draft is None:
+        return None  # a first save inserts the draft, which only the lock keeps single
+    written = dialects.of(connection).write_statement(connection, _UPDATE_DRAFT_AS_READ, {
+        "owner": visit.respondent.id, "merged": merged, "now": utcnow(), "seen": visit.draft_updated_at})
+    return merged if written.rowcount == 1 else None
+
+
+def save_answers(session: Executor, visit: Visit, updates: dict) -> dict:
+    """Merge ``updates`` into the draft of a respondent locked since ``open_link(for_update=True)``."""
+    merged, changes = _merged(visit, updates)
+    if not changes:
+        return merged
     now = utcnow()
     # The respondent is locked (or the SQLite write lock held) since open_link,
     # so the draft cannot appear or vanish between this check and the write.

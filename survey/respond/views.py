@@ -60,7 +60,7 @@ _REFUSAL_TEXT = {
 }
 
 
-def with_visit(*, for_update: bool = False, must_be_open: bool = True):
+def with_visit(*, must_be_open: bool = True):
     def decorator(view):
         @wraps(view)
         def wrapper(token: str, **kwargs):
@@ -68,7 +68,7 @@ def with_visit(*, for_update: bool = False, must_be_open: bool = True):
                 # Before anything is read: a forged form costs no query and writes nothing.
                 check_form_token(token, request.form.get("csrf_token"))
             try:
-                visit = services.open_link(db.connection(), token, for_update=for_update)
+                visit = services.open_link(db.connection(), token)
                 if must_be_open and not visit.submitted:
                     services.require_open(visit)
             except LinkRefused as refusal:
@@ -78,19 +78,20 @@ def with_visit(*, for_update: bool = False, must_be_open: bool = True):
     return decorator
 
 
-# A respondent's GET is one read (the visit), plus on the landing page one
-# self-contained UPDATE recording the first opening: neither needs a
-# transaction around it. On SQLite the landing page then queues as a writer
-# only for its first UPDATE. Saving a draft keeps its transaction and locks;
-# the submission reads without them and its writes are one transaction of
-# their own (survey.responses.store_response).
+# A respondent's request is one read (the visit), without a transaction:
+# pages need nothing more, the landing page adds one self-contained UPDATE
+# recording the first opening, a save one UPDATE of the draft in the version
+# read (survey.respond.services.save_answers_as_read), and the submission's
+# writes are one transaction of their own (survey.responses.store_response).
+# Only a first save, or one that finds the draft changed since it was read,
+# reads again with the respondent locked.
 @bp.get("/<token>")
 @db.reads_statement_by_statement
 @with_visit(must_be_open=False)
 def landing(visit, token):
     record_opened(db.connection(), visit.link)
     if visit.submitted:
-        return render_template("respond/already.html", visit=visit)
+        return render_template("respond/already.html", visit=visit, token=token, sent=False)
     state = visit.round.state()
     if state != "open":
         return refusal_page(LinkRefused(Refusal.SCHEDULED if state == "scheduled" else Refusal.CLOSED, visit.round))
@@ -108,39 +109,55 @@ def _section_or_404(visit, number: int):
     return sections[number - 1]
 
 
+def _section_page(visit, token, number: int, answers: dict, *, errors=(), saved: bool = False):
+    return render_template(
+        "respond/section.html", visit=visit, token=token, number=number, section=_section_or_404(visit, number),
+        answers=answers, errors=errors, saved=saved, progress=answer_rules.progress(visit.questionnaire, answers),
+    )
+
+
+def _review_page(visit, token, answers: dict, *, progress=None, incomplete: bool = False):
+    return render_template(
+        "respond/review.html", visit=visit, token=token,
+        progress=progress or answer_rules.progress(visit.questionnaire, answers),
+        section_of=_section_numbers(visit.questionnaire), answers=answers, incomplete=incomplete,
+    )
+
+
 @bp.get("/<token>/section/<int:number>")
 @db.reads_statement_by_statement
 @with_visit()
 def section(visit, token, number):
     if visit.submitted:
         return redirect(url_for(".landing", token=token))
-    current = _section_or_404(visit, number)
-    answers = services.draft_answers(visit)
-    return render_template(
-        "respond/section.html", visit=visit, token=token, number=number, section=current,
-        answers=answers, errors=[], progress=answer_rules.progress(visit.questionnaire, answers),
-    )
+    return _section_page(visit, token, number, services.draft_answers(visit))
 
 
+# A save answers with the page it leads to, not with a redirect to it: one
+# round trip per section instead of two. That page's address stays the
+# section posted to, which is safe to post again (a refresh, the back button):
+# it stores that section's answers again, and a post that changes nothing
+# writes nothing. Its relative links and form action resolve against that
+# address to the right section. With JavaScript, the page replaces itself
+# and puts its own address in the history (survey/static/autosave.js).
 @bp.post("/<token>/section/<int:number>")
-@with_visit(for_update=True)
+@db.reads_statement_by_statement
+@with_visit()
 def save_section(visit, token, number):
     current = _section_or_404(visit, number)
     try:
         updates = answer_rules.parse_section(current, request.form, request.form.getlist)
-        answers = services.save_answers(db.connection(), visit, updates)
+        answers = _save(visit, token, updates)
     except answer_rules.InvalidAnswers as invalid:
         if wants_json():
             return jsonify(ok=False, messages=invalid.messages), 400
-        answers = services.draft_answers(visit)
-        return render_template(
-            "respond/section.html", visit=visit, token=token, number=number, section=current,
-            answers=answers, errors=invalid.messages, progress=answer_rules.progress(visit.questionnaire, answers),
-        ), 400
+        return _section_page(visit, token, number, services.draft_answers(visit), errors=invalid.messages), 400
     except services.AlreadySubmitted:
         if wants_json():
             return jsonify(ok=False, reason="submitted", message="Phiếu đã được gửi; không thể thay đổi."), 409
         return redirect(url_for(".landing", token=token))
+    except LinkRefused as refusal:
+        return refusal_page(refusal)
 
     if wants_json():
         progress = answer_rules.progress(visit.questionnaire, answers)
@@ -149,12 +166,22 @@ def save_section(visit, token, number):
     action = request.form.get("action", "next")
     last = len(visit.questionnaire.sections)
     if action == "prev" and number > 1:
-        return redirect(url_for(".section", token=token, number=number - 1))
+        return _section_page(visit, token, number - 1, answers)
     if action == "stay":
-        return redirect(url_for(".section", token=token, number=number, saved=1))
+        return _section_page(visit, token, number, answers, saved=True)
     if action == "next" and number < last:
-        return redirect(url_for(".section", token=token, number=number + 1))
-    return redirect(url_for(".review", token=token))
+        return _section_page(visit, token, number + 1, answers)
+    return _review_page(visit, token, answers)
+
+
+def _save(visit, token: str, updates: dict) -> dict:
+    """Save without a lock if the draft is as read; otherwise read it again with the respondent locked."""
+    connection = db.connection()
+    saved = services.save_answers_as_read(connection, visit, updates)
+    if saved is not None:
+        return saved
+    db.begin_writes(connection)
+    return services.save_answers(connection, services.open_link(connection, token, for_update=True), updates)
 
 
 def _section_numbers(questionnaire):
@@ -167,12 +194,7 @@ def _section_numbers(questionnaire):
 def review(visit, token):
     if visit.submitted:
         return redirect(url_for(".landing", token=token))
-    answers = services.draft_answers(visit)
-    return render_template(
-        "respond/review.html", visit=visit, token=token,
-        progress=answer_rules.progress(visit.questionnaire, answers),
-        section_of=_section_numbers(visit.questionnaire), answers=answers,
-    )
+    return _review_page(visit, token, services.draft_answers(visit))
 
 
 @bp.post("/<token>/submit")
@@ -195,10 +217,8 @@ def submit(visit, token):
                                message="Phiếu vừa được lưu từ một cửa sổ khác nên chưa được gửi. "
                                        "Vui lòng mở lại trang xem lại và gửi phiếu."), 409
     if outcome.submitted or outcome.already:
-        # Post/redirect/get: a refresh or double click lands on "already answered".
-        return redirect(url_for(".landing", token=token, sent=1 if outcome.submitted else None))
-    return render_template(
-        "respond/review.html", visit=visit, token=token, progress=outcome.progress,
-        section_of=_section_numbers(visit.questionnaire),
-        answers=services.draft_answers(visit), incomplete=True,
-    ), 422
+        # The confirmation itself, not a redirect to it. Posting again (a
+        # refresh, a double click) finds the person in the ledger, stores
+        # nothing and confirms again: their response is stored.
+        return render_template("respond/already.html", visit=visit, token=token, sent=True)
+    return _review_page(visit, token, services.draft_answers(visit), progress=outcome.progress, incomplete=True), 422

@@ -35,18 +35,26 @@ def catalog_of(app):
 
 
 def fill_everything(client, token, questionnaire, *, only_required=False):
-    for number, section in enumerate(questionnaire.sections, start=1):
-        page = client.get(f"/r/{token}/section/{number}")
-        assert page.status_code == 200
-        reply = client.post(f"/r/{token}/section/{number}",
-                            data=section_form(section, csrf_token_in(page.text), only_required=only_required))
-        assert reply.status_code == 302, reply.text
+    """Answer every section as a browser without JavaScript does; returns the last reply, the review page.
+
+    Each save answers with the next section itself (then the review), not with a redirect.
+    """
+    page = client.get(f"/r/{token}/section/1")
+    assert page.status_code == 200
+    sections = questionnaire.sections
+    for number, section in enumerate(sections, start=1):
+        assert f"<h1>{section.title}</h1>" in page.text
+        page = client.post(f"/r/{token}/section/{number}",
+                           data=section_form(section, csrf_token_in(page.text), only_required=only_required,
+                                             action="next" if number < len(sections) else "review"))
+        assert page.status_code == 200, page.text
+    assert "Xem lại và gửi phiếu" in page.text
+    return page
 
 
 def fill_and_submit(client, token, questionnaire):
     """Answer everything, then submit from the review page; returns the submission's reply."""
-    fill_everything(client, token, questionnaire)
-    review = client.get(f"/r/{token}/review")
+    review = fill_everything(client, token, questionnaire)
     return client.post(f"/r/{token}/submit", data={"csrf_token": csrf_token_in(review.text)})
 
 
@@ -92,7 +100,8 @@ def test_save_resume_and_see_missing_questions(app, client, survey_round):
     page = client.get(f"/r/{token}/section/1")
     data = section_form(first, csrf_token_in(page.text), action="stay")
     reply = client.post(f"/r/{token}/section/1", data=data)
-    assert reply.status_code == 302 and reply.headers["Location"].endswith("/section/1?saved=1")
+    assert reply.status_code == 200 and "Đã lưu câu trả lời" in reply.text
+    assert f"<h1>{first.title}</h1>" in reply.text
 
     # A new browser (no cookies) resumes from the server-side draft.
     other = app.test_client()
@@ -112,13 +121,11 @@ def test_submit_once_then_already_answered(app, client, survey_round):
     _, tokens = survey_round()
     token = tokens["department"][0]
     questionnaire = questionnaire_of(app)
-    fill_everything(client, token, questionnaire)
-    review = client.get(f"/r/{token}/review")
+    review = fill_everything(client, token, questionnaire)
     assert "đã trả lời đủ các câu bắt buộc" in review.text
     sent = client.post(f"/r/{token}/submit", data={"csrf_token": csrf_token_in(review.text)})
-    assert sent.status_code == 302
-    confirmation = client.get(sent.headers["Location"])
-    assert "Cảm ơn Ông/Bà đã hoàn thành phiếu khảo sát" in confirmation.text
+    assert sent.status_code == 200  # the confirmation itself, not a redirect to it
+    assert "Cảm ơn Ông/Bà đã hoàn thành phiếu khảo sát" in sent.text
 
     assert count(app, Submission) == 1
     assert count(app, Response) == 1
@@ -127,7 +134,7 @@ def test_submit_once_then_already_answered(app, client, survey_round):
 
     # Refresh / double click: nothing more is stored.
     again = client.post(f"/r/{token}/submit", data={"csrf_token": csrf_token_in(review.text)})
-    assert again.status_code == 302
+    assert again.status_code == 200 and "Cảm ơn Ông/Bà đã hoàn thành phiếu khảo sát" in again.text
     assert "đã hoàn thành phiếu khảo sát này" in client.get(f"/r/{token}").text
     late_edit = client.post(f"/r/{token}/section/1",
                             data=section_form(questionnaire.sections[0], csrf_token_in(review.text)))
@@ -138,7 +145,7 @@ def test_submit_once_then_already_answered(app, client, survey_round):
 def test_stored_response_cannot_be_traced_to_the_respondent(app, client, survey_round):
     _, tokens = survey_round()
     token = tokens["hdnd"][0]
-    assert fill_and_submit(client, token, questionnaire_of(app, "hdnd")).status_code == 302
+    assert fill_and_submit(client, token, questionnaire_of(app, "hdnd")).status_code == 200
     with app.app_context():
         columns = {c["name"] for c in inspect(db.engine()).get_columns("responses")}
         answer_columns = {c["name"] for c in inspect(db.engine()).get_columns("answers")}
@@ -156,7 +163,7 @@ def test_submitted_rows_read_back_as_sent(app, client, survey_round):
     token = tokens["department"][0]
     questionnaire = questionnaire_of(app)
     before = dt.datetime.now(dt.timezone.utc)
-    assert fill_and_submit(client, token, questionnaire).status_code == 302
+    assert fill_and_submit(client, token, questionnaire).status_code == 200
     after = dt.datetime.now(dt.timezone.utc)
     with app.app_context():
         ledger = db.session().scalars(select(Submission)).one()
@@ -224,7 +231,7 @@ def test_form_token_of_another_link_is_refused(app, client, survey_round):
     # The same form with the link's own token is accepted.
     own = csrf_token_in(client.get(f"/r/{mine}/section/1").text)
     assert own != their_token
-    assert client.post(f"/r/{mine}/section/1", data=section_form(questionnaire_of(app).sections[0], own)).status_code == 302
+    assert client.post(f"/r/{mine}/section/1", data=section_form(questionnaire_of(app).sections[0], own)).status_code == 200
     assert count(app, Draft) == 1
 
 
