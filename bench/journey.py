@@ -29,27 +29,18 @@ import http.client
 import os
 import re
 import statistics
-import tempfile
 import threading
 import time
 from collections import defaultdict
-from datetime import timedelta
-from pathlib import Path
 from urllib.parse import urlencode, urljoin, urlsplit
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, select, text
 
-from bench import baseline, statement_count, wrk
-from survey import create_app, db, migrate
+from bench import statement_count, wrk
+from bench.respond import prepared_database, round_of_people, settle
+from survey import db
 from survey.db import make_engine
-from survey.questionnaire_registry import catalog
 from survey.respond.models import Answer, Draft, Response, Submission
-from survey.rounds.services import GroupBinding, create_round, get_or_create_province
-from survey.roster.models import Respondent
-from survey.respond.links import issue_links
-from survey.timeutil import utcnow
-from tests import live_server
-from tests.databases import temporary_database
 from tests.live_server import gunicorn_process
 
 RESPONDENTS = 16
@@ -73,20 +64,8 @@ def seconds() -> int:
 def seed(app) -> tuple:
     """A round of the longest questionnaire and LINKS people with a link each (no draft)."""
     with app.app_context(), db.unit_of_work() as session:
-        longest = max((catalog().get(*key) for key in catalog().questionnaires), key=lambda q: len(q.questions))
-        province = get_or_create_province(session, "BENCH", "tỉnh Thử nghiệm")
-        now = utcnow()
-        round_ = create_round(
-            session, catalog(), province=province, year=2023, title="Đợt đo hành trình",
-            opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=1),
-            bindings=[GroupBinding(longest.key, longest.version)],
-        )
-        group = round_.groups[0]
-        session.execute(insert(Respondent), [{"round_id": round_.id, "group_id": group.id, "full_name": f"Người {i}"}
-                                             for i in range(LINKS)])
-        ids = session.scalars(select(Respondent.id).where(Respondent.round_id == round_.id)).all()
-        tokens = list(issue_links(session, list(ids)).values())
-    return longest, tokens
+        longest, ids, tokens = round_of_people(session, "Đợt đo hành trình", LINKS)
+    return longest, [tokens[i] for i in ids]
 
 
 def _answers(section) -> list[tuple[str, str]]:
@@ -280,18 +259,10 @@ def _percentile(values: list[float], share: float) -> float:
 
 
 def run_backend(backend: str) -> None:
-    with tempfile.TemporaryDirectory() as tmp, temporary_database(backend, Path(tmp)) as url:
-        migrate.upgrade(url)
-        setup_engine = make_engine(url)
-        baseline.metadata.create_all(setup_engine)
-        setup_engine.dispose()
-        app = create_app({"SECRET_KEY": live_server.SECRET_KEY, "DATABASE_URL": url,
-                          "QUESTIONNAIRE_DIR": None, "BASE_URL": "http://127.0.0.1"})
+    with prepared_database(backend) as (url, app, scratch):
         questionnaire, tokens = seed(app)
-        from bench.respond import settle
-
         settle(app)
-        counts = Path(tmp) / "statements"
+        counts = scratch / "statements"
         counts.mkdir()
         links = Links(tokens)
         with gunicorn_process(url, extra_args=("-c", "python:bench.statement_count"),
@@ -337,7 +308,6 @@ def run_backend(backend: str) -> None:
         print(f"[{backend}] client CPU per response: {client_cpu / responses * 1000:.1f} ms "
               f"({client_cpu / elapsed:.0%} of one core)")
         verify(app, confirmed, questionnaire, warmed_up=RESPONDENTS * WARMUP_JOURNEYS)
-        db.dispose(app)
 
 
 def verify(app, confirmed: list[str], questionnaire, *, warmed_up: int) -> None:
@@ -377,7 +347,13 @@ def verify(app, confirmed: list[str], questionnaire, *, warmed_up: int) -> None:
 
 def main() -> None:
     print(f"Complete responses: {RESPONDENTS} simulated respondents without JavaScript, {seconds()} s per "
-          "database (BENCH_JOURNEY_SECONDS); gunicorn 4 sync workers; load average "
-          + open("/proc/loadavg").read().split(" ", 3)[:3].__str__())
+          f"database (BENCH_JOURNEY_SECONDS); gunicorn 4 sync workers; load average {load_average()}")
     for backend in os.environ.get("BENCH_JOURNEY_DATABASES", "sqlite,postgresql").split(","):
         run_backend(backend)
+        print(f"[{backend}] load average at the end: {load_average()}")
+
+
+def load_average() -> str:
+    """The machine's 1, 5 and 15-minute load: the figures above are only comparable at a similar load."""
+    with open("/proc/loadavg") as load:
+        return " ".join(load.read().split()[:3])

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlencode
@@ -48,29 +49,37 @@ def _answers_for(questionnaire, questions):
     }
 
 
+def round_of_people(session, title: str, people: int):
+    """A round of the longest questionnaire, open now, with ``people`` respondents and a link each.
+
+    Links come from the same bulk ``issue_links`` the campaigns use. Returns the
+    questionnaire, the respondents' ids in order and their tokens by id.
+    """
+    longest = max((catalog().get(*key) for key in catalog().questionnaires), key=lambda q: len(q.questions))
+    province = get_or_create_province(session, "BENCH", "tỉnh Thử nghiệm")
+    now = utcnow()
+    round_ = create_round(
+        session, catalog(), province=province, year=2023, title=title,
+        opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=1),
+        bindings=[GroupBinding(longest.key, longest.version)],
+    )
+    group = round_.groups[0]
+    session.execute(insert(Respondent), [{"round_id": round_.id, "group_id": group.id, "full_name": f"Người {i}"}
+                                         for i in range(people)])
+    ids = session.scalars(select(Respondent.id).where(Respondent.round_id == round_.id)
+                          .order_by(Respondent.id)).all()
+    return longest, ids, issue_links(session, list(ids))
+
+
 def seed(app):
     """The round, 38,000 people with links, and a complete draft for each of those who will submit.
 
-    Links come from the same bulk ``issue_links`` the campaigns use; the drafts are
-    what ``services.save_answers`` stores for a first save of every answer (checked
-    on one person below), inserted in one statement.
+    The drafts are what ``services.save_answers`` stores for a first save of every
+    answer (checked on one person below), inserted in one statement.
     """
     with app.app_context(), db.unit_of_work() as session:
-        longest = max((catalog().get(*key) for key in catalog().questionnaires), key=lambda q: len(q.questions))
-        province = get_or_create_province(session, "BENCH", "tỉnh Thử nghiệm")
+        longest, ids, tokens = round_of_people(session, "Đợt đo hiệu năng", PAGE_LINKS + SUBMIT_LINKS)
         now = utcnow()
-        round_ = create_round(
-            session, catalog(), province=province, year=2023, title="Đợt đo hiệu năng",
-            opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=1),
-            bindings=[GroupBinding(longest.key, longest.version)],
-        )
-        group = round_.groups[0]
-        people = [{"round_id": round_.id, "group_id": group.id, "full_name": f"Người {i}"}
-                  for i in range(PAGE_LINKS + SUBMIT_LINKS)]
-        session.execute(insert(Respondent), people)
-        ids = session.scalars(select(Respondent.id).where(Respondent.round_id == round_.id)
-                              .order_by(Respondent.id)).all()
-        tokens = issue_links(session, list(ids))
         page_tokens = [tokens[i] for i in ids[:PAGE_LINKS]]
         submit_ids = ids[PAGE_LINKS:]
         complete = _answers_for(longest, longest.questions)
@@ -102,7 +111,9 @@ def settle(app) -> None:
         connection.exec_driver_sql("CHECKPOINT")
 
 
-def run_backend(backend: str) -> list[wrk.Paired]:
+@contextmanager
+def prepared_database(backend: str):
+    """A migrated temporary database with the baselines' table, the app on it, and a scratch folder."""
     with tempfile.TemporaryDirectory() as tmp, temporary_database(backend, Path(tmp)) as url:
         migrate.upgrade(url)
         setup_engine = make_engine(url)
@@ -113,6 +124,14 @@ def run_backend(backend: str) -> list[wrk.Paired]:
         # The server's key: the form tokens computed here must be those its pages carry.
         app = create_app({"SECRET_KEY": live_server.SECRET_KEY, "DATABASE_URL": url,
                           "QUESTIONNAIRE_DIR": None, "BASE_URL": "http://127.0.0.1"})
+        try:
+            yield url, app, Path(tmp)
+        finally:
+            db.dispose(app)
+
+
+def run_backend(backend: str) -> list[wrk.Paired]:
+    with prepared_database(backend) as (url, app, _scratch):
         longest, page_tokens, submit_tokens, form_tokens = seed(app)
         settle(app)
         number, section = max(enumerate(longest.sections, start=1), key=lambda item: len(item[1].questions))
@@ -148,7 +167,6 @@ def run_backend(backend: str) -> list[wrk.Paired]:
         print(f"[{backend}] submissions stored: {stored} for {submit.scenario.requests} measured submit requests "
               f"and a warm-up of up to {len(submit_slices[0])} links ({len(submit_tokens)} links prepared; wrk "
               "does not count requests still in flight at its stop)")
-        db.dispose(app)
     return [page, draft, submit]
 
 

@@ -97,9 +97,18 @@ def landing(visit, token):
         return refusal_page(LinkRefused(Refusal.SCHEDULED if state == "scheduled" else Refusal.CLOSED, visit.round))
     answers = services.draft_answers(visit)
     return render_template(
-        "respond/landing.html", visit=visit, token=token,
+        "respond/landing.html", visit=visit, token=token, minutes=_minutes_needed(visit.questionnaire),
         progress=answer_rules.progress(visit.questionnaire, answers), has_draft=bool(answers),
     )
+
+
+# What the landing page announces: a rough reading-and-choosing time, not a measured one.
+_SECONDS_PER_CHOICE, _SECONDS_PER_TEXT = 15, 60
+
+
+def _minutes_needed(questionnaire) -> int:
+    seconds = sum(_SECONDS_PER_TEXT if q.kind == "text" else _SECONDS_PER_CHOICE for q in questionnaire.questions)
+    return max(1, round(seconds / 60))
 
 
 def _section_or_404(visit, number: int):

@@ -45,6 +45,15 @@ def phone_page(browser, *, javascript: bool):
     return page, requests
 
 
+def start(browser, live_server, survey_round, *, javascript: bool, click: str):
+    """A phone that opened a new respondent's link and pressed the start button (``click`` or ``dblclick``)."""
+    _, tokens = survey_round(per_group=1)
+    page, requests = phone_page(browser, javascript=javascript)
+    page.goto(f"{live_server}/r/{tokens['department'][0]}")
+    getattr(page.get_by_role("link", name="Bắt đầu trả lời"), click)()
+    return page, requests
+
+
 @pytest.fixture
 def questionnaire(app):
     with app.app_context():
@@ -121,10 +130,7 @@ def expected_rows(questionnaire):
 @pytest.mark.parametrize("javascript", [False, True], ids=["no-js", "js"])
 def test_a_complete_response_takes_thirteen_requests(app, survey_round, live_server, browser, questionnaire,
                                                       javascript):
-    _, tokens = survey_round(per_group=1)
-    page, requests = phone_page(browser, javascript=javascript)
-    page.goto(f"{live_server}/r/{tokens['department'][0]}")
-    page.get_by_role("link", name="Bắt đầu trả lời").click()
+    page, requests = start(browser, live_server, survey_round, javascript=javascript, click="click")
     sections = questionnaire.sections
     for number, section in enumerate(sections, start=1):
         expect_section(page, section)
@@ -143,10 +149,7 @@ def test_a_complete_response_takes_thirteen_requests(app, survey_round, live_ser
 @pytest.mark.parametrize("javascript", [False, True], ids=["no-js", "js"])
 def test_double_clicks_refresh_and_back_lose_nothing_and_store_once(app, survey_round, live_server, browser,
                                                                     questionnaire, javascript):
-    _, tokens = survey_round(per_group=1)
-    page, _requests = phone_page(browser, javascript=javascript)
-    page.goto(f"{live_server}/r/{tokens['department'][0]}")
-    page.get_by_role("link", name="Bắt đầu trả lời").dblclick()
+    page, _requests = start(browser, live_server, survey_round, javascript=javascript, click="dblclick")
     sections = questionnaire.sections
     for number, section in enumerate(sections, start=1):
         expect_section(page, section)

@@ -42,6 +42,11 @@ def test_answer_save_reload_and_submit_on_a_phone(app, survey_round, live_server
     # A fake clock, so that the autosave's pause can be skipped rather than waited for.
     phone.clock.install()
     phone.goto(f"{live_server}/r/{token}")
+    # The start button is on the first screen with the essentials; the full introduction is folded.
+    expect(phone.get_by_role("link", name="Bắt đầu trả lời")).to_be_in_viewport()
+    expect(phone.locator("#essentials")).to_contain_text("Ẩn danh")
+    expect(phone.get_by_role("heading", name="Cam kết ẩn danh")).to_be_hidden()
+    phone.get_by_text("Giới thiệu đầy đủ").click()
     expect(phone.get_by_role("heading", name="Cam kết ẩn danh")).to_be_visible()
     phone.get_by_role("link", name="Bắt đầu trả lời").click()
 

@@ -71,6 +71,36 @@ def test_landing_explains_who_why_anonymity_and_deadline(client, survey_round):
     assert page.headers["Referrer-Policy"] == "no-referrer"
 
 
+def test_landing_puts_the_essentials_and_the_start_button_before_the_introduction(app, client, survey_round):
+    _, tokens = survey_round()
+    text = client.get(f"/r/{tokens['department'][0]}").text
+    questionnaire = questionnaire_of(app)
+    essentials = text[:text.index("<details")]
+    for said in ("Đơn vị khảo sát:", "Bộ Nội vụ", "Mục đích:", "Hạn trả lời:", "Ẩn danh:",
+                 f"{len(questionnaire.questions)} câu trong {len(questionnaire.sections)} phần", "Bắt đầu trả lời"):
+        assert said in essentials
+    assert "Thời gian:</strong> khoảng " in essentials
+    folded = text[text.index("<details"):]
+    assert "Cam kết ẩn danh" in folded and questionnaire.intro.split("\n\n")[0][:40] in folded
+
+
+def test_review_shows_the_answers_section_by_section(app, client, survey_round):
+    _, tokens = survey_round()
+    token = tokens["department"][0]
+    first = questionnaire_of(app).sections[0]
+    page = client.get(f"/r/{token}/section/1")
+    client.post(f"/r/{token}/section/1", data=section_form(first, csrf_token_in(page.text)))
+    review = client.get(f"/r/{token}/review").text
+    for question in first.questions:
+        chosen = next(o for o in question.scale.options if o.code == first_valid_option(question)) if question.kind != "text" else None
+        shown = review[review.index(f"<dt>{question.code}. "):]
+        shown = shown[:shown.index("</dd>")]
+        assert (chosen.label if chosen else "Ý kiến thử nghiệm") in shown
+    second = questionnaire_of(app).sections[1].questions[0]
+    unanswered = review[review.index(f"<dt>{second.code}. "):]
+    assert "(chưa trả lời)" in unanswered[:unanswered.index("</dd>")]
+
+
 @pytest.mark.parametrize("token", ["A" * 32, "short", "not a token at all with spaces!"])
 def test_forged_or_malformed_link_reveals_nothing(client, survey_round, token):
     survey_round()

@@ -17,13 +17,6 @@ from tests.respond.forms import first_valid_option, section_form
 from tests.respond.test_submit_races import complete_answers, read_visit, save
 
 
-@pytest.fixture
-def writing():
-    token = db.write_intent.set(True)  # as a save request declares it
-    yield
-    db.write_intent.reset(token)
-
-
 def save_as_read(app, visit, updates):
     with app.app_context(), db.engine().begin() as connection:
         return services.save_answers_as_read(connection, visit, updates)

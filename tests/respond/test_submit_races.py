@@ -36,13 +36,6 @@ def counts(app):
         return {m.__tablename__: s.scalar(select(func.count()).select_from(m)) for m in (Submission, Response, Draft)}
 
 
-@pytest.fixture
-def writing():
-    token = db.write_intent.set(True)  # as the submit request declares it
-    yield
-    db.write_intent.reset(token)
-
-
 def test_a_draft_changed_after_the_read_is_not_submitted_from_the_stale_read(app, survey_round, writing):
     _, tokens = survey_round(per_group=1)
     token = tokens["department"][0]
