@@ -56,3 +56,17 @@ def section_list_markup(questionnaire: Questionnaire, current: int) -> Markup:
         (questionnaire.content_hash, "sections", current),
         lambda: _macro("respond/_section_list.html", "section_list")(questionnaire.sections, current),
     )
+
+
+def answer_markup(questionnaire: Questionnaire, code: str, value) -> Markup:
+    """A question and the answer given to it, as the review page lists them."""
+    frozen = tuple(value) if isinstance(value, list) else value
+    return _cached(
+        (questionnaire.content_hash, "answer", code, frozen),
+        lambda: _macro("respond/_answer.html", "answer_item")(questionnaire.question(code), value),
+    )
+
+
+def section_answers_markup(questionnaire: Questionnaire, section, answers: dict) -> Markup:
+    """Every question of ``section`` with the answer given, for the review page."""
+    return Markup("").join(answer_markup(questionnaire, q.code, answers.get(q.code)) for q in section.questions)

@@ -10,7 +10,7 @@ from survey import db
 from survey.respond import answers as answer_rules
 from survey.respond import services
 from survey.respond.form_tokens import check_form_token, form_token
-from survey.respond.fragments import section_list_markup, section_questions_markup
+from survey.respond.fragments import section_answers_markup, section_list_markup, section_questions_markup
 from survey.respond.links import record_opened
 from survey.respond.services import LinkRefused, Refusal
 from survey.timeutil import format_local
@@ -30,6 +30,7 @@ def never_cache(response):
 
 bp.add_app_template_global(section_questions_markup)
 bp.add_app_template_global(section_list_markup)
+bp.add_app_template_global(section_answers_markup)
 bp.add_app_template_global(form_token)
 
 
