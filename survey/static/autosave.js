@@ -179,7 +179,8 @@
     var link = event.target.closest ? event.target.closest("a[href]") : null;
     if (!link || !dirty || event.defaultPrevented || event.button !== 0 || event.ctrlKey || event.metaKey) { return; }
     event.preventDefault();
-    saveInBackground(false).then(function () { window.location.href = link.href; });
+    // Only once they are on the server: if the save failed, the page says so and keeps them.
+    saveInBackground(false).then(function () { if (!dirty) { window.location.href = link.href; } });
   });
   // The phone locks, the respondent switches apps or closes the tab: what waits goes now.
   document.addEventListener("visibilitychange", function () {
