@@ -273,14 +273,14 @@ def run_backend(backend: str) -> None:
             bare_before, bare_requests_before = bare_page(bare, bare_master.pid)
             workers = set(children(master.pid))
             server = lambda: workers | set(backend_pids(url))  # noqa: E731
-            statements_before = statement_count.read_total(str(counts))
+            statements_before = statement_count.settled_total(str(counts))
             client_before = time.process_time()
             started = time.monotonic()
             with CpuMeter(server) as meter:
                 results = run_respondents(ours, questionnaire, links, deadline=started + seconds())
             elapsed = time.monotonic() - started
             client_cpu = time.process_time() - client_before
-            statements = statement_count.read_total(str(counts)) - statements_before
+            statements = statement_count.settled_total(str(counts)) - statements_before
             bare_after, bare_requests_after = bare_page(bare, bare_master.pid)
         confirmed = [token for _figures, _requests, tokens_ in results for token in tokens_]
         responses = len(confirmed)

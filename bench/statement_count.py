@@ -26,6 +26,7 @@ one write in 32 (see ``survey.dialects``).
 from __future__ import annotations
 
 import os
+import time
 
 from sqlalchemy import event
 
@@ -94,13 +95,27 @@ def post_request(worker, _req, _environ, _resp):
     if _count[0] != _written[0]:
         _written[0] = _count[0]
         path = os.path.join(os.environ["BENCH_STATEMENT_COUNT_DIR"], str(os.getpid()))
-        with open(path, "w") as out:
+        # Replaced, never truncated in place: a reader sees the old total or the new one.
+        with open(path + ".new", "w") as out:
             out.write(str(_count[0]))
+        os.replace(path + ".new", path)
 
 
 def read_total(directory: str) -> int:
     total = 0
     for name in os.listdir(directory):
-        with open(os.path.join(directory, name)) as counted:
-            total += int(counted.read() or 0)
+        if name.isdigit():
+            with open(os.path.join(directory, name)) as counted:
+                total += int(counted.read())
     return total
+
+
+def settled_total(directory: str) -> int:
+    """The total once the workers have written it: a worker writes after its response has gone."""
+    total = read_total(directory)
+    while True:
+        time.sleep(0.5)
+        again = read_total(directory)
+        if again == total:
+            return total
+        total = again
