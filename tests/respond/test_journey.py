@@ -182,7 +182,9 @@ def test_stored_response_cannot_be_traced_to_the_respondent(app, client, survey_
         response = db.session().scalars(select(Response)).one()
         ledger = db.session().scalars(select(Submission)).one()
     assert not any("respondent" in c or "link" in c or "token" in c for c in columns | answer_columns)
-    assert columns == {"id", "round_id", "group_id", "questionnaire_key", "questionnaire_version", "submitted_week"}
+    # How it was collected (channel, collection point, procedure): places and services, never a person.
+    assert columns == {"id", "round_id", "group_id", "questionnaire_key", "questionnaire_version", "submitted_week",
+                       "channel", "collection_point_id", "procedure_id"}
     assert isinstance(response.submitted_week, dt.date) and response.submitted_week.weekday() == 0
     assert len(response.id) == 32 and response.id != str(ledger.id)
 
