@@ -77,3 +77,17 @@ class ResendForm(StaffForm):
 class LinksForm(ConfirmedForm):
     target = SelectField("Ai", choices=choices(TARGETS))
 
+
+class DigestForm(StaffForm):
+    first_at = DateTimeLocalField("Gửi lần đầu lúc (giờ Việt Nam)", format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+                                  validators=[InputRequired(RUN_AT_PROBLEM)])
+    interval_days = IntegerField("Nhắc lại sau mỗi (ngày)", validators=[
+        InputRequired("Hãy nhập số nguyên."), NumberRange(1, 30, "Chu kỳ gửi phải từ 1 đến 30 ngày.")])
+
+    def validate_first_at(self, field) -> None:
+        if field.data is None:
+            raise ValidationError(RUN_AT_PROBLEM)
+
+
+class StopDigestForm(StaffForm):
+    """Only the CSRF token: stopping the digests has nothing else to say."""

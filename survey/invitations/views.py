@@ -10,13 +10,13 @@ from sqlalchemy import select
 from survey import db
 from survey.accounts.access import ADMINS, current_user, roles_required, round_in_scope
 from survey.accounts.models import FOCAL_POINT, PROVINCE_ADMIN, SYSTEM_ADMIN
-from survey.invitations import campaigns, exports, monitoring, schedules, wordings
-from survey.invitations.forms import CampaignForm, CancelScheduleForm, LinksForm, ReminderRulesForm, ResendForm, \
-    ScheduleForm, TemplateForm
+from survey.invitations import campaigns, digests, exports, monitoring, schedules, wordings
+from survey.invitations.forms import CampaignForm, CancelScheduleForm, DigestForm, LinksForm, ReminderRulesForm, \
+    ResendForm, ScheduleForm, StopDigestForm, TemplateForm
 from survey.invitations.outbox import mail_context, round_context
 from survey.invitations.emails import VARIABLES, Renderer, TemplateProblem, Wording, sample_context
-from survey.invitations.models import INVITATION, KIND_LABELS, KINDS, REMINDER, STATUS_LABELS, MailSchedule, \
-    OutboxMessage
+from survey.invitations.models import INVITATION, KIND_LABELS, KINDS, OUTBOX_KIND_LABELS, REMINDER, STATUS_LABELS, \
+    STOP_LABELS, MailSchedule, OutboxMessage
 from survey.invitations.outbox import MailError
 from survey.invitations.sink import list_messages, read_message
 from survey.rounds.models import Agency, Round
@@ -74,8 +74,8 @@ def _campaign_page(round_: Round, problem: str | None = None):
     return render_template(
         "invitations/campaign.html", round=round_, counts=counts, recent=recent, schedules=schedules_,
         settings=campaigns.settings_for(session, round_), agencies=_agencies(round_),
-        kinds=KIND_LABELS, outbox_kinds=KIND_LABELS, statuses=STATUS_LABELS, targets=exports.TARGETS,
-        problem=problem,
+        kinds=KIND_LABELS, outbox_kinds=OUTBOX_KIND_LABELS, statuses=STATUS_LABELS, targets=exports.TARGETS,
+        problem=problem, digest=digests.digest_for(session, round_), stop_labels=STOP_LABELS,
         custom={kind: wordings.wording_for(session, round_, kind)[1] for kind in KINDS},
     ), 422 if problem else 200
 
@@ -331,6 +331,39 @@ def _confirm_links(round_: Round, options: dict, count: int, changed: str | None
     return _confirm(round_, title="Xác nhận cấp đường dẫn mới", lines=lines if count else lines[:2], count=count,
                     button=f"Cấp {count} đường dẫn mới và tải về",
                     back=url_for("invitations.campaign", round_id=round_.id), changed=changed)
+
+
+# --- agencies' digests ---------------------------------------------------------------------------
+
+@bp.post("/rounds/<int:round_id>/mail/digest")
+@roles_required(*ADMINS)
+def set_digest(round_id: int):
+    round_ = round_in_scope(round_id)
+    form = DigestForm()
+    if not form.validate_on_submit():
+        return _campaign_page(round_, form.first_error())
+    try:
+        digests.set_digest(db.session(), round_, first_at=form.first_at.data.replace(tzinfo=VIETNAM),
+                           interval_days=form.interval_days.data, actor=current_user())
+    except MailError as error:
+        return _campaign_page(round_, str(error))
+    flash("Đã hẹn lịch gửi thư tổng hợp cho đầu mối các cơ quan, đơn vị.")
+    return redirect(url_for("invitations.campaign", round_id=round_.id))
+
+
+@bp.post("/rounds/<int:round_id>/mail/digest/stop")
+@roles_required(*ADMINS)
+def stop_digest(round_id: int):
+    round_ = round_in_scope(round_id)
+    form = StopDigestForm()
+    if not form.validate_on_submit():
+        return _campaign_page(round_, form.first_error())
+    try:
+        digests.stop_digest(db.session(), round_, actor=current_user())
+    except MailError as error:
+        return _campaign_page(round_, str(error))
+    flash("Đã dừng gửi thư tổng hợp.")
+    return redirect(url_for("invitations.campaign", round_id=round_.id))
 
 
 # --- opening a round ---------------------------------------------------------------------------
