@@ -116,22 +116,24 @@ class Worker:
             context = mail_context(self.app.config)
         except MailError:
             return
-        while True:
-            with db.unit_of_work() as session:
-                done = schedules.run_due_schedule(session, context)
-            if done is None:
-                break
-            self.stats.schedules += 1
-            log.info("schedule %s (%s, round %s) queued %s messages", done.id, done.kind, done.round_id,
-                     done.enqueued)
-        while True:
-            with db.unit_of_work() as session:
-                digest = digests.run_due_digest(session, context)
-            if digest is None:
-                return
-            self.stats.digests += 1
-            log.info("digests of round %s: %s queued%s", digest.round_id, digest.last_enqueued,
-                     f", stopped ({digest.stop_reason})" if digest.stop_reason else "")
+        for run_one, done in ((schedules.run_due_schedule, self._schedule_done),
+                              (digests.run_due_digest, self._digest_done)):
+            # One transaction per run: its messages, its schedule row and its audit entry commit together.
+            while True:
+                with db.unit_of_work() as session:
+                    ran = run_one(session, context)
+                if ran is None:
+                    break
+                done(ran)
+
+    def _schedule_done(self, row) -> None:
+        self.stats.schedules += 1
+        log.info("schedule %s (%s, round %s) queued %s messages", row.id, row.kind, row.round_id, row.enqueued)
+
+    def _digest_done(self, row) -> None:
+        self.stats.digests += 1
+        log.info("digests of round %s: %s queued%s", row.round_id, row.last_enqueued,
+                 f", stopped ({row.stop_reason})" if row.stop_reason else "")
 
     def _claim(self) -> list[Claimed]:
         size = self.options.batch_size
