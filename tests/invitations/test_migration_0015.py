@@ -12,7 +12,7 @@ from tests.databases import engine_at, temporary_database
 MESSAGE = ("INSERT INTO outbox_messages (id, round_id, kind, message_id, sender, recipient, subject, status, "
            "attempts, next_attempt_at, created_at) VALUES ({id}, 1, '{kind}', '<{id}@x.vn>', 's@x.vn', 'r@x.vn', "
            "'Thư', 'queued', 0, '2023-11-01 08:00:00', '2023-11-01 08:00:00')")
-PREVIOUS = "0013_sign_in_throttles"  # the head this revision follows
+PREVIOUS = "0014_agency_aliases"  # the head this revision follows
 MESSAGES = "SELECT id, kind, recipient, subject, status FROM outbox_messages ORDER BY id"
 
 

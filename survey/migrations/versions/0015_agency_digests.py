@@ -7,14 +7,14 @@ downgrade deletes the digest messages (they went to focal points, never to respo
 the old constraint cannot hold them) and drops the schedules; every other row is kept.
 
 Revision ID: 0015_agency_digests
-Revises: 0013_sign_in_throttles
+Revises: 0014_agency_aliases
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0015_agency_digests'
-down_revision = '0013_sign_in_throttles'
+down_revision = '0014_agency_aliases'
 branch_labels = None
 depends_on = None
 
