@@ -18,7 +18,7 @@ from survey.accounts.services import record
 from survey.invitations.models import FAILED, INVITATION, REMINDER, MailSettings, OutboxMessage
 from survey.invitations.outbox import Enqueuer, MailContext, MailError, normalised_email
 from survey.invitations.wordings import wording_for
-from survey.respond.models import Submission
+from survey.respond.models import AccessLink, Submission
 from survey.rounds.models import Agency, Round, RoundGroup
 from survey.roster.models import Respondent
 from survey.timeutil import as_utc, utcnow
@@ -62,6 +62,14 @@ class Outcome:
 
     def skip(self, reason: str) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
+
+    def preview(self, kind: str) -> list[str]:
+        """What confirming would do, in the words of the confirmation page."""
+        label = "thư mời" if kind == INVITATION else "thư nhắc"
+        lines = [f"Sẽ xếp {self.enqueued} {label} vào hàng đợi gửi. Mỗi thư mang một đường dẫn mới: đường dẫn "
+                 f"cũ của {self.enqueued} người này sẽ không còn dùng được (câu trả lời họ đã lưu vẫn giữ nguyên)."]
+        lines += [f"Bỏ qua {n} người: {SKIP_REASONS[reason]}." for reason, n in sorted(self.skipped.items())]
+        return lines
 
     def summary(self, kind: str) -> str:
         label = "thư mời" if kind == INVITATION else "thư nhắc"
@@ -143,23 +151,30 @@ def _refuse_closed(round_: Round, now: datetime) -> None:
 
 def invite(session: Session, round_: Round, context: MailContext, *, group_id: int | None = None,
            agency_id: int | None = None, respondent_ids: Iterable[int] | None = None,
-           include_invited: bool = False, actor: User | None = None, now: datetime | None = None) -> Outcome:
-    """Queue invitations for the chosen part of the roster (see ``queue_invitations``), and audit it."""
+           include_invited: bool = False, actor: User | None = None, now: datetime | None = None,
+           dry_run: bool = False) -> Outcome:
+    """Queue invitations for the chosen part of the roster (see ``queue_invitations``), and audit it.
+
+    With ``dry_run``, only count who would be invited and who skipped (what the confirmation shows).
+    """
     respondent_ids = None if respondent_ids is None else list(respondent_ids)
     outcome = queue_invitations(session, round_, context, group_id=group_id, agency_id=agency_id,
-                                respondent_ids=respondent_ids, include_invited=include_invited, actor=actor, now=now)
-    _audit_campaign(session, "mail.invite", round_, outcome, respondent_ids, actor)
+                                respondent_ids=respondent_ids, include_invited=include_invited, actor=actor, now=now,
+                                dry_run=dry_run)
+    if not dry_run:
+        _audit_campaign(session, "mail.invite", round_, outcome, respondent_ids, actor)
     return outcome
 
 
 def remind(session: Session, round_: Round, context: MailContext, *, group_id: int | None = None,
            agency_id: int | None = None, respondent_ids: Iterable[int] | None = None,
-           actor: User | None = None, now: datetime | None = None) -> Outcome:
-    """Queue reminders (see ``queue_reminders``), and audit it."""
+           actor: User | None = None, now: datetime | None = None, dry_run: bool = False) -> Outcome:
+    """Queue reminders (see ``queue_reminders``), and audit it; with ``dry_run``, only count."""
     respondent_ids = None if respondent_ids is None else list(respondent_ids)
     outcome = queue_reminders(session, round_, context, group_id=group_id, agency_id=agency_id,
-                              respondent_ids=respondent_ids, actor=actor, now=now)
-    _audit_campaign(session, "mail.remind", round_, outcome, respondent_ids, actor)
+                              respondent_ids=respondent_ids, actor=actor, now=now, dry_run=dry_run)
+    if not dry_run:
+        _audit_campaign(session, "mail.remind", round_, outcome, respondent_ids, actor)
     return outcome
 
 
@@ -172,7 +187,7 @@ def _audit_campaign(session: Session, action: str, round_: Round, outcome: Outco
 def queue_invitations(session: Session, round_: Round, context: MailContext, *, group_id: int | None = None,
                       agency_id: int | None = None, respondent_ids: Iterable[int] | None = None,
                       include_invited: bool = False, actor: User | None = None,
-                      now: datetime | None = None) -> Outcome:
+                      now: datetime | None = None, dry_run: bool = False) -> Outcome:
     """Queue invitations for the chosen part of the roster, unaudited (the caller records its own action).
 
     People already invited are skipped unless ``include_invited``; someone
@@ -190,12 +205,12 @@ def queue_invitations(session: Session, round_: Round, context: MailContext, *, 
         return None
 
     return _queue(session, round_, INVITATION, context, actor, reason_to_skip,
-                  group_id=group_id, agency_id=agency_id, respondent_ids=respondent_ids)
+                  group_id=group_id, agency_id=agency_id, respondent_ids=respondent_ids, dry_run=dry_run)
 
 
 def queue_reminders(session: Session, round_: Round, context: MailContext, *, group_id: int | None = None,
                     agency_id: int | None = None, respondent_ids: Iterable[int] | None = None,
-                    actor: User | None = None, now: datetime | None = None) -> Outcome:
+                    actor: User | None = None, now: datetime | None = None, dry_run: bool = False) -> Outcome:
     """Queue reminders to invited people who have not submitted, within the round's cap and interval (unaudited)."""
     now = now or utcnow()
     _refuse_closed(round_, now)
@@ -218,13 +233,18 @@ def queue_reminders(session: Session, round_: Round, context: MailContext, *, gr
         return None
 
     return _queue(session, round_, REMINDER, context, actor, reason_to_skip,
-                  group_id=group_id, agency_id=agency_id, respondent_ids=respondent_ids)
+                  group_id=group_id, agency_id=agency_id, respondent_ids=respondent_ids, dry_run=dry_run)
 
 
 def _queue(session: Session, round_: Round, kind: str, context: MailContext, actor: User | None,
            reason_to_skip: Callable[[Respondent, History | None, str | None], str | None], *,
-           group_id: int | None, agency_id: int | None, respondent_ids: Iterable[int] | None) -> Outcome:
-    """Queue ``kind`` for the chosen people who have not submitted and whom ``reason_to_skip`` lets through."""
+           group_id: int | None, agency_id: int | None, respondent_ids: Iterable[int] | None,
+           dry_run: bool = False) -> Outcome:
+    """Queue ``kind`` for the chosen people who have not submitted and whom ``reason_to_skip`` lets through.
+
+    ``dry_run`` writes nothing (no link is revoked) but still compiles the wording, so a broken
+    template is refused when the count is shown rather than after it was confirmed.
+    """
     check_target(session, round_, group_id, agency_id)
     enqueuer = Enqueuer(session, round_, kind, wording_for(session, round_, kind)[0], context, actor)
     histories = _histories(session, round_)
@@ -241,7 +261,7 @@ def _queue(session: Session, round_: Round, kind: str, context: MailContext, act
             outcome.skip(reason)
         else:
             chosen.append((respondent, address))
-    outcome.enqueued = enqueuer.enqueue_all(chosen)
+    outcome.enqueued = len(chosen) if dry_run else enqueuer.enqueue_all(chosen)
     return outcome
 
 
@@ -288,3 +308,21 @@ def pending_ids(session: Session, round_: Round) -> list[int]:
         select(Respondent.id).where(Respondent.round_id == round_.id,
                                     ~exists().where(Submission.respondent_id == Respondent.id))
     ))
+
+
+@dataclass(frozen=True)
+class OpeningSummary:
+    """What opening a round now fixes and whom it lets in: the confirmation page's numbers."""
+
+    questionnaires: list[tuple[str, str, str]]  # (group, questionnaire, version)
+    listed: int
+    with_link: int
+
+
+def opening_summary(session: Session, round_: Round) -> OpeningSummary:
+    listed = session.scalar(select(func.count()).select_from(Respondent).where(Respondent.round_id == round_.id))
+    with_link = session.scalar(select(func.count()).select_from(Respondent).where(
+        Respondent.round_id == round_.id,
+        exists().where(AccessLink.respondent_id == Respondent.id, AccessLink.revoked_at.is_(None))))
+    return OpeningSummary([(g.label, g.questionnaire_key, g.questionnaire_version) for g in round_.groups],
+                          listed, with_link)

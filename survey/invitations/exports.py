@@ -1,20 +1,23 @@
 """Spreadsheets and printable letters: the monitoring export and links for people without e-mail.
 
 Links are issued when exported (tokens are never stored), so exporting a
-person's link replaces the one they had; the pages say so before the click.
+person's link replaces the one they had. That is why the spreadsheet for
+SMS/Zalo and the printed letters come out of one export, as one zip drawn
+from the same links: two separate exports would revoke each other's links.
+Every workbook goes through ``survey.spreadsheets`` so that a name typed as
+``=HYPERLINK(...)`` stays text.
 """
 
 from __future__ import annotations
 
 import io
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
 import segno
 from fpdf import FPDF
-from openpyxl import Workbook
-from openpyxl.styles import Font
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -25,27 +28,17 @@ from survey.invitations.campaigns import check_target, respondents_query
 from survey.invitations.outbox import MailContext, MailError, normalised_email
 from survey.respond import links
 from survey.respond.models import Submission
+from survey.roster.models import Respondent
 from survey.rounds.models import Agency, Round
-from survey.timeutil import format_local
+from survey.spreadsheets import SheetSpec, write_xlsx
+from survey.timeutil import format_local, utcnow
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ZIP = "application/zip"
 
 
-def _sheet(workbook: Workbook, title: str, header: list[str], rows) -> None:
-    sheet = workbook.create_sheet(title)
-    sheet.append(header)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        sheet.append(list(row))
-    for column, name in zip(sheet.columns, header):
-        sheet.column_dimensions[column[0].column_letter].width = max(12, min(48, len(name) + 4))
-
-
-def _bytes(workbook: Workbook) -> bytes:
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+def _sheet(title: str, header: list[str], rows) -> SheetSpec:
+    return SheetSpec(title, header=header, rows=rows, widths=[max(12, min(48, len(name) + 4)) for name in header])
 
 
 def monitoring_workbook(session: Session, round_: Round, *, agency_id: int | None = None,
@@ -54,8 +47,6 @@ def monitoring_workbook(session: Session, round_: Round, *, agency_id: int | Non
     record(session, "mail.monitor_export", round_id=round_.id, province_id=round_.province_id, actor=actor,
            details={"agency_id": agency_id} if agency_id is not None else None)
     view = monitoring.overview(session, round_, agency_id=agency_id)
-    workbook = Workbook()
-    workbook.remove(workbook.active)
     header = ["", *(monitoring.STAGE_LABELS[s] for s in ("expected", *monitoring.STAGES)), "Tỷ lệ nộp (%)"]
 
     def tally_rows(tallies):
@@ -63,16 +54,17 @@ def monitoring_workbook(session: Session, round_: Round, *, agency_id: int | Non
             yield [t.label, t.expected, *(t.counts[s] for s in monitoring.STAGES),
                    round(t.rate, 1) if t.rate is not None else None]
 
-    _sheet(workbook, "Theo nhóm", ["Nhóm đối tượng", *header[1:]], tally_rows(view.by_group))
-    _sheet(workbook, "Theo cơ quan", ["Cơ quan, đơn vị", *header[1:]], tally_rows(view.by_agency))
     days = monitoring.submissions_per_day(session, round_, agency_id=agency_id)
-    _sheet(workbook, "Theo ngày", ["Ngày", "Số phiếu nộp", "Lũy kế"], ((d.day, d.count, d.cumulative) for d in days))
     people = monitoring.non_respondents(session, round_, agency_id=agency_id)
-    _sheet(workbook, "Chưa nộp", ["Họ và tên", "Chức vụ", "Nhóm", "Cơ quan, đơn vị", "Điện thoại", "E-mail",
-                                  "Thư gần nhất", "Lỗi gửi", "Đã mở phiếu", "Đã bắt đầu"],
-           ((p.full_name, p.position or "", p.group, p.agency, p.phone or "", p.email or "", p.status_label,
-             p.last_error or "", "có" if p.opened else "", "có" if p.started else "") for p in people))
-    return _bytes(workbook)
+    return write_xlsx([
+        _sheet("Theo nhóm", ["Nhóm đối tượng", *header[1:]], tally_rows(view.by_group)),
+        _sheet("Theo cơ quan", ["Cơ quan, đơn vị", *header[1:]], tally_rows(view.by_agency)),
+        _sheet("Theo ngày", ["Ngày", "Số phiếu nộp", "Lũy kế"], ((d.day, d.count, d.cumulative) for d in days)),
+        _sheet("Chưa nộp", ["Họ và tên", "Chức vụ", "Nhóm", "Cơ quan, đơn vị", "Điện thoại", "E-mail",
+                            "Thư gần nhất", "Lỗi gửi", "Đã mở phiếu", "Đã bắt đầu"],
+               ((p.full_name, p.position or "", p.group, p.agency, p.phone or "", p.email or "", p.status_label,
+                 p.last_error or "", "có" if p.opened else "", "có" if p.started else "") for p in people)),
+    ])
 
 
 # --- links for people without e-mail ------------------------------------------------------
@@ -94,21 +86,26 @@ class IssuedLink:
     link: str
 
 
-def issue_links(session: Session, round_: Round, context: MailContext, *, target: str, group_id: int | None = None,
-                agency_id: int | None = None) -> list[IssuedLink]:
-    """New links (replacing the old ones) for the chosen people who have not submitted."""
+def links_chosen(session: Session, round_: Round, *, target: str, group_id: int | None = None,
+                 agency_id: int | None = None) -> list[Respondent]:
+    """Who a links export would reach: the chosen people who have not submitted (nothing issued yet)."""
     if target not in TARGETS:
-        raise ValueError(target)
+        raise MailError("Lựa chọn xuất đường dẫn không hợp lệ.")
+    check_target(session, round_, group_id, agency_id)
     failed_ids = {p.id for p in monitoring.non_respondents(session, round_, only_failed=True)} if target == "failed" else set()
     submitted = set(session.scalars(select(Submission.respondent_id).where(Submission.round_id == round_.id)))
-    groups = {g.id: g.label for g in round_.groups}
-    agencies = dict(session.execute(select(Agency.id, Agency.name).where(Agency.province_id == round_.province_id)).all())
-    chosen = [
+    return [
         respondent for respondent in session.scalars(respondents_query(round_, group_id=group_id, agency_id=agency_id))
         if respondent.id not in submitted
         and not (target == "no_email" and normalised_email(respondent.email) is not None)
         and not (target == "failed" and respondent.id not in failed_ids)
     ]
+
+
+def issue_links(session: Session, round_: Round, context: MailContext, chosen: list[Respondent]) -> list[IssuedLink]:
+    """New links (replacing the old ones) for ``chosen``."""
+    groups = {g.id: g.label for g in round_.groups}
+    agencies = dict(session.execute(select(Agency.id, Agency.name).where(Agency.province_id == round_.province_id)).all())
     tokens = links.issue_links(session, [respondent.id for respondent in chosen])
     return [
         IssuedLink(respondent.full_name, respondent.position or "", groups.get(respondent.group_id, ""),
@@ -118,21 +115,40 @@ def issue_links(session: Session, round_: Round, context: MailContext, *, target
     ]
 
 
-FORMATS = ("xlsx", "pdf")
+class CountChanged(MailError):
+    """The people chosen are not as many as the administrator confirmed; nothing was issued."""
+
+    def __init__(self, confirmed: int, now: int):
+        super().__init__(f"Số người thay đổi từ {confirmed} thành {now} kể từ khi xác nhận; hãy xác nhận lại.")
+        self.now = now
 
 
-def export_links(session: Session, round_: Round, context: MailContext, *, target: str, form: str,
+def export_links(session: Session, round_: Round, context: MailContext, *, target: str, confirmed: int,
                  group_id: int | None = None, agency_id: int | None = None, actor: User | None = None) -> bytes:
-    """Issue new links for the chosen people and lay them out as a spreadsheet or as printable letters."""
-    if target not in TARGETS or form not in FORMATS:
-        raise MailError("Lựa chọn xuất đường dẫn không hợp lệ.")
-    check_target(session, round_, group_id, agency_id)
-    issued = issue_links(session, round_, context, target=target, group_id=group_id, agency_id=agency_id)
-    if not issued:
+    """Issue new links for the chosen people: a zip of the SMS/Zalo spreadsheet and the letters, same links.
+
+    ``confirmed`` is the number of people the administrator was shown and agreed to; if the
+    roster moved meanwhile, nothing is issued (links would be revoked for people not counted).
+    """
+    chosen = links_chosen(session, round_, target=target, group_id=group_id, agency_id=agency_id)
+    if not chosen:
         raise MailError("Không có ai phù hợp với lựa chọn này; chưa cấp đường dẫn nào.")
+    if len(chosen) != confirmed:
+        raise CountChanged(confirmed, len(chosen))
+    issued = issue_links(session, round_, context, chosen)
     record(session, "mail.links_export", round_id=round_.id, province_id=round_.province_id, actor=actor,
-           details={"target": target, "format": form, "links": len(issued)})
-    return letters_pdf(round_, issued) if form == "pdf" else links_workbook(round_, issued)
+           details={"target": target, "group_id": group_id, "agency_id": agency_id, "links": len(issued)})
+    return links_zip(round_, issued)
+
+
+def links_zip(round_: Round, issued: list[IssuedLink]) -> bytes:
+    buffer = io.BytesIO()
+    stamp = utcnow().timetuple()[:6]
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in ((f"duong-dan-dot-{round_.id}.xlsx", links_workbook(round_, issued)),
+                              (f"thu-moi-dot-{round_.id}.pdf", letters_pdf(round_, issued))):
+            archive.writestr(zipfile.ZipInfo(name, date_time=stamp), content, zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
 
 
 def sms_text(round_: Round, link: str) -> str:
@@ -141,12 +157,10 @@ def sms_text(round_: Round, link: str) -> str:
 
 
 def links_workbook(round_: Round, links: list[IssuedLink]) -> bytes:
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    _sheet(workbook, "Đường dẫn", ["Họ và tên", "Chức vụ", "Nhóm", "Cơ quan, đơn vị", "Điện thoại", "Đường dẫn",
-                                   "Nội dung tin nhắn (SMS, Zalo)"],
-           ((l.full_name, l.position, l.group, l.agency, l.phone, l.link, sms_text(round_, l.link)) for l in links))
-    return _bytes(workbook)
+    return write_xlsx([_sheet("Đường dẫn", ["Họ và tên", "Chức vụ", "Nhóm", "Cơ quan, đơn vị", "Điện thoại",
+                                            "Đường dẫn", "Nội dung tin nhắn (SMS, Zalo)"],
+                              ((l.full_name, l.position, l.group, l.agency, l.phone, l.link, sms_text(round_, l.link))
+                               for l in links))])
 
 
 def _font(bold: bool = False) -> str:

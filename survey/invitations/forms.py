@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from wtforms import BooleanField, DateTimeLocalField, HiddenField, IntegerField, SelectField, SelectMultipleField, \
     StringField, TextAreaField
-from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, NumberRange, ValidationError
+from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
 
 from survey.accounts.forms import StaffForm, choices, optional_id
-from survey.invitations.exports import FORMATS, TARGETS
+from survey.invitations.exports import TARGETS
 from survey.invitations.models import KIND_LABELS
 
 
@@ -19,7 +18,17 @@ class TargetForm(StaffForm):
     agency_id = optional_id("Cơ quan, đơn vị")
 
 
-class CampaignForm(TargetForm):
+class ConfirmedForm(TargetForm):
+    """A mass action: the first post shows how many it reaches, the second carries that count back.
+
+    The count rather than a bare "yes": if the roster changed in between, the action is shown
+    again with the new count instead of reaching people the administrator did not agree to.
+    """
+
+    confirmed = IntegerField(validators=[Optional()])
+
+
+class CampaignForm(ConfirmedForm):
     respondent = SelectMultipleField(coerce=int, validate_choice=False)  # ticked on the call list
     selection = HiddenField()  # "1": the call list's buttons act on the ticked people only
     again = BooleanField("Gửi cả cho người đã được mời")
@@ -65,6 +74,20 @@ class ResendForm(StaffForm):
     email = StringField("E-mail đúng")
 
 
-class LinksForm(TargetForm):
+class LinksForm(ConfirmedForm):
     target = SelectField("Ai", choices=choices(TARGETS))
-    format = SelectField(choices=[SelectChoice(f) for f in FORMATS])
+
+
+class DigestForm(StaffForm):
+    first_at = DateTimeLocalField("Gửi lần đầu lúc (giờ Việt Nam)", format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+                                  validators=[InputRequired(RUN_AT_PROBLEM)])
+    interval_days = IntegerField("Nhắc lại sau mỗi (ngày)", validators=[
+        InputRequired("Hãy nhập số nguyên."), NumberRange(1, 30, "Chu kỳ gửi phải từ 1 đến 30 ngày.")])
+
+    def validate_first_at(self, field) -> None:
+        if field.data is None:
+            raise ValidationError(RUN_AT_PROBLEM)
+
+
+class StopDigestForm(StaffForm):
+    """Only the CSRF token: stopping the digests has nothing else to say."""

@@ -28,6 +28,10 @@ INVITATION = "invitation"
 REMINDER = "reminder"
 KINDS = (INVITATION, REMINDER)
 KIND_LABELS = {INVITATION: "Thư mời", REMINDER: "Thư nhắc"}
+# To an agency's focal point, not a respondent: its response rate and who has not submitted.
+DIGEST = "digest"
+OUTBOX_KINDS = (*KINDS, DIGEST)
+OUTBOX_KIND_LABELS = {**KIND_LABELS, DIGEST: "Thư tổng hợp gửi đầu mối"}
 
 QUEUED = "queued"
 SENDING = "sending"
@@ -83,7 +87,7 @@ class OutboxMessage(Base):
     __tablename__ = "outbox_messages"
     __table_args__ = (
         CheckConstraint(f"status IN {STATUSES!r}", name="known_status"),
-        CheckConstraint(f"kind IN {KINDS!r}", name="known_kind"),
+        CheckConstraint(f"kind IN {OUTBOX_KINDS!r}", name="known_kind"),
         CheckConstraint(f"(status = '{SENT}') = (sent_at IS NOT NULL)", name="sent_has_time"),
         CheckConstraint(f"status <> '{SENDING}' OR claimed_at IS NOT NULL", name="sending_is_claimed"),
         # The worker's question: what is due now, in order.
@@ -133,3 +137,38 @@ class MailSchedule(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     enqueued: Mapped[int | None] = mapped_column(Integer)
+
+
+# Why a digest schedule stopped.
+STOP_CLOSED = "closed"
+STOP_COMPLETE = "complete"
+STOP_CANCELLED = "cancelled"
+STOP_REASONS = (STOP_CLOSED, STOP_COMPLETE, STOP_CANCELLED)
+STOP_LABELS = {STOP_CLOSED: "đợt khảo sát đã đóng", STOP_COMPLETE: "mọi người đã nộp phiếu",
+               STOP_CANCELLED: "quản trị viên đã dừng"}
+
+
+class DigestSchedule(Base):
+    """The digest to agencies' focal points of one round: when it next goes, how often, whether it stopped.
+
+    Stopped is recorded, not deleted, so the campaign page can say why the digests ended.
+    """
+
+    __tablename__ = "digest_schedules"
+    __table_args__ = (
+        CheckConstraint("interval_days >= 1 AND interval_days <= 30", name="interval_range"),
+        CheckConstraint(f"stop_reason IS NULL OR stop_reason IN {STOP_REASONS!r}", name="known_stop_reason"),
+        CheckConstraint("(stopped_at IS NULL) = (stop_reason IS NULL)", name="stopped_has_reason"),
+        Index("ix_digest_schedules_due", "stopped_at", "next_run_at"),
+    )
+
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), primary_key=True)
+    interval_days: Mapped[int] = mapped_column(Integer)
+    next_run_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Digests queued by the last run (one per focal point of an agency with someone left).
+    last_enqueued: Mapped[int | None] = mapped_column(Integer)
+    stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    stop_reason: Mapped[str | None] = mapped_column(String(16))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

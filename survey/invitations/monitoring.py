@@ -42,7 +42,7 @@ class Tally:
         return 100.0 * self.counts["submitted"] / self.expected if self.expected else None
 
 
-def _stage_tests():
+def _stage_tests(round_: Round):
     later = aliased(OutboxMessage)
     has = lambda *conditions: exists().where(OutboxMessage.respondent_id == Respondent.id, *conditions)  # noqa: E731
     submitted = exists().where(Submission.respondent_id == Respondent.id)
@@ -52,7 +52,11 @@ def _stage_tests():
         # Failed means the latest message failed: a corrected, re-sent address is no longer a failure.
         "failed": has(OutboxMessage.status == FAILED,
                       ~exists().where(later.respondent_id == OutboxMessage.respondent_id, later.id > OutboxMessage.id)),
-        "opened": exists().where(AccessLink.respondent_id == Respondent.id, AccessLink.first_opened_at.is_not(None)),
+        # Only openings inside the window count: a look at the "not open yet" page before the
+        # opening (or after the close) says nothing about whether the person will answer.
+        "opened": exists().where(AccessLink.respondent_id == Respondent.id,
+                                 AccessLink.first_opened_at >= round_.opens_at,
+                                 AccessLink.first_opened_at < round_.closes_at),
         # A draft is deleted when the response is submitted, so a submission also counts as started.
         "started": or_(exists().where(Draft.respondent_id == Respondent.id), submitted),
         "submitted": submitted,
@@ -67,7 +71,7 @@ class Overview:
 
 
 def overview(session: Session, round_: Round, *, agency_id: int | None = None) -> Overview:
-    tests = _stage_tests()
+    tests = _stage_tests(round_)
     columns = [func.sum(case((test, 1), else_=0)).label(stage) for stage, test in tests.items()]
     query = (select(Respondent.group_id, Respondent.agency_id, func.count().label("expected"), *columns)
              .where(Respondent.round_id == round_.id).group_by(Respondent.group_id, Respondent.agency_id))
@@ -150,7 +154,7 @@ class Person:
 def non_respondents(session: Session, round_: Round, *, agency_id: int | None = None, group_id: int | None = None,
                     only_failed: bool = False, limit: int | None = None) -> list[Person]:
     """People who have not submitted: the call list (with phone numbers) and the failed addresses."""
-    tests = _stage_tests()
+    tests = _stage_tests(round_)
     latest = (select(OutboxMessage.respondent_id, func.max(OutboxMessage.id).label("last_id"))
               .where(OutboxMessage.round_id == round_.id).group_by(OutboxMessage.respondent_id).subquery())
     last = aliased(OutboxMessage)

@@ -10,13 +10,13 @@ from sqlalchemy import select
 from survey import db
 from survey.accounts.access import ADMINS, current_user, roles_required, round_in_scope
 from survey.accounts.models import FOCAL_POINT, PROVINCE_ADMIN, SYSTEM_ADMIN
-from survey.invitations import campaigns, exports, monitoring, schedules, wordings
-from survey.invitations.forms import CampaignForm, CancelScheduleForm, LinksForm, ReminderRulesForm, ResendForm, \
-    ScheduleForm, TemplateForm
+from survey.invitations import campaigns, digests, exports, monitoring, schedules, wordings
+from survey.invitations.forms import CampaignForm, CancelScheduleForm, DigestForm, LinksForm, ReminderRulesForm, \
+    ResendForm, ScheduleForm, StopDigestForm, TemplateForm
 from survey.invitations.outbox import mail_context, round_context
 from survey.invitations.emails import VARIABLES, Renderer, TemplateProblem, Wording, sample_context
-from survey.invitations.models import INVITATION, KIND_LABELS, KINDS, REMINDER, STATUS_LABELS, MailSchedule, \
-    OutboxMessage
+from survey.invitations.models import INVITATION, KIND_LABELS, KINDS, OUTBOX_KIND_LABELS, REMINDER, STATUS_LABELS, \
+    STOP_LABELS, MailSchedule, OutboxMessage
 from survey.invitations.outbox import MailError
 from survey.invitations.sink import list_messages, read_message
 from survey.rounds.models import Agency, Round
@@ -74,7 +74,8 @@ def _campaign_page(round_: Round, problem: str | None = None):
     return render_template(
         "invitations/campaign.html", round=round_, counts=counts, recent=recent, schedules=schedules_,
         settings=campaigns.settings_for(session, round_), agencies=_agencies(round_),
-        kinds=KIND_LABELS, statuses=STATUS_LABELS, targets=exports.TARGETS, problem=problem,
+        kinds=KIND_LABELS, outbox_kinds=OUTBOX_KIND_LABELS, statuses=STATUS_LABELS, targets=exports.TARGETS,
+        problem=problem, digest=digests.digest_for(session, round_), stop_labels=STOP_LABELS,
         custom={kind: wordings.wording_for(session, round_, kind)[1] for kind in KINDS},
     ), 422 if problem else 200
 
@@ -83,21 +84,60 @@ def _refused(round_: Round, problem: str, back: str = "campaign"):
     return _monitor_page(round_, problem) if back == "monitor" else _campaign_page(round_, problem)
 
 
+def _confirm(round_: Round, *, title: str, lines: list[str], count: int, button: str, back: str,
+             changed: str | None = None):
+    """Ask before a mass action: the same form again, with the count it will reach, to post once more.
+
+    Every field posted is carried back hidden (the selection, the ticked people), plus ``confirmed``.
+    Shown again with 409 when the count moved since the administrator saw it.
+    """
+    fields = [(name, value) for name, value in request.form.items(multi=True) if name not in ("csrf_token", "confirmed")]
+    return render_template("invitations/confirm.html", round=round_, title=title, lines=lines, count=count,
+                           button=button, back=back, changed=changed, fields=fields,
+                           action=request.path), 409 if changed else 200
+
+
+def _scope(round_: Round, group_id: int | None, agency_id: int | None, selected: int) -> str:
+    if selected:
+        return f"Phạm vi: {selected} người được chọn trong danh sách."
+    parts = []
+    if group_id is not None:
+        parts.append(f"nhóm {next((g.label for g in round_.groups if g.id == group_id), '')}")
+    if agency_id is not None:
+        agency = db.session().get(Agency, agency_id)
+        parts.append(agency.name if agency else "")
+    return "Phạm vi: " + (", ".join(parts) if parts else "cả đợt khảo sát (mọi nhóm, mọi cơ quan)") + "."
+
+
 def _campaign_action(round_id: int, action: str):
     round_ = round_in_scope(round_id)
     form = CampaignForm()
     back = "monitor" if form.back.data == "monitor" else "campaign"
     if not form.validate_on_submit():
         return _refused(round_, form.first_error(), back)
-    options = {"include_invited": form.again.data} if action == "invite" else {}
+    kind = INVITATION if action == "invite" else REMINDER
+    service = getattr(campaigns, action)
+    arguments = {"group_id": form.group_id.data, "agency_id": form.agency_id.data,
+                 "respondent_ids": form.respondent.data or None, "actor": current_user()}
+    if action == "invite":
+        arguments["include_invited"] = form.again.data
     try:
-        outcome = getattr(campaigns, action)(
-            db.session(), round_, mail_context(current_app.config), group_id=form.group_id.data,
-            agency_id=form.agency_id.data, respondent_ids=form.respondent.data or None, actor=current_user(),
-            **options)
+        context = mail_context(current_app.config)
+        # Sending revokes everyone's previous link: count first, act only on the count confirmed.
+        planned = service(db.session(), round_, context, dry_run=True, **arguments)
+        if form.confirmed.data != planned.enqueued or not planned.enqueued:
+            changed = None
+            if form.confirmed.data is not None:
+                changed = f"Số thư thay đổi từ {form.confirmed.data} thành {planned.enqueued} kể từ khi xác nhận; hãy xem lại."
+            return _confirm(round_, title=f"Xác nhận gửi {KIND_LABELS[kind].lower()}",
+                            lines=[_scope(round_, form.group_id.data, form.agency_id.data, len(form.respondent.data or [])),
+                                   *planned.preview(kind)],
+                            count=planned.enqueued, button=f"Xác nhận xếp {planned.enqueued} {KIND_LABELS[kind].lower()}",
+                            back=url_for(f"invitations.{back}", round_id=round_.id), changed=changed)
+        outcome = service(db.session(), round_, context, **arguments)
     except MailError as error:
         return _refused(round_, str(error), back)
-    flash(outcome.summary(INVITATION if action == "invite" else REMINDER))
+    flash(outcome.summary(kind))
     return redirect(url_for(f"invitations.{back}", round_id=round_.id))
 
 
@@ -265,17 +305,82 @@ def export_links(round_id: int):
     form = LinksForm()
     if not form.validate_on_submit():
         return _campaign_page(round_, form.first_error())
+    session = db.session()
+    options = {"target": form.target.data, "group_id": form.group_id.data, "agency_id": form.agency_id.data}
     try:
-        content = exports.export_links(db.session(), round_, mail_context(current_app.config),
-                                       target=form.target.data, form=form.format.data, group_id=form.group_id.data,
-                                       agency_id=form.agency_id.data, actor=current_user())
+        chosen = len(exports.links_chosen(session, round_, **options))
+        if form.confirmed.data is None or not chosen:
+            return _confirm_links(round_, options, chosen)
+        content = exports.export_links(session, round_, mail_context(current_app.config), confirmed=form.confirmed.data,
+                                       actor=current_user(), **options)
+    except exports.CountChanged as error:
+        return _confirm_links(round_, options, error.now, changed=str(error))
     except MailError as error:
         return _campaign_page(round_, str(error))
-    if form.format.data == "pdf":
-        return Response(content, mimetype="application/pdf",
-                        headers={"Content-Disposition": f"attachment; filename=thu-moi-dot-{round_.id}.pdf"})
-    return Response(content, mimetype=exports.XLSX,
-                    headers={"Content-Disposition": f"attachment; filename=duong-dan-dot-{round_.id}.xlsx"})
+    return Response(content, mimetype=exports.ZIP,
+                    headers={"Content-Disposition": f"attachment; filename=duong-dan-va-thu-moi-dot-{round_.id}.zip"})
+
+
+def _confirm_links(round_: Round, options: dict, count: int, changed: str | None = None):
+    lines = [_scope(round_, options["group_id"], options["agency_id"], 0),
+             f"{exports.TARGETS[options['target']]}: {count} người.",
+             f"Sẽ cấp đường dẫn mới cho {count} người: đường dẫn cũ của họ (kể cả trong thư mời, thư nhắc hay "
+             "bảng tính đã gửi trước đây) sẽ không còn dùng được; câu trả lời họ đã lưu vẫn giữ nguyên.",
+             "Tệp tải về (.zip) gồm cả bảng tính cho SMS/Zalo và thư in có mã QR, cùng một bộ đường dẫn: "
+             "hãy dùng cả hai từ cùng một lần tải. Tệp chứa đường dẫn riêng: chỉ chuyển cho đúng người."]
+    return _confirm(round_, title="Xác nhận cấp đường dẫn mới", lines=lines if count else lines[:2], count=count,
+                    button=f"Cấp {count} đường dẫn mới và tải về",
+                    back=url_for("invitations.campaign", round_id=round_.id), changed=changed)
+
+
+# --- agencies' digests ---------------------------------------------------------------------------
+
+@bp.post("/rounds/<int:round_id>/mail/digest")
+@roles_required(*ADMINS)
+def set_digest(round_id: int):
+    round_ = round_in_scope(round_id)
+    form = DigestForm()
+    if not form.validate_on_submit():
+        return _campaign_page(round_, form.first_error())
+    try:
+        digests.set_digest(db.session(), round_, first_at=form.first_at.data.replace(tzinfo=VIETNAM),
+                           interval_days=form.interval_days.data, actor=current_user())
+    except MailError as error:
+        return _campaign_page(round_, str(error))
+    flash("Đã hẹn lịch gửi thư tổng hợp cho đầu mối các cơ quan, đơn vị.")
+    return redirect(url_for("invitations.campaign", round_id=round_.id))
+
+
+@bp.post("/rounds/<int:round_id>/mail/digest/stop")
+@roles_required(*ADMINS)
+def stop_digest(round_id: int):
+    round_ = round_in_scope(round_id)
+    form = StopDigestForm()
+    if not form.validate_on_submit():
+        return _campaign_page(round_, form.first_error())
+    try:
+        digests.stop_digest(db.session(), round_, actor=current_user())
+    except MailError as error:
+        return _campaign_page(round_, str(error))
+    flash("Đã dừng gửi thư tổng hợp.")
+    return redirect(url_for("invitations.campaign", round_id=round_.id))
+
+
+# --- opening a round ---------------------------------------------------------------------------
+
+@bp.get("/rounds/<int:round_id>/open/confirm")
+@roles_required(*ADMINS)
+def confirm_open_round(round_id: int):
+    """The question before opening: which questionnaires it fixes for good and whom it lets in.
+
+    The answer posts to the rounds area's own ``rounds.open_round``; this page only asks.
+    """
+    round_ = round_in_scope(round_id)
+    if round_.state() != "scheduled":
+        flash("Đợt khảo sát đã mở hoặc đã đóng.")
+        return redirect(url_for("rounds.show_round", round_id=round_.id))
+    return render_template("invitations/open_round.html", round=round_,
+                           summary=campaigns.opening_summary(db.session(), round_))
 
 
 # --- the development mail sink ------------------------------------------------------------------

@@ -8,7 +8,8 @@ The pieces, each in its own module:
 * ``outcomes``: each outcome committed right after the server's reply, so a crash loses at most
   the message in flight, which is then sent again with the *same* Message-ID (fixed at enqueue
   time) and can be dropped by the receiving side. That window is the only way to a repeat;
-* ``schedules``: campaigns an administrator planned ahead, run here when due.
+* ``schedules``: campaigns an administrator planned ahead, run here when due;
+* ``digests``: the periodic digests to agencies' focal points, queued here when due.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from survey import db
-from survey.invitations import leases, schedules
+from survey.invitations import digests, leases, schedules
 from survey.invitations.delivery import Relay, SmtpSettings
 from survey.invitations.leases import Claimed
 from survey.invitations.models import FAILED, QUEUED, SENT
@@ -54,6 +55,7 @@ class Stats:
     retried: int = 0
     failed: int = 0
     schedules: int = 0
+    digests: int = 0
 
 
 class RateLimiter:
@@ -114,14 +116,24 @@ class Worker:
             context = mail_context(self.app.config)
         except MailError:
             return
-        while True:
-            with db.unit_of_work() as session:
-                done = schedules.run_due_schedule(session, context)
-            if done is None:
-                return
-            self.stats.schedules += 1
-            log.info("schedule %s (%s, round %s) queued %s messages", done.id, done.kind, done.round_id,
-                     done.enqueued)
+        for run_one, done in ((schedules.run_due_schedule, self._schedule_done),
+                              (digests.run_due_digest, self._digest_done)):
+            # One transaction per run: its messages, its schedule row and its audit entry commit together.
+            while True:
+                with db.unit_of_work() as session:
+                    ran = run_one(session, context)
+                if ran is None:
+                    break
+                done(ran)
+
+    def _schedule_done(self, row) -> None:
+        self.stats.schedules += 1
+        log.info("schedule %s (%s, round %s) queued %s messages", row.id, row.kind, row.round_id, row.enqueued)
+
+    def _digest_done(self, row) -> None:
+        self.stats.digests += 1
+        log.info("digests of round %s: %s queued%s", row.round_id, row.last_enqueued,
+                 f", stopped ({row.stop_reason})" if row.stop_reason else "")
 
     def _claim(self) -> list[Claimed]:
         size = self.options.batch_size

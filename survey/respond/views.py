@@ -90,12 +90,13 @@ def with_visit(*, must_be_open: bool = True):
 @db.reads_statement_by_statement
 @with_visit(must_be_open=False)
 def landing(visit, token):
-    record_opened(db.connection(), visit.link)
     if visit.submitted:
         return render_template("respond/already.html", visit=visit, token=token, sent=False)
     state = visit.round.state()
     if state != "open":
         return refusal_page(LinkRefused(Refusal.SCHEDULED if state == "scheduled" else Refusal.CLOSED, visit.round))
+    # Recorded only inside the window: a visit before the opening must not use up the first opening.
+    record_opened(db.connection(), visit.link)
     answers = services.draft_answers(visit)
     return render_template(
         "respond/landing.html", visit=visit, token=token, minutes=_minutes_needed(visit.questionnaire),

@@ -104,7 +104,7 @@ def _render_list(round_: Round, error: str | None = None, status: int = 200):
     total = session.scalar(select(func.count()).select_from(Respondent).where(*conditions))
     pages = max(ceil(total / LIST_PAGE_SIZE), 1)
     page = min(max(request.args.get("page", 1, type=int), 1), pages)
-    tests = stage_tests()
+    tests = stage_tests(round_)  # openings count inside the round's window only
     order = [c.desc() if descending else c.asc() for c in SORTS[sort]]
     query = (select(Respondent, *(tests[stage].label(stage) for stage in STATUS_COLUMNS))
              .outerjoin(Agency, Respondent.agency_id == Agency.id).where(*conditions)

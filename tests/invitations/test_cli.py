@@ -63,7 +63,8 @@ def test_inviting_is_audited_alike_on_the_page_and_the_command_line(app, client,
     first, second = campaign(per_group=1), campaign(per_group=1, title="Đợt thứ hai")
     login("province_admin")
     page = f"/admin/rounds/{first}/mail"
-    reply = client.post(f"{page}/invite", data={"csrf_token": csrf_token_in(client.get(page).text)})
+    reply = client.post(f"{page}/invite", data={"csrf_token": csrf_token_in(client.get(page).text),
+                                                "confirmed": "5"})  # the count the confirmation page showed
     assert reply.status_code == 302
     assert app.test_cli_runner().invoke(args=["mail", "invite", str(second)]).exit_code == 0
     web, cli = entries(app, "mail.invite")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zipfile
 from datetime import timedelta
 
 from openpyxl import load_workbook
@@ -165,7 +166,14 @@ def test_template_edit_preview_and_use(app, client, campaign, login):
         assert text_part(message.body).startswith("Chào Người")
 
 
-def test_links_for_people_without_email_as_spreadsheet_and_letters(app, client, campaign, login):
+def _links(app) -> tuple[int, int]:
+    """(links issued, links still active) in the database."""
+    with app.app_context():
+        return (db.session().scalar(text("SELECT count(*) FROM access_links")),
+                db.session().scalar(text("SELECT count(*) FROM access_links WHERE revoked_at IS NULL")))
+
+
+def test_links_for_people_without_email_come_as_one_zip_of_sheet_and_letters(app, client, campaign, login):
     round_id = campaign(per_group=2)
     ids = respondent_ids(app, round_id)
     with app.app_context(), db.unit_of_work() as session:
@@ -173,20 +181,34 @@ def test_links_for_people_without_email_as_spreadsheet_and_letters(app, client, 
                         {"a": ids[0], "b": ids[4], "c": ids[9]})
     login("province_admin")
     page = f"/admin/rounds/{round_id}/mail"
-    sheet = _post(client, f"/admin/rounds/{round_id}/links", page, target="no_email", format="xlsx")
-    assert sheet.status_code == 200
-    rows = _sheet(sheet.data, "Đường dẫn")[1:]
+    before = _links(app)
+
+    # First the question, with the count; nothing issued, no earlier link revoked.
+    question = _post(client, f"/admin/rounds/{round_id}/links", page, target="no_email")
+    assert question.status_code == 200 and question.mimetype == "text/html"
+    assert "Sẽ cấp đường dẫn mới cho 3 người" in question.text
+    assert 'name="confirmed" value="3"' in question.text and 'name="target" value="no_email"' in question.text
+    assert _links(app) == before
+
+    # A count that no longer matches (the roster moved) is asked again, nothing issued.
+    stale = _post(client, f"/admin/rounds/{round_id}/links", page, target="no_email", confirmed="4")
+    assert stale.status_code == 409 and "từ 4 thành 3" in stale.text and _links(app) == before
+
+    download = _post(client, f"/admin/rounds/{round_id}/links", page, target="no_email", confirmed="3")
+    assert download.status_code == 200 and download.mimetype == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(download.data))
+    assert sorted(archive.namelist()) == [f"duong-dan-dot-{round_id}.xlsx", f"thu-moi-dot-{round_id}.pdf"]
+    rows = _sheet(archive.read(f"duong-dan-dot-{round_id}.xlsx"), "Đường dẫn")[1:]
     assert len(rows) == 3 and all(row[4] == "0912345678" for row in rows)
+    letters = archive.read(f"thu-moi-dot-{round_id}.pdf")
+    assert letters.startswith(b"%PDF") and b"/Count 3\n" in letters  # one page per person
+    assert letters.count(b"/Subtype /Image") == 3  # a QR code on each
+    # One issuance for both documents: three new links, and the sheet's still open the questionnaire
+    # (two exports used to revoke each other's links).
+    assert _links(app) == (before[0] + 3, before[1])
     for row in rows:
         assert client.get(row[5].replace("http://localhost", "")).status_code == 200
         assert row[5] in row[6]  # the SMS text carries the link
-
-    letters = _post(client, f"/admin/rounds/{round_id}/links", page, target="no_email", format="pdf")
-    assert letters.status_code == 200 and letters.data.startswith(b"%PDF")
-    assert b"/Count 3\n" in letters.data  # one page per person
-    assert letters.data.count(b"/Subtype /Image") == 3  # a QR code on each
-    # The letters replaced the spreadsheet's links: those no longer open anything.
-    assert client.get(rows[0][5].replace("http://localhost", "")).status_code == 404
 
 
 def test_the_development_sink_shows_what_was_sent(app, client, campaign, login, tmp_path):
@@ -221,7 +243,10 @@ def test_the_campaign_page_queues_invitations_for_one_group(app, client, campaig
     with app.app_context():
         group_id = db.session().scalar(text("SELECT id FROM round_groups WHERE round_id = :r AND code = 'citizen'"),
                                        {"r": round_id})
-    reply = _post(client, f"/admin/rounds/{round_id}/mail/invite", page, group_id=str(group_id))
+    question = _post(client, f"/admin/rounds/{round_id}/mail/invite", page, group_id=str(group_id))
+    assert question.status_code == 200 and "Sẽ xếp 2 thư mời vào hàng đợi gửi" in question.text
+    assert outbox(app) == []
+    reply = _post(client, f"/admin/rounds/{round_id}/mail/invite", page, group_id=str(group_id), confirmed="2")
     assert reply.status_code == 302
     assert "Đã xếp 2 thư mời vào hàng đợi gửi." in client.get(page).text
     rows = outbox(app)
@@ -239,7 +264,12 @@ def test_the_call_list_acts_on_the_ticked_people_only(app, client, campaign, log
     url = f"/admin/rounds/{round_id}/monitor"
     nobody = _post(client, f"/admin/rounds/{round_id}/mail/invite", url, back="monitor", selection="1")
     assert nobody.status_code == 422 and outbox(app) == [] and "Chưa chọn người nào" in nobody.text
+    question = _post(client, f"/admin/rounds/{round_id}/mail/invite", url, back="monitor", selection="1",
+                     respondent=[str(ids[2]), str(ids[7])])
+    assert question.status_code == 200 and "2 người được chọn" in question.text and outbox(app) == []
+    for ticked in (ids[2], ids[7]):  # carried to the confirmation
+        assert f'name="respondent" value="{ticked}"' in question.text
     ticked = _post(client, f"/admin/rounds/{round_id}/mail/invite", url, back="monitor", selection="1",
-                   respondent=[str(ids[2]), str(ids[7])])
+                   respondent=[str(ids[2]), str(ids[7])], confirmed="2")
     assert ticked.status_code == 302
     assert sorted(r.respondent_id for r in outbox(app)) == [ids[2], ids[7]]
