@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, DateTimeLocalField, IntegerField, SelectField, StringField
+from wtforms import DateField, DateTimeLocalField, HiddenField, IntegerField, SelectField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from survey.timeutil import VIETNAM
@@ -85,6 +85,12 @@ class BindGroupForm(FlaskForm):
     questionnaire_key = StringField("Phiếu", validators=[InputRequired("Vui lòng chọn phiếu."), Length(max=100)])
     questionnaire_version = StringField("Phiên bản", validators=[InputRequired("Vui lòng chọn phiên bản."),
                                                                  Length(max=40)])
+
+
+class OpenRoundForm(FlaskForm):
+    # Opening locks the questionnaires for good: only the confirmation page, which says so, sends this.
+    confirmed = HiddenField(validators=[InputRequired("Vui lòng mở đợt khảo sát từ trang xác nhận, "
+                                                      "nơi nêu rõ các phiếu sẽ bị khóa.")])
 
 
 class RemoveGroupForm(FlaskForm):

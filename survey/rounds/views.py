@@ -17,8 +17,8 @@ from survey.accounts.access import ADMINS, current_user, round_in_scope, roles_r
 from survey.accounts.models import ANALYST, SYSTEM_ADMIN
 from survey.questionnaire_registry import catalog
 from survey.rounds import services
-from survey.rounds.forms import (BindGroupForm, MilestoneForm, RemoveGroupForm, RoundSettingsForm, form_errors,
-                                 new_round_form, quota_form)
+from survey.rounds.forms import (BindGroupForm, MilestoneForm, OpenRoundForm, RemoveGroupForm, RoundSettingsForm,
+                                 form_errors, new_round_form, quota_form)
 from survey.rounds.models import Agency, Province, Round, RoundMilestone, RoundQuota
 from survey.rounds.services import GroupBinding, RoundError
 from survey.timeutil import VIETNAM, as_utc, utcnow
@@ -145,6 +145,9 @@ def _change_state(round_id: int, action, done: str):
 @bp.post("/<int:round_id>/open")
 @roles_required(*ADMINS)
 def open_round(round_id: int):
+    form = OpenRoundForm()
+    if not form.validate_on_submit():
+        return _refused(round_in_scope(round_id), form_errors(form))
     return _change_state(round_id, services.open_round, "Đã mở đợt khảo sát; từ nay không thể đổi phiếu của các nhóm.")
 
 

@@ -76,7 +76,10 @@ def test_opening_the_round_asks_first_with_what_it_locks(app, client, campaign, 
     assert "5 người" in question.text
     with app.app_context():
         assert db.session().get(Round, round_id).state() == "scheduled"  # asking changed nothing
-    opened = _post(client, f"/admin/rounds/{round_id}/open", confirm_url)
+    assert 'name="confirmed" value="1"' in question.text
+    # Without the confirmation page's field, nothing opens.
+    assert _post(client, f"/admin/rounds/{round_id}/open", confirm_url).status_code == 400
+    opened = _post(client, f"/admin/rounds/{round_id}/open", confirm_url, confirmed="1")
     assert opened.status_code == 302
     with app.app_context():
         assert db.session().get(Round, round_id).state() == "open"

@@ -110,7 +110,11 @@ def test_opening_and_closing_set_the_window_and_freeze_bindings_on_the_web(app, 
     login("province_admin")
     csrf = csrf_token_in(client.get(f"/admin/rounds/{round_id}").text)
     assert client.post(f"/admin/rounds/{round_id}/close", data={"csrf_token": csrf}).status_code == 400
-    assert client.post(f"/admin/rounds/{round_id}/open", data={"csrf_token": csrf}).status_code == 302
+    unconfirmed = client.post(f"/admin/rounds/{round_id}/open", data={"csrf_token": csrf})
+    assert unconfirmed.status_code == 400 and "trang xác nhận" in unconfirmed.text
+    with app.app_context():
+        assert db.session().get(Round, round_id).state() == "scheduled"
+    assert client.post(f"/admin/rounds/{round_id}/open", data={"csrf_token": csrf, "confirmed": "1"}).status_code == 302
     with app.app_context():
         assert db.session().get(Round, round_id).state() == "open"
     refused = client.post(f"/admin/rounds/{round_id}/groups", data={
