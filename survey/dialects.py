@@ -89,6 +89,18 @@ def statement_by_statement_engine(engine: Engine, url: str, **options) -> Engine
     return make_engine(url, isolation_level="AUTOCOMMIT", **options)
 
 
+def single_connection_engine(url: str, **options) -> Engine:
+    """An engine for a process's own one connection whose statements each commit on their own.
+
+    For writers outside a request that commit every statement (the mail worker's outcomes): on
+    PostgreSQL the connection is in AUTOCOMMIT; SQLite's raw connections already are (see
+    ``_configure_sqlite``).
+    """
+    if url.startswith("sqlite"):
+        return make_engine(url, **options)
+    return make_engine(url, isolation_level="AUTOCOMMIT", **options)
+
+
 def writer_lock_path(engine: Engine) -> str | None:
     """The file SQLite writers of ``engine``'s database queue on; None without one (PostgreSQL, memory)."""
     if engine.dialect.name != "sqlite":
@@ -283,6 +295,14 @@ class Dialect:
         """One row of a prebuilt ``statement`` (or None)."""
         return executor.execute(statement, parameters).one_or_none()
 
+    def relax_durability(self, execute: Callable[[str], None]) -> None:
+        """Let this connection's commits return before their log is flushed to disk.
+
+        For writes that are safe to repeat after a crash of the database server itself (an
+        outcome of an e-mail, resent with its same Message-ID): it spares an fsync per write.
+        SQLite has no such setting per connection; its WAL is already synchronous=NORMAL.
+        """
+
     def write_response(self, connection: Connection, rows: ResponseRows) -> Written:
         raise NotImplementedError
 
@@ -391,6 +411,9 @@ class PostgreSQL(Dialect):
     # Submissions run concurrently; one row per cell would make them queue on its row lock.
     count_slots = 16
     _VISIT_CURSOR = "survey.kept_cursor"  # key of the pooled connection's info dict
+
+    def relax_durability(self, execute: Callable[[str], None]) -> None:
+        execute("SET synchronous_commit TO OFF")
 
     def begin_writes(self, connection: Connection) -> None:
         if connection.connection.driver_connection.autocommit:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, update
 from sqlalchemy.pool import NullPool
 
-from survey import db, dialects
+from survey import dialects
 from survey.invitations.delivery import Result
 from survey.invitations.leases import Claimed
 from survey.invitations.models import FAILED, QUEUED, SENT, OutboxMessage
@@ -84,8 +84,7 @@ class OutcomeWriter:
 
 class _Connection:
     def __init__(self, url: str):
-        options = {} if url.startswith("sqlite") else {"isolation_level": "AUTOCOMMIT"}
-        self.engine = db.make_engine(url, poolclass=NullPool, **options)
+        self.engine = dialects.single_connection_engine(url, poolclass=NullPool)
         dialect = self.engine.dialect
         self.error = dialect.loaded_dbapi.Error
         self.connection = self.engine.raw_connection()  # SQLite: autocommit mode (see survey.db)
@@ -96,12 +95,11 @@ class _Connection:
         # SQLite writers queue on a file lock before writing (see survey.db); this one does too.
         lock_path = dialects.writer_lock_path(self.engine)
         self.lock = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600) if lock_path else None
-        if dialect.name == "postgresql":
-            # Outcomes are committed without waiting for the WAL flush: a dead worker loses
-            # nothing (the server has the commit); only a crash of the database server itself
-            # within a fraction of a second could lose one, and that message would then go
-            # again with its same Message-ID. It spares an fsync per e-mail.
-            self._execute("SET synchronous_commit TO OFF", None)
+        # Outcomes are committed without waiting for the log flush: a dead worker loses nothing
+        # (the server has the commit); only a crash of the database server itself within a
+        # fraction of a second could lose one, and that message would then go again with its
+        # same Message-ID.
+        dialects.of(self.engine).relax_durability(lambda sql: self._execute(sql, None))
 
     def write(self, statement, params: dict) -> None:
         compiled = self.compiled[statement]
