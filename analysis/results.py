@@ -14,6 +14,8 @@ from ._inputs import check_counts, check_items, check_structure
 from .options import AnalysisOptions
 from .par import ParScore, par_of_points
 from .reliability import reliability_by_scale
+from .respondents import METHOD as RESPONDENT_METHOD
+from .respondents import cell_variances, group_weights, index_variances, ratio_intervals
 from .scoring import points_of_subcriteria, score_answers, scores_of_items, totals_of_fields
 from .sipas import SipasResult, satisfaction_of
 from .sipas_points import RULE as SIPAS_RULE
@@ -165,11 +167,11 @@ class _Checked:
         self.structure = check_structure(structure)
         self.options = options
 
-    def sipas(self, respondents, provenance: dict) -> SipasResult | None:
+    def sipas(self, respondents, provenance: dict, respondent_level=None) -> SipasResult | None:
         if not (self.items["sipas_element"].notna() | self.items["sipas_policy"].notna()).any():
             return None
         return satisfaction_of(self.counts, self.items, self.options, respondents=respondents,
-                               provenance=provenance)
+                               provenance=provenance, respondent_level=respondent_level)
 
 
 def par_of_round(
@@ -202,6 +204,7 @@ def compute_round(
     progress: Callable[[str], None] | None = None,
     previous: ParScore | None = None,
     sipas_respondents=None,
+    respondent_moments: tuple[pd.DataFrame, pd.DataFrame] | None = None,
 ) -> RoundResult:
     """Run every analysis of a round.
 
@@ -213,6 +216,11 @@ def compute_round(
     (when ``responses_wide`` is given: alpha per field and per SIPAS element,
     per group when the frames have a ``group`` column).  The inputs are checked
     once and the answers scored once for every step.
+
+    ``respondent_moments`` (cell moments, index moments; see
+    :mod:`analysis.respondents`) gives the sub-criterion and SIPAS intervals at
+    the level of the respondent.  Without it they are over answers, too narrow,
+    and the notes say so.
     """
     options = options or AnalysisOptions()
     provenance = dict(provenance or {})
@@ -223,12 +231,23 @@ def compute_round(
 
     notify("items")
     scores = scores_of_items(answers, options)
+    cell_intervals = sipas_level = None
+    if respondent_moments is not None:
+        moments, index_moments = respondent_moments
+        cell_intervals = cell_variances(moments, options)
+        pooled_cells = ratio_intervals(moments, options, ["cell"], group_weights(x.counts))
+        sipas_level = (pooled_cells, index_variances(index_moments))
+        provenance["intervals"] = {"unit": "respondent", "method": RESPONDENT_METHOD}
+    else:
+        provenance["intervals"] = {"unit": "answer"}
+        notes.append("intervals of sub-criteria and SIPAS indices are over answers (no respondent-level moments "
+                     "given): too narrow")
     sipas = None
     if (x.items["sipas_element"].notna() | x.items["sipas_policy"].notna()).any():
         notify("sipas")
-        sipas = x.sipas(sipas_respondents, provenance)
+        sipas = x.sipas(sipas_respondents, provenance, sipas_level)
     notify("subcriteria")
-    points = points_of_subcriteria(answers, x.structure, options)
+    points = points_of_subcriteria(answers, x.structure, options, cell_intervals=cell_intervals)
     links = sipas_links(x.structure)
     if links:
         points = sipas_subcriterion_points(points, x.structure, sipas, options)
