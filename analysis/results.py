@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -123,11 +123,15 @@ def frequencies(counts: pd.DataFrame, items: pd.DataFrame, options: AnalysisOpti
     return _frequencies(check_counts(counts, weighted=False), check_items(items), options)
 
 
-def _frequencies(c: pd.DataFrame, it: pd.DataFrame, options: AnalysisOptions) -> pd.DataFrame:
+def _frequencies(c: pd.DataFrame, it: pd.DataFrame, options: AnalysisOptions, respondents=None) -> pd.DataFrame:
     keys = ["group", "question", "option"]
     out = it[keys + ["weight", "is_missing", "subcriterion"]].merge(c[keys + ["n"]], on=keys, how="outer")
     out["n"] = out["n"].fillna(0.0)
     out["n_responses"] = out.groupby(["group", "question"])["n"].transform("sum")
+    if isinstance(respondents, Mapping) and respondents:
+        # Multiple choice: a share of the people who answered, not of the choices made.
+        known = out["question"].map(dict(respondents))
+        out["n_responses"] = known.fillna(out["n_responses"]).astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         out["pct"] = np.where(out["n_responses"] > 0, 100 * out["n"] / out["n_responses"], np.nan)
     out = out.sort_values(keys, kind="stable").reset_index(drop=True)
@@ -263,7 +267,7 @@ def compute_round(
         "n_unscored": int(total_row["n_unscored"]),
     }
     notify("frequencies")
-    freq = _frequencies(x.counts, x.items, options)
+    freq = _frequencies(x.counts, x.items, options, sipas_respondents)
 
     par = None
     if self_assessment is not None:

@@ -65,3 +65,27 @@ def test_dont_know_as_zero_counts_it_in_the_respondents_base(app, answered_round
     # squares sum .70 -> s^2 = .175, var of mean .035
     assert el["index"] == pytest.approx(60.0)
     assert el["index_low"] == pytest.approx(100 * (0.6 - T_975_4 * 0.035 ** 0.5), abs=1e-9)
+
+
+def test_multiple_choice_percentages_are_over_respondents_and_said_so(app, answered_round):
+    from analysis.report import report_tables
+    from tests.reports.conftest import HAND_DATA
+
+    round_id = answered_round(data={"citizen": HAND_DATA["citizen"]})
+    result = _compute(app, round_id, AnalysisOptions(min_cell=2)).result
+    f = result.frequencies.set_index(["question", "option"])
+    # X1 answered by 4 people, A chosen by 3 of them: 75 %, not 3 of 7 choices
+    assert f.loc[("X1", "A"), "pct"] == pytest.approx(75.0)
+    assert f.loc[("X1", "B"), "pct"] == pytest.approx(50.0)
+    method = report_tables(result)["methodology"]
+    said = method[method["section"] == "Lựa chọn phương pháp"].set_index("key")["value"]
+    assert "trên số người trả lời" in said["multiple_choice"]
+    assert "luôn bỏ" in said["dont_know"] and "weighting" in said.index
+
+
+def test_multiple_choice_question_of_fewer_than_k_respondents_is_hidden(app, answered_round):
+    from tests.reports.conftest import HAND_DATA
+
+    round_id = answered_round(data={"citizen": HAND_DATA["citizen"]})
+    f = _compute(app, round_id).result.frequencies.set_index(["question", "option"])
+    assert f.loc[("X1", "A"), "suppressed"]  # 7 choices but only 4 people (k = 5)
