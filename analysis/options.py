@@ -71,6 +71,30 @@ class AnalysisOptions:
         if errors:
             raise ValueError("; ".join(errors))
 
+    def choices(self) -> list[tuple[str, str]]:
+        """What the platform does where the method leaves room, in Vietnamese, for the methodology
+        sheet and page (key, text).  Said outright because a reader cannot infer it from the figures."""
+        weighting = {
+            "none": "Không gia quyền.",
+            "group": ("Gia quyền hậu phân tầng theo nhóm: trọng số không đổi trong một nhóm nên điểm của từng nhóm "
+                      "không đổi; khi gộp nhóm " + ("bằng nhau, gia quyền không làm thay đổi điểm gộp"
+                                                     if self.pooling == "equal" else
+                                                     "theo số câu trả lời, số câu trả lời đã gia quyền được dùng, "
+                                                     "tức là mỗi nhóm nặng theo quy mô danh sách của nhóm")
+                      + "; các chỉ số SIPAS gộp câu trả lời của các nhóm theo trọng số."),
+        }[self.weighting]
+        dont_know = ("tính 0 điểm trong điểm và chỉ số" if self.dont_know == "zero"
+                     else "không phải câu trả lời hợp lệ")
+        return [
+            ("multiple_choice", "Câu hỏi nhiều lựa chọn: tỷ lệ mỗi phương án tính trên số người trả lời câu hỏi, "
+                                "không tính trên tổng số lựa chọn (tổng các tỷ lệ có thể vượt 100 %)."),
+            ("dont_know", f"\"Không biết\": {dont_know}. Độ tin cậy (Cronbach alpha) và kiểm định so sánh nhóm "
+                          "luôn bỏ \"không biết\" (không phải một mức trên thang đo), kể cả khi chọn tính 0 điểm."),
+            ("weighting", weighting),
+            ("intervals", "Khoảng tin cậy của tiêu chí thành phần và chỉ số SIPAS tính theo người trả lời "
+                          "(mỗi người trả lời nhiều câu của cùng một tiêu chí), không coi từng câu trả lời là độc lập."),
+        ]
+
     def as_dict(self) -> dict:
         """Plain dict of the options (JSON-serialisable)."""
         return asdict(self)

@@ -165,11 +165,13 @@ def _methodology(result: RoundResult) -> pd.DataFrame:
     rows += [("Ghi chú", str(i + 1), n) for i, n in enumerate(result.notes)]
     if result.sipas is not None:
         rows += [("Ghi chú SIPAS", str(i + 1), n) for i, n in enumerate(result.sipas.notes)]
+    rows += [("Lựa chọn phương pháp", key, text) for key, text in result.options.choices()]
     rows += [
         ("Công thức", "s_k", "Trung bình trọng số phương án trên các câu trả lời hợp lệ"),
         ("Công thức", "points_k", "Điểm tối đa × Σ_g α_g s_k,g, làm tròn 2 chữ số thập phân"),
         ("Công thức", "SI_e", "100 × (Hài lòng + Rất hài lòng) / số câu trả lời hợp lệ"),
-        ("Công thức", "KTC", f"Khoảng tin cậy {result.options.confidence:.0%}: t (điểm), Wilson (tỷ lệ), bootstrap (chỉ số SIPAS)"),
+        ("Công thức", "KTC", f"Khoảng tin cậy {result.options.confidence:.0%}: t (điểm câu hỏi; tiêu chí thành phần và chỉ số SIPAS "
+                              "theo người trả lời), Wilson (tỷ lệ của một câu hỏi)"),
     ]
     return pd.DataFrame(rows, columns=["section", "key", "value"])
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -14,6 +14,8 @@ from ._inputs import check_counts, check_items, check_structure
 from .options import AnalysisOptions
 from .par import ParScore, par_of_points
 from .reliability import reliability_by_scale
+from .respondents import METHOD as RESPONDENT_METHOD
+from .respondents import cell_variances, group_weights, index_variances, ratio_intervals
 from .scoring import points_of_subcriteria, score_answers, scores_of_items, totals_of_fields
 from .sipas import SipasResult, satisfaction_of
 from .sipas_points import RULE as SIPAS_RULE
@@ -121,11 +123,15 @@ def frequencies(counts: pd.DataFrame, items: pd.DataFrame, options: AnalysisOpti
     return _frequencies(check_counts(counts, weighted=False), check_items(items), options)
 
 
-def _frequencies(c: pd.DataFrame, it: pd.DataFrame, options: AnalysisOptions) -> pd.DataFrame:
+def _frequencies(c: pd.DataFrame, it: pd.DataFrame, options: AnalysisOptions, respondents=None) -> pd.DataFrame:
     keys = ["group", "question", "option"]
     out = it[keys + ["weight", "is_missing", "subcriterion"]].merge(c[keys + ["n"]], on=keys, how="outer")
     out["n"] = out["n"].fillna(0.0)
     out["n_responses"] = out.groupby(["group", "question"])["n"].transform("sum")
+    if isinstance(respondents, Mapping) and respondents:
+        # Multiple choice: a share of the people who answered, not of the choices made.
+        known = out["question"].map(dict(respondents))
+        out["n_responses"] = known.fillna(out["n_responses"]).astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         out["pct"] = np.where(out["n_responses"] > 0, 100 * out["n"] / out["n_responses"], np.nan)
     out = out.sort_values(keys, kind="stable").reset_index(drop=True)
@@ -165,11 +171,11 @@ class _Checked:
         self.structure = check_structure(structure)
         self.options = options
 
-    def sipas(self, respondents, provenance: dict) -> SipasResult | None:
+    def sipas(self, respondents, provenance: dict, respondent_level=None) -> SipasResult | None:
         if not (self.items["sipas_element"].notna() | self.items["sipas_policy"].notna()).any():
             return None
         return satisfaction_of(self.counts, self.items, self.options, respondents=respondents,
-                               provenance=provenance)
+                               provenance=provenance, respondent_level=respondent_level)
 
 
 def par_of_round(
@@ -202,6 +208,7 @@ def compute_round(
     progress: Callable[[str], None] | None = None,
     previous: ParScore | None = None,
     sipas_respondents=None,
+    respondent_moments: tuple[pd.DataFrame, pd.DataFrame] | None = None,
 ) -> RoundResult:
     """Run every analysis of a round.
 
@@ -213,6 +220,11 @@ def compute_round(
     (when ``responses_wide`` is given: alpha per field and per SIPAS element,
     per group when the frames have a ``group`` column).  The inputs are checked
     once and the answers scored once for every step.
+
+    ``respondent_moments`` (cell moments, index moments; see
+    :mod:`analysis.respondents`) gives the sub-criterion and SIPAS intervals at
+    the level of the respondent.  Without it they are over answers, too narrow,
+    and the notes say so.
     """
     options = options or AnalysisOptions()
     provenance = dict(provenance or {})
@@ -223,12 +235,23 @@ def compute_round(
 
     notify("items")
     scores = scores_of_items(answers, options)
+    cell_intervals = sipas_level = None
+    if respondent_moments is not None:
+        moments, index_moments = respondent_moments
+        cell_intervals = cell_variances(moments, options)
+        pooled_cells = ratio_intervals(moments, options, ["cell"], group_weights(x.counts))
+        sipas_level = (pooled_cells, index_variances(index_moments))
+        provenance["intervals"] = {"unit": "respondent", "method": RESPONDENT_METHOD}
+    else:
+        provenance["intervals"] = {"unit": "answer"}
+        notes.append("intervals of sub-criteria and SIPAS indices are over answers (no respondent-level moments "
+                     "given): too narrow")
     sipas = None
     if (x.items["sipas_element"].notna() | x.items["sipas_policy"].notna()).any():
         notify("sipas")
-        sipas = x.sipas(sipas_respondents, provenance)
+        sipas = x.sipas(sipas_respondents, provenance, sipas_level)
     notify("subcriteria")
-    points = points_of_subcriteria(answers, x.structure, options)
+    points = points_of_subcriteria(answers, x.structure, options, cell_intervals=cell_intervals)
     links = sipas_links(x.structure)
     if links:
         points = sipas_subcriterion_points(points, x.structure, sipas, options)
@@ -244,7 +267,7 @@ def compute_round(
         "n_unscored": int(total_row["n_unscored"]),
     }
     notify("frequencies")
-    freq = _frequencies(x.counts, x.items, options)
+    freq = _frequencies(x.counts, x.items, options, sipas_respondents)
 
     par = None
     if self_assessment is not None:

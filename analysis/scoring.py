@@ -15,12 +15,14 @@ know) -> s = 26.4 / 38 = 0.6947 -> 1.04 points.
 Intervals.  The mean weight of one question (or of one group's answers to a
 sub-criterion) gets a Student t interval from the option-count distribution:
 ``s +- t_{1-a/2, n-1} * sd / sqrt(n)`` with ``sd`` the sample standard deviation of
-the discrete weights.  With post-stratification weights ``n`` is Kish's
-effective sample size ``(sum w)^2 / sum w^2``.  The pooled score uses
-``Var(s_k) = sum alpha_g^2 Var(s_k,g)`` and a normal (z) interval.  Answers of one
-respondent to several questions of a sub-criterion are treated as independent,
-which makes the sub-criterion intervals somewhat too narrow.  All intervals are
-clipped to [0, 1] (points: [0, max_points]).
+the discrete weights (one answer per respondent, so these are respondent-level).
+With post-stratification weights ``n`` is Kish's effective sample size
+``(sum w)^2 / sum w^2``.  A group's sub-criterion score pools several answers of
+each respondent; given the respondent-level moments from the database its
+variance is taken over respondents (:mod:`analysis.respondents`), otherwise
+(counts alone) over answers, which is too narrow and noted in the result.
+The pooled score uses ``Var(s_k) = sum alpha_g^2 Var(s_k,g)`` and a normal (z)
+interval.  All intervals are clipped to [0, 1] (points: [0, max_points]).
 """
 
 from __future__ import annotations
@@ -162,6 +164,17 @@ def scores_of_items(answers: pd.DataFrame, options: AnalysisOptions) -> pd.DataF
     return out
 
 
+def _respondent_level(per_g: pd.DataFrame, cell_intervals: pd.DataFrame) -> pd.DataFrame:
+    """Group rows with the variance and t interval over respondents instead of over answers."""
+    ci = cell_intervals.rename(columns={"cell": "subcriterion"})[["group", "subcriterion", "variance", "low", "high"]]
+    out = per_g.merge(ci, on=["group", "subcriterion"], how="left")
+    # A cell the database did not see has no respondent-level variance: no interval, never the narrow one.
+    out["var_mean"] = out["variance"]
+    out["mean_low"] = np.clip(out["low"], 0.0, 1.0)
+    out["mean_high"] = np.clip(out["high"], 0.0, 1.0)
+    return out.drop(columns=["variance", "low", "high"])
+
+
 def _alphas(cells: pd.DataFrame, pooling: str, group_weights: Mapping[str, float] | None) -> np.ndarray:
     has = cells["v_m"].to_numpy() > 0
     if group_weights is not None:
@@ -227,8 +240,15 @@ def points_of_subcriteria(
     st: pd.DataFrame,
     options: AnalysisOptions,
     group_weights: Mapping[str, float] | None = None,
+    cell_intervals: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """:func:`subcriterion_points` from :func:`scored_answers` and a checked structure."""
+    """:func:`subcriterion_points` from :func:`scored_answers` and a checked structure.
+
+    ``cell_intervals`` (``analysis.respondents.cell_variances``: ``group, cell,
+    variance, low, high`` per group and sub-criterion, over respondents) replaces
+    the answer-level variance of each group row; the scores themselves are
+    unchanged.
+    """
     answers = answers[answers["subcriterion"].notna()]
     unknown = sorted(set(answers["subcriterion"]) - set(st["subcriterion"]))
     if unknown:
@@ -248,6 +268,8 @@ def points_of_subcriteria(
         on=["subcriterion", "group"],
     )
     per_g = _mean_and_var(per_g, options.confidence)
+    if cell_intervals is not None:
+        per_g = _respondent_level(per_g, cell_intervals)
     z = z_value(options.confidence)
     rows = []
     for _, meta in scored.iterrows():

@@ -17,10 +17,13 @@ Valid answers exclude "don't know" (options.dont_know="zero": they are valid and
 not satisfied).  Answers of all groups in ``counts`` are pooled (pass only the
 SIPAS groups); with options.weighting="group" the post-stratified ``n_weighted``
 is used.  Each proportion gets a Wilson interval (on unweighted counts, or on
-Kish's effective n when weighted); the pooled answers of one respondent to
-several items are treated as independent.  The service, policy and SIPAS
-indices get a seeded parametric bootstrap interval: every element / policy
-proportion is redrawn as Binomial(n_valid, p_hat) / n_valid.
+Kish's effective n when weighted).  Element and policy indices pool several
+answers of each respondent: with the respondent-level moments from the database
+their intervals, and those of the service, policy and SIPAS indices, are taken
+over respondents (:mod:`analysis.respondents`, Student t).  From counts alone
+the element intervals are Wilson intervals over answers and the three indices
+get a seeded parametric bootstrap (every element / policy proportion redrawn as
+Binomial(n_valid, p_hat) / n_valid), both too narrow; the result says so.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from fractions import Fraction
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from ._inputs import check_counts, check_items, listing
 from .options import AnalysisOptions
@@ -80,6 +84,24 @@ def _proportions(frame: pd.DataFrame, by: list[str], options: AnalysisOptions) -
             "index_high": 100 * high,
         }
     )
+
+
+def _with_cells(frame: pd.DataFrame, cells: pd.DataFrame, codes: list[str]) -> pd.DataFrame:
+    """Index intervals over respondents (``analysis.respondents.ratio_intervals`` by cell, 0..1)."""
+    by = cells.set_index("cell")
+    low = by["low"].reindex(codes).to_numpy(dtype=float)
+    high = by["high"].reindex(codes).to_numpy(dtype=float)
+    out = frame.copy()
+    out["index_low"] = 100 * np.clip(low, 0.0, 1.0)
+    out["index_high"] = 100 * np.clip(high, 0.0, 1.0)
+    return out
+
+
+def _t_bounds(value: float, variance: float, df: int, confidence: float) -> tuple[float, float]:
+    if math.isnan(value) or not np.isfinite(variance) or df < 1:
+        return (float("nan"), float("nan"))
+    half = float(stats.t.isf((1 - confidence) / 2, df)) * math.sqrt(max(variance, 0.0))
+    return (max(0.0, value - half), min(100.0, value + half))
 
 
 def _bootstrap(parts: list[pd.DataFrame], options: AnalysisOptions) -> list[tuple[float, float]]:
@@ -152,8 +174,13 @@ def satisfaction(
 
 
 def satisfaction_of(c: pd.DataFrame, it: pd.DataFrame, options: AnalysisOptions, respondents=None,
-                    provenance: dict | None = None) -> SipasResult:
-    """:func:`satisfaction` of counts and items already passed through the input checks."""
+                    provenance: dict | None = None, respondent_level: tuple | None = None) -> SipasResult:
+    """:func:`satisfaction` of counts and items already passed through the input checks.
+
+    ``respondent_level`` = (pooled cell intervals, index variances) from
+    :mod:`analysis.respondents`: the element, policy, service, policy-index and
+    SIPAS intervals are then taken over respondents (the indices are unchanged).
+    """
     keys = ["group", "question", "option"]
     merged = c.merge(it, on=keys, how="left", indicator=True)
     orphan = merged["_merge"] == "left_only"
@@ -204,7 +231,19 @@ def satisfaction_of(c: pd.DataFrame, it: pd.DataFrame, options: AnalysisOptions,
         overall = policy
     else:
         overall = (service + policy) / 2
-    service_ci, policy_ci, sipas_ci = _bootstrap([elements, policies], options)
+    if respondent_level is None:
+        service_ci, policy_ci, sipas_ci = _bootstrap([elements, policies], options)
+        notes.append("element and index intervals over answers (respondents treated as independent): too narrow")
+    else:
+        cells, index_var = respondent_level
+        both = not (math.isnan(policy) or math.isnan(service))
+        index_var = {**index_var, "sipas": index_var["mean"] if both else
+                     index_var["service"] if math.isnan(policy) else index_var["policy"]}
+        elements = _with_cells(elements, cells, [f"SI_{e}" for e in elements["element"]])
+        policies = _with_cells(policies, cells, [f"PI:{p}" for p in policies["policy"]])
+        service_ci, policy_ci, sipas_ci = (
+            _t_bounds(value, index_var[name], index_var["df"], options.confidence)
+            for name, value in (("service", service), ("policy", policy), ("sipas", overall)))
 
     elements = suppress_small_cells(elements, "n_respondents", options.min_cell, keep=["element"])
     policies = suppress_small_cells(policies, "n_respondents", options.min_cell)

@@ -19,7 +19,8 @@ from survey.rounds.models import Round
 group = click.Group("analysis", help="Index computation and reports.")
 
 _STEP_VI = {
-    "counts": "đếm câu trả lời trong cơ sở dữ liệu", "weights": "trọng số hậu phân tầng",
+    "counts": "đếm câu trả lời trong cơ sở dữ liệu", "respondents": "khoảng tin cậy theo người trả lời",
+    "weights": "trọng số hậu phân tầng",
     "items": "điểm từng câu hỏi", "subcriteria": "điểm tiêu chí thành phần", "fields": "tổng theo lĩnh vực",
     "frequencies": "tần suất", "sipas": "chỉ số SIPAS", "par": "Chỉ số CCHC", "reliability": "độ tin cậy (Cronbach)",
     "xlsx": "ghi bảng tính .xlsx", "csv": "ghi CSV", "sav": "ghi SPSS .sav", "pdf": "ghi báo cáo PDF",

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from analysis import RoundResult, compare_distributions, compare_scores, compute_round, par_of_round
 from analysis.options import AnalysisOptions
+from analysis.respondents import answer_cells, index_coefficients
 from analysis.scoring import STATUS_VI
 from questionnaires import Catalog
 from survey.reports import frames
@@ -36,6 +37,11 @@ def compute(session: Session, round_: Round, catalog: Catalog, options: Analysis
     if options.weighting == "group":
         _check_weighting(data)
     wide = frames.responses_wide(session, round_, data.items) if reliability else None
+    notify("respondents")
+    cells = answer_cells(data.items)
+    sizes = data.group_sizes if options.weighting == "group" else None
+    moments = frames.respondent_moments(session, round_, cells, index_coefficients(data.counts, cells, options, sizes),
+                                        options.dont_know)
     previous, previous_note = (_previous_par(session, round_, catalog, options) if data.self_assessment is not None
                                else (None, None))
     result = compute_round(
@@ -46,6 +52,7 @@ def compute(session: Session, round_: Round, catalog: Catalog, options: Analysis
         progress=notify,
         sipas_respondents=data.sipas_respondents or None,
         previous=previous[1] if previous else None,
+        respondent_moments=moments,
     )
     if previous:
         result.provenance["previous_round"] = {"round_id": previous[0].id, "title": previous[0].title,
