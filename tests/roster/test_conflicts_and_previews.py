@@ -273,7 +273,7 @@ def test_the_round_page_is_the_hub_with_state_and_next_milestone(app, client, lo
     login("province_admin")
     page = client.get(f"/admin/rounds/{round_id}").text
     hub = page.split('id="hub"')[1].split("</section>")[0]
-    for path in ("roster", "mail", "monitor", "analysis"):
+    for path in ("roster", "mail", "monitor", "analysis", "points"):
         assert f'href="/admin/rounds/{round_id}/{path}"' in hub
     assert f'href="/admin/assessment/rounds/{round_id}"' in hub
     assert 'id="hub-state">Chưa mở<' in hub and "Việc tiếp theo:" in hub
@@ -281,3 +281,4 @@ def test_the_round_page_is_the_hub_with_state_and_next_milestone(app, client, lo
     login("analyst")
     hub = client.get(f"/admin/rounds/{round_id}").text.split('id="hub"')[1].split("</section>")[0]
     assert f'href="/admin/rounds/{round_id}/analysis"' in hub and "/mail" not in hub and "/roster" not in hub
+    assert "/points" not in hub
