@@ -66,16 +66,20 @@ def import_command(file: Path, round_id: int, agency_code: str | None, yes: bool
             click.echo(f"  dòng {problem['row']}, {problem['column'] or 'cả dòng'}: {problem['message']}", err=True)
         if imports.blocking_problems(imp):
             raise click.ClickException("Danh sách còn lỗi hoặc trùng lặp; không có gì được ghi.")
-        if s["conflicts"]:
-            # Keeping or moving someone listed elsewhere is decided by a person on the preview page.
-            raise click.ClickException(f"{s['conflicts']} người đã có trong danh sách ở nhóm hoặc cơ quan khác: hãy "
-                                       f"quyết định trên trang xem trước /admin/imports/{imp.id}; chưa có gì được ghi.")
-        if not (yes or click.confirm("Ghi các thay đổi này?", default=False)):
-            raise click.ClickException("Đã hủy; không có gì được ghi.")
-        try:
-            applied = imports.confirm_import(session, imp)
-        except RosterError as problem:
-            raise click.ClickException(str(problem)) from None
+        # Keeping or moving someone listed elsewhere is decided by a person on the preview page:
+        # the preview is kept (committed with this unit of work) for the web, nobody is written.
+        waiting = imp.id if s["conflicts"] else None
+        if waiting is None:
+            if not (yes or click.confirm("Ghi các thay đổi này?", default=False)):
+                raise click.ClickException("Đã hủy; không có gì được ghi.")
+            try:
+                applied = imports.confirm_import(session, imp)
+            except RosterError as problem:
+                raise click.ClickException(str(problem)) from None
+    if waiting is not None:
+        raise click.ClickException(
+            f"{s['conflicts']} người đã có trong danh sách ở nhóm hoặc cơ quan khác: hãy quyết định trên trang xem "
+            f"trước /admin/imports/{waiting} (giữ trong 24 giờ); chưa có ai được ghi vào danh sách.")
     click.echo(f"Đã ghi: thêm {applied.added}, cập nhật {applied.updated}, không đổi {applied.unchanged}.")
 
 

@@ -282,3 +282,20 @@ def test_the_round_page_is_the_hub_with_state_and_next_milestone(app, client, lo
     hub = client.get(f"/admin/rounds/{round_id}").text.split('id="hub"')[1].split("</section>")[0]
     assert f'href="/admin/rounds/{round_id}/analysis"' in hub and "/mail" not in hub and "/roster" not in hub
     assert "/points" not in hub
+
+
+def test_the_command_line_keeps_a_conflicting_preview_for_the_page_and_moves_nobody(app, client, login, roster_round,
+                                                                                   tmp_path):
+    round_id = roster_round()
+    login("province_admin")
+    seed(client, round_id, [DIRECTOR])
+    moved = [1, "Nguyễn Văn An", "Phó Chủ tịch UBND huyện", "UBND huyện Bát Xát", "", "an@laocai.gov.vn", "0912345678"]
+    path = tmp_path / "bat-xat.xlsx"
+    path.write_bytes(xlsx([HEADER, moved]))
+    result = app.test_cli_runner().invoke(args=["roster", "import", str(path), "--round", str(round_id), "--yes"])
+    assert result.exit_code == 1
+    address = re.search(r"/admin/imports/\d+", result.output).group(0)
+    assert placed(app, round_id) == [("Nguyễn Văn An", "STP", "Giám đốc Sở")]
+    # The page the command names exists and asks for the decision.
+    page = client.get(address)
+    assert page.status_code == 200 and 'id="count-conflicts">1<' in page.text
