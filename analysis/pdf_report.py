@@ -394,8 +394,14 @@ def write_report_pdf(path, result: RoundResult, issuer: Issuer, groups: Sequence
         doc.bullet("Chỉ số hài lòng của một yếu tố = 100 × (số câu \"Hài lòng\" + \"Rất hài lòng\") / số câu trả lời "
                    "hợp lệ; chỉ số dịch vụ là trung bình 5 yếu tố; SIPAS là trung bình chỉ số dịch vụ và chỉ số chính "
                    "sách.")
-    doc.bullet(f"Khoảng tin cậy (KTC) {options.confidence:.0%}: phân phối t cho điểm, Wilson cho tỷ lệ, bootstrap "
-               f"({options.bootstrap_samples} lần lấy mẫu lại) cho các chỉ số SIPAS.")
+    if result.provenance.get("intervals", {}).get("unit") == "respondent":
+        doc.bullet(f"Khoảng tin cậy (KTC) {options.confidence:.0%}: tính theo người trả lời (mỗi người trả lời nhiều "
+                   f"câu, nên không coi từng câu trả lời là độc lập): phương sai tuyến tính hóa của tỷ số gộp, mỗi "
+                   f"người trả lời là một cụm, mỗi nhóm là một tầng, phân phối t; Wilson cho tỷ lệ của một câu hỏi.")
+    else:
+        doc.bullet(f"Khoảng tin cậy (KTC) {options.confidence:.0%}: phân phối t cho điểm, Wilson cho tỷ lệ, bootstrap "
+                   f"({options.bootstrap_samples} lần lấy mẫu lại) cho các chỉ số SIPAS; tính trên từng câu trả lời, "
+                   f"nên hẹp hơn thực tế.")
 
     if figures:
         doc.heading("III. BIỂU ĐỒ")

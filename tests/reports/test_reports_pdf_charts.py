@@ -40,5 +40,8 @@ def test_pdf_export_has_heading_roster_counts_and_labels(app, client, answered_r
     for code, label in groups:
         n, roster = computed.response_counts[code], computed.roster_counts[code]
         assert re.search(rf"{re.escape(label)}\s+{roster}\s+{n}\s", text), label
-    assert "Ngưỡng công bố k = 5" in " ".join(text.split())
+    flat = " ".join(text.split())
+    assert "Ngưỡng công bố k = 5" in flat
+    # The round's intervals are computed over respondents, and the method says so.
+    assert "tính theo người trả lời" in flat and "bootstrap" not in flat
     assert "round_id" not in text
