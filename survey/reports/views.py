@@ -10,7 +10,7 @@ from survey import db
 from survey.accounts.access import roles_required, round_in_scope
 from survey.accounts.models import ANALYST, PROVINCE_ADMIN, SYSTEM_ADMIN
 from survey.questionnaire_registry import catalog
-from survey.reports import charts, computation, exports, self_assessment as sa
+from survey.reports import charts, comments, computation, exports, self_assessment as sa
 from survey.reports.forms import SelfAssessmentForm
 from survey.reports.options import OPTION_CHOICES, OptionsError, options_query, parse_options
 
@@ -97,6 +97,24 @@ def export(round_id: int, kind: str):
     options = _options()
     computed = _computed(round_, options)
     payload, name, mimetype = exports.export_bytes(db.session(), round_, computed, kind)
+    return Response(payload, mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+
+
+@bp.get("/rounds/<int:round_id>/analysis/comments")
+@roles_required(*READERS)
+def round_comments(round_id: int):
+    round_ = round_in_scope(round_id)
+    options = _options()
+    found = comments.round_comments(db.session(), round_, catalog(), options.min_cell)
+    return render_template("reports/comments.html", round=round_, comments=found, warning=comments.WARNING)
+
+
+@bp.get("/rounds/<int:round_id>/analysis/comments.xlsx")
+@roles_required(*READERS)
+def export_comments(round_id: int):
+    round_ = round_in_scope(round_id)
+    payload, name, mimetype = comments.comments_workbook(db.session(), round_, catalog(), _options().min_cell)
     return Response(payload, mimetype=mimetype,
                     headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
