@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 from questionnaires import Catalog, Questionnaire
 from survey.accounts.services import record
 from survey.reports import frames
+from survey.reports.computation import Computed
 from survey.respond.models import Answer
 from survey.rounds.models import Round
 from survey.spreadsheets import SheetSpec, write_xlsx
@@ -105,3 +107,28 @@ def comments_workbook(session: Session, round_: Round, catalog: Catalog, min_cel
            province_id=round_.province_id, details={"min_cell": min_cell, "comments": len(comments.rows())})
     return write_xlsx([_sheet(comments)]), f"dot-{round_.id}-y-kien.xlsx", XLSX
 
+
+def add_comments_sheet(session: Session, round_: Round, computed: Computed, path: Path) -> None:
+    """Append the "Ý kiến" sheet to the analysis workbook at ``path``, with the workbook's own k."""
+    import openpyxl
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    spec = _sheet(comments_of(session, round_, computed.frames.questionnaires, computed.response_counts,
+                              computed.result.options.min_cell))
+    book = openpyxl.load_workbook(path)
+    sheet = book.create_sheet(spec.title)
+    lines = [*spec.title_rows, spec.header, *spec.rows]
+    bold = {1, len(spec.title_rows) + 1}
+    for number, values in enumerate(lines, start=1):
+        for column, value in enumerate(values, start=1):
+            cell = sheet.cell(number, column, value)
+            # The workbook is pandas' (analysis.report), not write_xlsx's: openpyxl would make a
+            # formula of a comment starting with "=", so the cell is declared text as write_xlsx does.
+            cell.data_type = "s"
+            if number in bold:
+                cell.font = Font(bold=True)
+    for column, width in enumerate(spec.widths, start=1):
+        sheet.column_dimensions[get_column_letter(column)].width = width
+    sheet.freeze_panes = f"A{len(spec.title_rows) + 2}"
+    book.save(path)

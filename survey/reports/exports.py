@@ -13,6 +13,7 @@ from analysis.pdf_report import GroupCount, Issuer, write_report_pdf
 from analysis.report import write_csvs, write_workbook
 from survey.accounts.services import record
 from survey.reports.charts import report_figures
+from survey.reports.comments import add_comments_sheet
 from survey.reports.computation import Computed
 from survey.reports.spss import write_anonymised_sav
 from survey.rounds.models import Round
@@ -35,6 +36,7 @@ def export_bytes(session: Session, round_: Round, computed: Computed, kind: str)
         path = Path(tmp) / name
         if kind == "xlsx":
             write_workbook(path, computed.result)
+            add_comments_sheet(session, round_, computed, path)
         elif kind == "csv":
             written = write_csvs(Path(tmp) / "csv", computed.result)
             with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:

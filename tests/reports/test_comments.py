@@ -94,6 +94,19 @@ def test_download_holds_comments_as_text_without_small_groups_and_is_audited(app
         assert event.round_id == round_id and event.details == {"min_cell": 5, "comments": 5}
 
 
+def test_analysis_workbook_has_the_comments_sheet(app, client, answered_round, login):
+    round_id = answered_round(data=DATA)
+    login("analyst")
+    book = openpyxl.load_workbook(io.BytesIO(client.get(f"/admin/rounds/{round_id}/analysis/export/xlsx").data))
+    assert book.sheetnames[-1] == "Ý kiến" and "Tổng hợp" in book.sheetnames
+    cells = _comment_cells(book["Ý kiến"])
+    assert cells[FORMULA].data_type == "s" and cells[FORMULA].value == FORMULA
+    assert SMALL not in cells and "Cần thêm cán bộ" in cells
+    smaller_k = openpyxl.load_workbook(io.BytesIO(
+        client.get(f"/admin/rounds/{round_id}/analysis/export/xlsx?min_cell=2").data))
+    assert SMALL in _comment_cells(smaller_k["Ý kiến"])
+
+
 @pytest.mark.parametrize("role", ["focal_point"])
 def test_focal_point_cannot_read_comments(app, client, answered_round, login, role):
     round_id = answered_round(data=DATA)
