@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField
+from wtforms import DateField, EmailField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, ValidationError, InputRequired, Length, Optional, Regexp
 
 
 class _Vietnamese:
@@ -19,6 +19,7 @@ class _Vietnamese:
         "Invalid Choice: could not coerce.": "Lựa chọn không hợp lệ.",
         "Invalid choice(s): one or more data inputs could not be coerced.": "Lựa chọn không hợp lệ.",
         "Invalid email address.": "Địa chỉ e-mail không hợp lệ.",
+        "Not a valid date value.": "Ngày không hợp lệ (ngày/tháng/năm).",
     }
 
     def gettext(self, string: str) -> str:
@@ -84,3 +85,20 @@ class ProvinceForm(StaffForm):
         Regexp(r"^[A-Z0-9]{1,16}$", message="Vui lòng nhập mã tỉnh (chữ và số, tối đa 16 ký tự) và tên tỉnh.")])
     name = StringField("Tên", filters=[lambda v: " ".join((v or "").split())], validators=[
         DataRequired("Vui lòng nhập mã tỉnh (chữ và số, tối đa 16 ký tự) và tên tỉnh."), Length(max=120)])
+
+
+class AuditFilterForm(StaffForm):
+    """The audit log's filters, read from the query string: a GET form changes nothing, so no CSRF."""
+
+    class Meta:
+        csrf = False
+
+    # Choices (areas, codes, people) are the ones in the viewer's scope, set by the view.
+    action = SelectField("Hành động", validators=[Optional()])
+    actor = SelectField("Người thực hiện", validators=[Optional()])
+    since = DateField("Từ ngày", validators=[Optional()])
+    until = DateField("Đến ngày", validators=[Optional()])
+
+    def validate_until(self, field):
+        if field.data and self.since.data and field.data < self.since.data:
+            raise ValidationError("Ngày kết thúc phải sau ngày bắt đầu.")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,8 +13,10 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from survey.accounts import throttle
+from survey.accounts.audit_names import action_name, describe_details
 from survey.accounts.models import FOCAL_POINT, ROLES, SYSTEM_ADMIN, AuditEvent, SignInThrottle, User
 from survey.rounds.models import Agency, Province
+from survey.spreadsheets import write_csv
 from survey.timeutil import format_local, utcnow
 
 MIN_PASSWORD_LENGTH = 10
@@ -133,20 +133,20 @@ def sign_out(session: Session, user: User) -> None:
     record(session, "auth.logout", actor=user)
 
 
-AUDIT_COLUMNS = ["Thời điểm", "Người thực hiện", "Hành động", "Đối tượng", "Đợt", "Chi tiết", "IP"]
+AUDIT_COLUMNS = ["Thời điểm", "Người thực hiện", "Hành động", "Mã hành động", "Đối tượng", "Đợt", "Chi tiết", "IP"]
 
 
-def audit_csv(session: Session, events: Select, *, actor: User | None = None) -> str:
-    """The chosen audit events as CSV for Excel; the export itself is audited."""
-    buffer = io.StringIO()
-    buffer.write("\ufeff")  # Excel needs the BOM to read UTF-8 diacritics
-    writer = csv.writer(buffer)
-    writer.writerow(AUDIT_COLUMNS)
-    for event in session.scalars(events):
-        writer.writerow([format_local(event.occurred_at), event.actor, event.action, event.target or "",
-                         event.round_id or "", event.details or "", event.ip or ""])
+def audit_csv(session: Session, events: Select, *, actor: User | None = None) -> bytes:
+    """The chosen audit events as CSV for Excel; the export itself is audited.
+
+    Targets are typed or uploaded by users (a file named ``=HYPERLINK(...).csv``), so the file is
+    written by survey.spreadsheets, which keeps every such value text.
+    """
+    rows = [[format_local(event.occurred_at), event.actor, action_name(event.action), event.action,
+             event.target or "", event.round_id or "", describe_details(event.details), event.ip or ""]
+            for event in session.scalars(events)]
     record(session, "audit.export", actor=actor)
-    return buffer.getvalue()
+    return write_csv(AUDIT_COLUMNS, rows)
 
 
 def record(session: Session, action: str, *, target: str | None = None, round_id: int | None = None,

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time, timedelta
+from math import ceil
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask import session as cookie
-from sqlalchemy import select
+from sqlalchemy import Select, func, or_, select
 
 from survey import db
-from survey.accounts import access, services, throttle
+from survey.accounts import access, audit_names, services, throttle
 from survey.accounts.access import ADMINS, STAFF, current_user, roles_required
-from survey.accounts.forms import ClearLockForm, DeactivateUserForm, LoginForm, ProvinceForm, UserForm, choices
+from survey.accounts.forms import AuditFilterForm, ClearLockForm, DeactivateUserForm, LoginForm, ProvinceForm, UserForm, choices
 from survey.accounts.models import ANALYST, FOCAL_POINT, ROLE_LABELS, ROLES, SYSTEM_ADMIN, AuditEvent, SignInThrottle, User
 from survey.rounds.models import Agency, Province, Round
-from survey.timeutil import format_local, utcnow
+from survey.timeutil import VIETNAM, format_local, utcnow
 
 bp = Blueprint("accounts", __name__, url_prefix="/admin")
 
@@ -70,28 +72,86 @@ def home():
     return render_template("accounts/home.html", rounds=db.session().scalars(query).all())
 
 
-def _audit_query():
+AUDIT_PAGE_SIZE = 50  # entries per page of the audit log
+
+
+def _audit_scope() -> Select:
+    """The entries the signed-in administrator may read: their province's, or all for a system administrator."""
     user = current_user()
-    query = select(AuditEvent).order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+    query = select(AuditEvent)
     if user.role != SYSTEM_ADMIN:
         query = query.where(AuditEvent.province_id == user.province_id)
-    action = request.args.get("action", "").strip()
-    if action:
-        query = query.where(AuditEvent.action.startswith(action))
     return query
+
+
+def _audit_filter() -> AuditFilterForm:
+    """The filter form with the choices in scope: every named action plus any code found in the log."""
+    session = db.session()
+    scope = _audit_scope().subquery()
+    found = set(session.scalars(select(scope.c.action).distinct()))
+    groups: dict[str | None, list[tuple[str, str]]] = {None: [("", "Tất cả hành động")]}
+    for area, label in audit_names.AREA_NAMES.items():
+        codes = [code for code in audit_names.ACTION_NAMES if audit_names.area_of(code) == area]
+        groups[label] = [(area, f"{label}: mọi hành động")] + [(c, audit_names.action_name(c)) for c in codes]
+    unnamed = sorted(found - set(audit_names.ACTION_NAMES))
+    if unnamed:  # recorded by a version that has no name for them yet: still filterable, shown as is
+        groups["Khác"] = [(code, code) for code in unnamed]
+    form = AuditFilterForm(request.args)
+    form.action.choices = groups
+    actors = session.scalars(select(scope.c.actor).distinct().order_by(scope.c.actor))
+    form.actor.choices = [("", "Tất cả mọi người")] + [(a, a) for a in actors]
+    return form
+
+
+def _audit_query(form: AuditFilterForm) -> Select:
+    """The chosen entries, newest first; call after ``form.validate()``."""
+    query = _audit_scope().order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+    action = form.action.data
+    if action:
+        # A bare area ("roster") means all of its actions; a full code means exactly that action.
+        query = query.where(or_(AuditEvent.action == action, AuditEvent.action.startswith(action + ".")))
+    if form.actor.data:
+        query = query.where(AuditEvent.actor == form.actor.data)
+    # Dates are Vietnam dates, both days included; the log stores UTC.
+    if form.since.data:
+        query = query.where(AuditEvent.occurred_at >= _vietnam_midnight(form.since.data))
+    if form.until.data:
+        query = query.where(AuditEvent.occurred_at < _vietnam_midnight(form.until.data + timedelta(days=1)))
+    return query
+
+
+def _vietnam_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), VIETNAM).astimezone(UTC)
 
 
 @bp.get("/audit")
 @roles_required(*ADMINS)
 def audit_log():
-    events = db.session().scalars(_audit_query().limit(500)).all()
-    return render_template("accounts/audit.html", events=events, action=request.args.get("action", ""))
+    session = db.session()
+    form = _audit_filter()
+    if not form.validate():
+        return render_template("accounts/audit.html", form=form, rows=[], total=0, page=1, pages=1,
+                               args={}), 422
+    query = _audit_query(form)
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    pages = max(ceil(total / AUDIT_PAGE_SIZE), 1)
+    page = min(max(request.args.get("page", 1, type=int), 1), pages)
+    events = session.scalars(query.offset((page - 1) * AUDIT_PAGE_SIZE).limit(AUDIT_PAGE_SIZE)).all()
+    rows = [(event, audit_names.action_name(event.action), audit_names.describe_details(event.details))
+            for event in events]
+    # The filters again, for the page links and the CSV link (empty ones left out of the address).
+    args = {name: value for name, value in request.args.items() if name != "page" and value}
+    return render_template("accounts/audit.html", form=form, rows=rows, total=total, page=page, pages=pages,
+                           args=args)
 
 
 @bp.get("/audit.csv")
 @roles_required(*ADMINS)
 def audit_export():
-    content = services.audit_csv(db.session(), _audit_query(), actor=current_user())
+    form = _audit_filter()
+    if not form.validate():
+        abort(422)
+    content = services.audit_csv(db.session(), _audit_query(form), actor=current_user())
     return Response(content, mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": "attachment; filename=nhat-ky-he-thong.csv"})
 
