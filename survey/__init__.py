@@ -7,7 +7,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from survey import boundary, db, health
+from survey import boundary, db, health, round_year
 from survey.config import PROJECT_ROOT, from_environment
 
 csrf = CSRFProtect()
@@ -55,6 +55,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     app.extensions["survey.static_urls"] = {}
     app.add_template_global(static_url)
+    app.add_template_filter(round_year.with_round_year)
 
     from survey import questionnaire_registry
 

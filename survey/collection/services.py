@@ -190,6 +190,7 @@ class PointVisit:
     place: str
     round_id: int
     round_title: str
+    round_year: int  # replaces "[năm]" in the questionnaire's texts (survey.round_year)
     province_id: int
     group_id: int
     questionnaire: Questionnaire
@@ -204,8 +205,8 @@ class PointVisit:
 
 _points = CollectionPoint.__table__
 _VISIT = (select(_points.c.id, _points.c.name, _points.c.place, _points.c.closed_at, _points.c.quota,
-                 _points.c.quota_policy, _points.c.asks_dossier, Round.id, Round.title, Round.province_id,
-                 Round.opens_at, Round.closes_at, RoundGroup.id, RoundGroup.questionnaire_key,
+                 _points.c.quota_policy, _points.c.asks_dossier, Round.id, Round.title, Round.year,
+                 Round.province_id, Round.opens_at, Round.closes_at, RoundGroup.id, RoundGroup.questionnaire_key,
                  RoundGroup.questionnaire_version, RoundGroup.questionnaire_hash)
           .join(Round, Round.id == _points.c.round_id).join(RoundGroup, RoundGroup.id == _points.c.group_id))
 
@@ -217,8 +218,8 @@ def open_point(connection: Connection, token: str) -> PointVisit:
     row = connection.execute(_VISIT.where(_points.c.token == token)).one_or_none()
     if row is None:
         raise PointRefused(Refusal.INVALID)
-    (point_id, name, place, closed_at, quota, policy, asks_dossier, round_id, title, province_id, opens_at,
-     closes_at, group_id, q_key, q_version, q_hash) = row
+    (point_id, name, place, closed_at, quota, policy, asks_dossier, round_id, title, year, province_id,
+     opens_at, closes_at, group_id, q_key, q_version, q_hash) = row
     if closed_at is not None:
         raise PointRefused(Refusal.POINT_CLOSED)
     state = window_state(opens_at, closes_at)
@@ -231,7 +232,7 @@ def open_point(connection: Connection, token: str) -> PointVisit:
     procedures = tuple(tuple(row) for row in connection.execute(
         select(Procedure.id, Procedure.code, Procedure.name, Procedure.field)
         .where(Procedure.province_id == province_id).order_by(Procedure.field, Procedure.code)))
-    return PointVisit(point_id, token, name, place, round_id, title, province_id, group_id, questionnaire, quota,
+    return PointVisit(point_id, token, name, place, round_id, title, year, province_id, group_id, questionnaire, quota,
                       policy, bool(asks_dossier), procedures)
 
 

@@ -62,6 +62,7 @@ class RoundView:
     title: str
     opens_at: datetime
     closes_at: datetime
+    year: int  # replaces "[năm]" in the questionnaire's texts (survey.round_year)
 
     def state(self, now: datetime | None = None) -> str:
         return window_state(self.opens_at, self.closes_at, now)
@@ -100,7 +101,7 @@ def _visit_query():
         select(
             AccessLink.id, AccessLink.first_opened_at,
             Respondent.id, Respondent.full_name,
-            Round.id, Round.title, Round.opens_at, Round.closes_at,
+            Round.id, Round.title, Round.opens_at, Round.closes_at, Round.year,
             RoundGroup.id, RoundGroup.code, RoundGroup.label,
             RoundGroup.questionnaire_key, RoundGroup.questionnaire_version, RoundGroup.questionnaire_hash,
             Province.name, submitted, Draft.answers, Draft.updated_at,
@@ -140,10 +141,10 @@ def open_link(session: Executor, token: str, *, for_update: bool = False) -> Vis
     row = _read_visit(session, token_hash, for_update)
     if row is None:
         raise LinkRefused(Refusal.INVALID)
-    (link_id, first_opened_at, respondent_id, full_name, round_id, title, opens_at, closes_at,
+    (link_id, first_opened_at, respondent_id, full_name, round_id, title, opens_at, closes_at, year,
      group_id, group_code, group_label, q_key, q_version, q_hash, province_name, is_submitted, draft,
      draft_updated_at) = row
-    round_ = RoundView(round_id, title, opens_at, closes_at)
+    round_ = RoundView(round_id, title, opens_at, closes_at, year)
     try:
         questionnaire = pinned_questionnaire(q_key, q_version, q_hash)
     except (QuestionnaireChanged, QuestionnaireMissing) as problem:

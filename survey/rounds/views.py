@@ -12,7 +12,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from sqlalchemy import select
 
 from questionnaires import diff_questionnaires
-from survey import db
+from survey import db, round_year
 from survey.accounts.access import ADMINS, current_user, round_in_scope, roles_required
 from survey.accounts.models import ANALYST, SYSTEM_ADMIN
 from survey.questionnaire_registry import catalog
@@ -92,9 +92,19 @@ def _render_round(round_: Round, error: str | None = None, status: int = 200):
             if previous is not None:
                 changes[group.id] = diff_questionnaires(
                     previous, cat.get(group.questionnaire_key, group.questionnaire_version))
+    # A version written for another year shows that year to respondents unless its texts say "[năm]".
+    year_warnings = {}
+    for group in round_.groups:
+        try:
+            warning = round_year.year_warning(cat.get(group.questionnaire_key, group.questionnaire_version),
+                                              round_.year)
+        except KeyError:
+            continue  # a missing version is reported by the round's checks, not here
+        if warning:
+            year_warnings[group.id] = warning
     today = datetime.now(VIETNAM).date()
     return render_template(
-        "rounds/show.html", round=round_, state=STATE_LABELS[round_.state()], changes=changes, today=today,
+        "rounds/show.html", round=round_, year_warnings=year_warnings, state=STATE_LABELS[round_.state()], changes=changes, today=today,
         locked=services.bindings_locked(session, round_), catalog=cat, local_input=local_input,
         days_left=(round_.ministry_deadline - today).days if round_.ministry_deadline else None, error=error,
         next_milestone=services.next_milestone(round_, today), progress=services.progress(session, round_),
