@@ -1,0 +1,131 @@
+"""axe-core over the respondent's pages and the main staff pages, and the sticky bar at phone size.
+
+axe-core (through axe-playwright-python) checks what a screen reader or a keyboard user meets:
+labels, names, contrast, landmarks, the page language. A serious or critical violation fails.
+"""
+
+from __future__ import annotations
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect, sync_playwright
+
+from tests.conftest import STAFF_PASSWORD
+from tests.e2e.test_respondent_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.reports.conftest import answered_round  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.browser
+
+BLOCKING = ("serious", "critical")
+_axe = Axe()
+
+
+def assert_accessible(page, what: str) -> None:
+    results = _axe.run(page)
+    problems = [v for v in results.response["violations"] if v.get("impact") in BLOCKING]
+    described = "\n".join(
+        f"- {v['id']} ({v['impact']}): {v['help']} — "
+        + "; ".join(" ".join(node["target"]) for node in v["nodes"][:5])
+        for v in problems)
+    assert not problems, f"{what}: {len(problems)} serious or critical axe violations\n{described}"
+
+
+@pytest.fixture
+def browser():
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+def _page(browser, width: int, height: int, **options):
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="vi-VN", **options)
+    return context.new_page()
+
+
+def _overlap(a: dict, b: dict) -> bool:
+    return (a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"]
+            and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"])
+
+
+def test_the_respondents_pages_pass_axe_and_the_action_bar_never_covers_an_option(survey_round, live_server,
+                                                                                   browser):
+    _, tokens = survey_round(per_group=1)
+    token = tokens["hdnd"][0]
+    phone = _page(browser, 360, 640, is_mobile=True, has_touch=True)
+
+    phone.goto(f"{live_server}/r/{token}")
+    assert_accessible(phone, "landing page")
+
+    phone.goto(f"{live_server}/r/{token}/section/1")
+    assert_accessible(phone, "section page")
+    bar = phone.locator(".actions.sticky")
+    options = phone.locator("label.option")
+    assert options.count() > 10
+    for index in range(options.count()):
+        option = options.nth(index)
+        # As the browser brings an option into view (keyboard focus, "find", a link to a question):
+        # to the nearest edge, which is the bottom one when scrolling down.
+        option.evaluate("label => label.scrollIntoView({block: 'nearest'})")
+        box, covering = option.bounding_box(), bar.bounding_box()
+        assert box and covering
+        assert not _overlap(box, covering), f"the action bar covers option {index}: {box} under {covering}"
+        option.locator("input").focus()
+        box, covering = option.bounding_box(), bar.bounding_box()
+        assert not _overlap(box, covering), f"the action bar covers focused option {index}"
+
+    phone.goto(f"{live_server}/r/{token}/review")
+    assert_accessible(phone, "review page")
+
+    # Answer everything through the form posts, then the sent page.
+    phone.goto(f"{live_server}/r/{token}/section/1")
+    while True:
+        for fieldset in phone.locator("fieldset.question").all():
+            first = fieldset.locator("input[type=radio], input[type=checkbox]").first
+            if first.count():
+                first.check()
+            elif fieldset.locator("textarea").count():
+                fieldset.locator("textarea").fill("Không")
+        next_button = phone.get_by_role("button", name="Lưu và tiếp tục »")
+        if next_button.count():
+            next_button.click()
+            continue
+        phone.get_by_role("button", name="Lưu và xem lại »").click()
+        break
+    phone.get_by_role("button", name="Gửi phiếu khảo sát").click()
+    expect(phone.locator("#confirmation")).to_be_visible()
+    assert_accessible(phone, "sent page")
+    phone.context.close()
+
+
+def test_the_main_staff_pages_pass_axe(app, answered_round, staff, live_server, browser):  # noqa: F811
+    from survey import db
+    from survey.assessment.services import start_cycle
+    from survey.questionnaire_registry import catalog
+    from survey.rounds.models import Round
+
+    round_id = answered_round()
+    with app.app_context(), db.unit_of_work() as session:
+        start_cycle(session, session.get(Round, round_id), catalog())
+    email = staff("province_admin")
+    desktop = _page(browser, 1280, 900)
+
+    desktop.goto(f"{live_server}/admin/login")
+    assert_accessible(desktop, "sign-in page")
+    desktop.get_by_label("E-mail").fill(email)
+    desktop.get_by_label("Mật khẩu").fill(STAFF_PASSWORD)
+    desktop.get_by_role("button", name="Đăng nhập").click()
+    expect(desktop).to_have_url(f"{live_server}/admin/")
+    assert_accessible(desktop, "home page")
+    for what, path in [
+        ("round page", f"/admin/rounds/{round_id}"),
+        ("roster list", f"/admin/rounds/{round_id}/respondents"),
+        ("campaign page", f"/admin/rounds/{round_id}/mail"),
+        ("analysis summary", f"/admin/rounds/{round_id}/analysis"),
+        ("self-assessment board", f"/admin/assessment/rounds/{round_id}/board"),
+        ("audit log", "/admin/audit"),
+    ]:
+        reply = desktop.goto(f"{live_server}{path}")
+        assert reply.status == 200, (what, reply.status)
+        assert_accessible(desktop, what)
+    desktop.context.close()
