@@ -63,6 +63,9 @@ ACTION_NAMES = {
     "mail.schedule": "Hẹn giờ gửi thư",
     "mail.schedule_cancel": "Hủy lịch gửi thư",
     "mail.schedule_run": "Chạy lịch gửi thư",
+    "mail.digest_schedule": "Hẹn gửi thư tổng hợp cho đầu mối",
+    "mail.digest_stop": "Dừng thư tổng hợp cho đầu mối",
+    "mail.digest_run": "Gửi thư tổng hợp cho đầu mối",
     "mail.monitor_export": "Xuất bảng theo dõi tiến độ",
     "mail.links_export": "Xuất đường dẫn cá nhân (SMS/Zalo, thư in)",
     "reports.export_xlsx": "Xuất kết quả (Excel)",
@@ -161,6 +164,8 @@ DETAIL_LABELS = {
     "quota_policy": "cách tính chỉ tiêu",
     "asks_dossier": "hỏi mã hồ sơ",
     "problems": "số lỗi",
+    "first_at": "lần gửi đầu",
+    "stopped": "lý do dừng",
 }
 
 # Values that are themselves codes: field names (in "changed"), roles, option values, export targets.
