@@ -72,6 +72,7 @@ ACTION_NAMES = {
     "reports.export_csv": "Xuất kết quả (CSV)",
     "reports.export_sav": "Xuất phiếu ẩn danh (SPSS)",
     "reports.export_pdf": "Xuất báo cáo phân tích (PDF)",
+    "reports.export_comments": "Xuất ý kiến tự do (Excel)",
     "reports.self_assessment_import": "Nhập điểm tự đánh giá",
     "assessment.start": "Bắt đầu kỳ tự đánh giá",
     "assessment.assign": "Phân công tự đánh giá",
@@ -165,6 +166,7 @@ DETAIL_LABELS = {
     "asks_dossier": "hỏi mã hồ sơ",
     "problems": "số lỗi",
     "first_at": "lần gửi đầu",
+    "comments": "số ý kiến",
     "stopped": "lý do dừng",
 }
 
