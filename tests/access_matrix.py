@@ -36,6 +36,7 @@ def parameter_values(app, round_id: int) -> dict[str, object]:
             "chart": "fields",
             "fmt": "png",
             "kind": "csv",
+            "frozen_id": 1,  # frozen results: none exists, allowed roles get 404, the others 403
             # assessment: a sub-criterion code and an evidence document (none exists: 404 when allowed)
             "code": "2.1.1",
             "document_id": 1,

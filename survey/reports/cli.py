@@ -11,7 +11,7 @@ from flask.cli import with_appcontext
 
 from survey import db
 from survey.questionnaire_registry import catalog
-from survey.reports import computation
+from survey.reports import computation, freezing
 from survey.reports.exports import write_report_directory
 from survey.reports.options import OptionsError, parse_options
 from survey.rounds.models import Round
@@ -80,9 +80,7 @@ def compute_command(round_id, dont_know, pooling, weighting, min_cell, reliabili
         computed = _compute(session, _round(session, round_id), options, reliability, _progress(as_json))
     result = computed.result
     if as_json:
-        out = result.to_json_dict()
-        out["responses"] = computed.response_counts
-        click.echo(json.dumps(out, ensure_ascii=False, indent=1))
+        click.echo(json.dumps(freezing.figures(computed), ensure_ascii=False, indent=1))
         return
     total = result.survey_total
     click.echo(f"Điểm điều tra XHH: {total['points']:.2f} / {total['max_points']:.2f}")
@@ -113,3 +111,25 @@ def report_command(round_id, dont_know, pooling, weighting, min_cell, reliabilit
         written = write_report_directory(session, round_, computed, out_dir, progress=notify)
     for path in written:
         click.echo(str(path))
+
+
+@group.command("freeze")
+@option_flags
+@click.option("--name", required=True, help='e.g. "Kết quả gửi Hội đồng thẩm định 12/2026"')
+@with_appcontext
+def freeze_command(round_id, dont_know, pooling, weighting, min_cell, reliability, name):
+    """Freeze a round's result under NAME: figures, versions, every export file and a content hash."""
+    options = _options(dont_know, pooling, weighting, min_cell)
+    with db.unit_of_work() as session:
+        round_ = _round(session, round_id)
+        try:
+            frozen = freezing.freeze(session, round_, catalog(), options, name, reliability=reliability,
+                                     progress=_progress(False))
+        except (OptionsError, freezing.FreezeError) as problem:
+            raise click.ClickException(str(problem)) from None
+        # Said only after the commit: a freeze that fails to commit must not read as done.
+        lines = [f"Đã khóa kết quả chính thức “{frozen.name}” (số {frozen.id}).",
+                 f"Mã băm SHA-256: {frozen.content_sha256}",
+                 *(f"  {file.filename}: {file.size} byte, {file.sha256}" for file in frozen.files)]
+    for line in lines:
+        click.echo(line)

@@ -27,8 +27,10 @@ EXPORTS = {
 }
 
 
-def export_bytes(session: Session, round_: Round, computed: Computed, kind: str) -> tuple[bytes, str, str]:
-    """The file of one export kind, its download name and MIME type; the export is audited."""
+def export_bytes(session: Session, round_: Round, computed: Computed, kind: str, *,
+                 audit: bool = True) -> tuple[bytes, str, str]:
+    """The file of one export kind, its download name and MIME type; the export is audited
+    (unless the caller audits the larger action it is part of, such as a freeze)."""
     if kind not in EXPORTS:
         raise KeyError(kind)
     name, mimetype = EXPORTS[kind]
@@ -50,8 +52,9 @@ def export_bytes(session: Session, round_: Round, computed: Computed, kind: str)
             issuer = Issuer.for_province(round_.province.name, utcnow().astimezone(VIETNAM).date())
             write_report_pdf(path, computed.result, issuer, groups, report_figures(computed))
         payload = path.read_bytes()
-    record(session, f"reports.export_{kind}", target=name, round_id=round_.id, province_id=round_.province_id,
-           details={"options": computed.result.options.as_dict()})
+    if audit:
+        record(session, f"reports.export_{kind}", target=name, round_id=round_.id, province_id=round_.province_id,
+               details={"options": computed.result.options.as_dict()})
     return payload, f"dot-{round_.id}-{name}", mimetype
 
 

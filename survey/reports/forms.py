@@ -2,6 +2,8 @@
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import HiddenField, StringField
+from wtforms.validators import DataRequired, Length
 
 
 class SelfAssessmentForm(FlaskForm):
@@ -9,3 +11,16 @@ class SelfAssessmentForm(FlaskForm):
         FileRequired("Chưa chọn tệp."),
         FileAllowed(["xlsx", "csv"], "Chỉ nhận tệp .xlsx hoặc .csv."),
     ])
+
+
+class FreezeForm(FlaskForm):
+    """Name the computation to freeze; the options travel as hidden fields from the page shown."""
+
+    name = StringField("Tên kết quả chính thức", validators=[
+        DataRequired("Vui lòng đặt tên cho kết quả chính thức."),
+        Length(max=255, message="Tên dài tối đa 255 ký tự."),
+    ])
+    dont_know = HiddenField()
+    pooling = HiddenField()
+    weighting = HiddenField()
+    min_cell = HiddenField()

@@ -1,11 +1,13 @@
-"""Models of the reports area: the self-assessment points imported per round."""
+"""Models of the reports area: the self-assessment points imported per round, and frozen results."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, Float, ForeignKey, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (
+    JSON, Boolean, CheckConstraint, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.db import Base
 from survey.timeutil import utcnow
@@ -32,3 +34,52 @@ class SelfAssessment(Base):
     structure_version: Mapped[str] = mapped_column(String(32))
     source_filename: Mapped[str] = mapped_column(String(255))
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class FrozenResult(Base):
+    """A computation as it was sent to the council and the Ministry (the round's official result).
+
+    Written once by ``survey.reports.freezing.freeze`` and never updated: no page or command
+    edits or deletes it, and a later recomputation is compared with it, never stored over it.
+    The round cannot be deleted from under it (RESTRICT).
+    """
+
+    __tablename__ = "frozen_results"
+    __table_args__ = (
+        UniqueConstraint("round_id", "name"),
+        CheckConstraint("name <> ''", name="name_not_empty"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="RESTRICT"))
+    name: Mapped[str] = mapped_column(String(255))
+    options: Mapped[dict] = mapped_column(JSON)
+    reliability: Mapped[bool] = mapped_column(Boolean)
+    # Questionnaire and structure versions with their content hashes, as the computation read them.
+    provenance: Mapped[dict] = mapped_column(JSON)
+    # Canonical JSON text, not a JSON column: the hash is over these exact bytes, which a
+    # database's JSON type could re-serialise (key order, number spelling).
+    figures: Mapped[str] = mapped_column(Text)
+    figures_sha256: Mapped[str] = mapped_column(String(64))
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    frozen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    frozen_by: Mapped[str] = mapped_column(String(320))  # kept if the account goes
+    frozen_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    files: Mapped[list[FrozenFile]] = relationship(order_by="FrozenFile.id", viewonly=True)
+
+
+class FrozenFile(Base):
+    """One file of a frozen result, kept byte for byte (content loaded only for a download)."""
+
+    __tablename__ = "frozen_result_files"
+    __table_args__ = (UniqueConstraint("frozen_result_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    frozen_result_id: Mapped[int] = mapped_column(ForeignKey("frozen_results.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(8))
+    filename: Mapped[str] = mapped_column(String(255))
+    mimetype: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)

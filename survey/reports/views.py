@@ -7,11 +7,11 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from analysis.charts import figure_bytes
 from analysis.scoring import STATUS_VI
 from survey import db
-from survey.accounts.access import roles_required, round_in_scope
+from survey.accounts.access import ADMINS, current_user, roles_required, round_in_scope
 from survey.accounts.models import ANALYST, PROVINCE_ADMIN, SYSTEM_ADMIN
 from survey.questionnaire_registry import catalog
-from survey.reports import charts, comments, computation, exports, self_assessment as sa
-from survey.reports.forms import SelfAssessmentForm
+from survey.reports import charts, comments, computation, exports, freezing, self_assessment as sa
+from survey.reports.forms import FreezeForm, SelfAssessmentForm
 from survey.reports.options import OPTION_CHOICES, OptionsError, options_query, parse_options
 
 bp = Blueprint("reports", __name__, url_prefix="/admin")
@@ -56,7 +56,8 @@ def round_summary(round_id: int):
     computed = _computed(round_, options)
     return render_template("reports/summary.html", round=round_, c=computed, r=computed.result,
                            options=options, query=_query(options), choices=OPTION_CHOICES,
-                           unscored=computation.unscored_subcriteria(computed))
+                           unscored=computation.unscored_subcriteria(computed),
+                           frozen=freezing.comparisons(freezing.frozen_results(db.session(), round_), computed))
 
 
 @bp.get("/rounds/<int:round_id>/analysis/fields/<int:field>")
@@ -142,3 +143,71 @@ def self_assessment(round_id: int):
     status = 400 if problems else 200
     return render_template("reports/self_assessment.html", round=round_, rows=rows, problems=problems,
                            form=form), status
+
+
+def _frozen_page(round_, options, form, problems: list[str]):
+    return render_template("reports/frozen_list.html", round=round_, options=options, choices=OPTION_CHOICES,
+                           frozen=freezing.frozen_results(db.session(), round_), form=form, problems=problems,
+                           may_freeze=current_user().role in ADMINS)
+
+
+@bp.get("/rounds/<int:round_id>/analysis/frozen")
+@roles_required(*READERS)
+def frozen_results(round_id: int):
+    round_ = round_in_scope(round_id)
+    options = _options()
+    return _frozen_page(round_, options, FreezeForm(data=options_query(options)), [])
+
+
+@bp.post("/rounds/<int:round_id>/analysis/frozen")
+@roles_required(*ADMINS)
+def freeze_results(round_id: int):
+    round_ = round_in_scope(round_id)
+    form = FreezeForm()
+    chosen = {name: form[name].data for name in OPTION_CHOICES.keys() | {"min_cell"}}
+    try:
+        options = parse_options(chosen)
+    except OptionsError as problem:
+        options, problems = parse_options({}), [str(problem)]
+    else:
+        problems = [] if form.validate() else [m for messages in form.errors.values() for m in messages]
+    if not problems:
+        try:
+            frozen = freezing.freeze(db.session(), round_, catalog(), options, form.name.data, actor=current_user())
+        except (OptionsError, freezing.FreezeError) as problem:
+            problems = [str(problem)]
+        else:
+            flash(f"Đã khóa kết quả chính thức “{frozen.name}”.")
+            return redirect(url_for("reports.frozen_detail", round_id=round_.id, frozen_id=frozen.id))
+    return _frozen_page(round_, options, form, problems), 422
+
+
+@bp.get("/rounds/<int:round_id>/analysis/frozen/<int:frozen_id>")
+@roles_required(*READERS)
+def frozen_detail(round_id: int, frozen_id: int):
+    round_ = round_in_scope(round_id)
+    frozen = freezing.frozen_result(db.session(), round_, frozen_id)
+    if frozen is None:
+        abort(404)
+    options = freezing.frozen_options(frozen)
+    changes, problem = None, None
+    try:
+        # Alpha is left out: it streams every response, too slow for a page (the comparison skips it).
+        changes = freezing.compare(frozen, computation.compute(db.session(), round_, catalog(), options))
+    except OptionsError as error:
+        problem = str(error)
+    return render_template("reports/frozen.html", round=round_, frozen=frozen, changes=changes, problem=problem,
+                           intact=freezing.is_intact(frozen), query=options_query(options))
+
+
+@bp.get("/rounds/<int:round_id>/analysis/frozen/<int:frozen_id>/<kind>")
+@roles_required(*READERS)
+def frozen_download(round_id: int, frozen_id: int, kind: str):
+    round_ = round_in_scope(round_id)
+    frozen = freezing.frozen_result(db.session(), round_, frozen_id)
+    file = freezing.download(db.session(), frozen, kind) if frozen is not None else None
+    if file is None:
+        abort(404)
+    return Response(file.content, mimetype=file.mimetype, headers={
+        "Content-Disposition": f'attachment; filename="chinh-thuc-{frozen.id}-{file.filename}"',
+        "Cache-Control": "no-store"})
