@@ -74,6 +74,8 @@ ACTION_NAMES = {
     "reports.export_pdf": "Xuất báo cáo phân tích (PDF)",
     "reports.export_comments": "Xuất ý kiến tự do (Excel)",
     "reports.self_assessment_import": "Nhập điểm tự đánh giá",
+    "reports.freeze": "Chốt kết quả chính thức",
+    "reports.frozen_download": "Tải tệp kết quả đã chốt",
     "assessment.start": "Bắt đầu kỳ tự đánh giá",
     "assessment.assign": "Phân công tự đánh giá",
     "assessment.open": "Mở tự đánh giá",
