@@ -32,6 +32,15 @@ class AnalysisOptions:
         (column ``n_weighted``, see :func:`analysis.weighting.apply_weights`).
     min_cell : int
         Breakdowns backed by fewer responses than this are suppressed.
+    hidden_groups : {"exclude", "include"}
+        Whether a group row withheld for having fewer than ``min_cell`` responses
+        still counts in the pooled sub-criterion score.  ``"exclude"`` (default):
+        the pooled score, its counts and alpha_g are over the published groups
+        only, so it can be recomputed from what is published and reveals nothing
+        of the hidden group, and three people do not carry 1/G of the weight.
+        ``"include"``: every group counts; the pooled row is then one equation in
+        the hidden group's score, so a second group is hidden alongside
+        (complementary suppression, see :mod:`analysis.suppression`).
     confidence : float
         Confidence level of every interval, in (0, 1).
     bootstrap_samples : int
@@ -44,6 +53,7 @@ class AnalysisOptions:
     pooling: Literal["equal", "size"] = "equal"
     weighting: Literal["none", "group"] = "none"
     min_cell: int = 5
+    hidden_groups: Literal["exclude", "include"] = "exclude"
     confidence: float = 0.95
     bootstrap_samples: int = 2000
     seed: int = 20231210
@@ -56,6 +66,8 @@ class AnalysisOptions:
             errors.append(f"pooling must be 'equal' or 'size', got {self.pooling!r}")
         if self.weighting not in ("none", "group"):
             errors.append(f"weighting must be 'none' or 'group', got {self.weighting!r}")
+        if self.hidden_groups not in ("exclude", "include"):
+            errors.append(f"hidden_groups must be 'exclude' or 'include', got {self.hidden_groups!r}")
         if isinstance(self.min_cell, bool) or not isinstance(self.min_cell, int) or self.min_cell < 0:
             errors.append(f"min_cell must be an integer >= 0, got {self.min_cell!r}")
         if not isinstance(self.confidence, (int, float)) or not 0 < self.confidence < 1:
@@ -91,6 +103,11 @@ class AnalysisOptions:
             ("dont_know", f"\"Không biết\": {dont_know}. Độ tin cậy (Cronbach alpha) và kiểm định so sánh nhóm "
                           "luôn bỏ \"không biết\" (không phải một mức trên thang đo), kể cả khi chọn tính 0 điểm."),
             ("weighting", weighting),
+            ("hidden_groups", "Nhóm có dưới k phiếu (bị ẩn): " + (
+                "không tính vào điểm gộp của tiêu chí thành phần; điểm gộp chỉ gồm các nhóm được công bố."
+                if self.hidden_groups == "exclude" else
+                "vẫn tính vào điểm gộp của tiêu chí thành phần; khi đó một nhóm khác cũng bị ẩn để không suy "
+                "ra được điểm của nhóm nhỏ.")),
             ("intervals", "Khoảng tin cậy của tiêu chí thành phần và chỉ số SIPAS tính theo người trả lời "
                           "(mỗi người trả lời nhiều câu của cùng một tiêu chí), không coi từng câu trả lời là độc lập."),
         ]

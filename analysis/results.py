@@ -20,7 +20,7 @@ from .scoring import points_of_subcriteria, score_answers, scores_of_items, tota
 from .sipas import SipasResult, satisfaction_of
 from .sipas_points import RULE as SIPAS_RULE
 from .sipas_points import sipas_links, sipas_subcriterion_points
-from .suppression import suppress_small_cells
+from .suppression import hide_complements, suppress_small_cells
 from .weighting import apply_weights, poststratification_weights
 
 __all__ = ["RoundResult", "compute_round", "frequencies", "par_of_round"]
@@ -136,6 +136,53 @@ def _frequencies(c: pd.DataFrame, it: pd.DataFrame, options: AnalysisOptions, re
         out["pct"] = np.where(out["n_responses"] > 0, 100 * out["n"] / out["n_responses"], np.nan)
     out = out.sort_values(keys, kind="stable").reset_index(drop=True)
     return suppress_small_cells(out, "n_responses", options.min_cell, columns=["n", "pct"])
+
+
+def _hide_derivable(freq: pd.DataFrame, scores: pd.DataFrame, points: pd.DataFrame, it: pd.DataFrame,
+                    k: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Hide every (group, question) from which a hidden cell could be solved.
+
+    A group's sub-criterion score is the mean over its answers to the
+    sub-criterion's questions, so a group row withheld by complementary
+    suppression would follow from that group's item frequencies or item
+    scores: they are hidden with it.  The SIPAS tables publish each satisfaction
+    and expectation question pooled over the groups, so a question's pooled
+    counts minus the visible groups' would give a single hidden group's: the
+    group frequencies of such a question get their own complement.  Likewise a
+    shown group row with a single hidden question.  An item score is hidden
+    when its frequencies are.
+    """
+    cells = freq.groupby(["group", "question"], sort=True).agg(
+        n_responses=("n_responses", "first"), hidden=("suppressed", "all")).reset_index()
+    meta = it.groupby(["group", "question"], sort=True).agg(
+        subcriterion=("subcriterion", "first"), sipas_element=("sipas_element", "first"),
+        sipas_policy=("sipas_policy", "first"), is_expectation=("is_expectation", "any")).reset_index()
+    cells = cells.merge(meta, on=["group", "question"], how="left")
+    rows = points[~points["is_pooled"].astype(bool) & points["suppressed"].astype(bool)]
+    withheld = set(zip(rows["group"], rows["subcriterion"]))
+    hide = cells["hidden"].to_numpy(dtype=bool) | np.array(
+        [(g, sub) in withheld for g, sub in zip(cells["group"], cells["subcriterion"])], dtype=bool)
+    pooled_q = cells["sipas_element"].notna() | cells["sipas_policy"].notna() | cells["is_expectation"].astype(bool)
+    questions = cells["question"].to_numpy()
+    n = cells["n_responses"].to_numpy(dtype=float)
+    relations = [(questions == q) & (n > 0) for q in pd.unique(questions[pooled_q.to_numpy()])]
+    # A shown group row is an equation in its questions' answers: an optional question answered by
+    # fewer than k inside it would be the row minus its sibling questions.
+    shown = points[~points["is_pooled"].astype(bool) & ~points["suppressed"].astype(bool)]
+    groups, subs = cells["group"].to_numpy(), cells["subcriterion"].to_numpy()
+    relations += [(groups == g) & (subs == sub) & (n > 0) for g, sub in zip(shown["group"], shown["subcriterion"])]
+    hide = hide_complements(n, hide, relations)
+    hidden = set(zip(cells.loc[hide, "group"], cells.loc[hide, "question"]))
+
+    def flagged(frame: pd.DataFrame) -> pd.DataFrame:
+        flag = np.array([key in hidden for key in zip(frame["group"], frame["question"])], dtype=bool)
+        return frame.assign(suppressed=frame["suppressed"].to_numpy(dtype=bool) | flag)
+
+    freq = suppress_small_cells(flagged(freq), "n_responses", k, columns=["n", "pct"])
+    attrs = dict(scores.attrs)
+    scores = suppress_small_cells(flagged(scores), "n_responses", k)
+    scores.attrs = attrs
+    return freq, scores
 
 
 def _scales(it: pd.DataFrame, st: pd.DataFrame) -> dict[str, list[str]]:
@@ -268,6 +315,7 @@ def compute_round(
     }
     notify("frequencies")
     freq = _frequencies(x.counts, x.items, options, sipas_respondents)
+    freq, scores = _hide_derivable(freq, scores, points, x.items, options.min_cell)
 
     par = None
     if self_assessment is not None:

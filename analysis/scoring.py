@@ -35,7 +35,7 @@ import pandas as pd
 from ._inputs import check_counts, check_items, check_structure, listing, require_columns
 from .options import AnalysisOptions
 from .rounding import round_half_up
-from .suppression import suppress_small_cells
+from .suppression import hide_complements, suppress_small_cells
 from .uncertainty import t_interval, z_value
 
 __all__ = ["item_scores", "subcriterion_points", "field_totals", "scored_answers", "point_status", "STATUS_VI"]
@@ -175,8 +175,9 @@ def _respondent_level(per_g: pd.DataFrame, cell_intervals: pd.DataFrame) -> pd.D
     return out.drop(columns=["variance", "low", "high"])
 
 
-def _alphas(cells: pd.DataFrame, pooling: str, group_weights: Mapping[str, float] | None) -> np.ndarray:
-    has = cells["v_m"].to_numpy() > 0
+def _alphas(cells: pd.DataFrame, pooling: str, group_weights: Mapping[str, float] | None,
+            in_pool: np.ndarray) -> np.ndarray:
+    has = (cells["v_m"].to_numpy() > 0) & in_pool
     if group_weights is not None:
         raw = np.array([float(group_weights.get(g, 0.0)) for g in cells["group"]])
         if np.any(raw < 0) or np.any(np.isnan(raw)):
@@ -282,7 +283,11 @@ def points_of_subcriteria(
             "title": meta["title"],
             "max_points": meta["max_points"],
         }
-        alphas = _alphas(cells, options.pooling, group_weights) if len(cells) else np.array([])
+        n_resp = cells["n_resp"].to_numpy(dtype=float)
+        in_pool = n_resp > 0
+        if options.hidden_groups == "exclude":  # a withheld group takes no part in the pooled row
+            in_pool &= n_resp >= options.min_cell
+        alphas = _alphas(cells, options.pooling, group_weights, in_pool) if len(cells) else np.array([])
         for i, cell in cells.iterrows():
             rows.append(
                 {
@@ -296,6 +301,7 @@ def points_of_subcriteria(
                     "score": cell["mean_weight"],
                     "score_low": cell["mean_low"],
                     "score_high": cell["mean_high"],
+                    "_in_pool": bool(in_pool[i]),
                 }
             )
         used = alphas > 0 if len(cells) else np.array([], dtype=bool)
@@ -315,17 +321,20 @@ def points_of_subcriteria(
                 "group": pd.NA,
                 "is_pooled": True,
                 "alpha": np.nan,
-                "n_responses": float(cells["n_resp"].sum()) if len(cells) else 0.0,
-                "n_valid": float(cells["v_n"].sum()) if len(cells) else 0.0,
-                "n_missing": float(cells["n_missing"].sum()) if len(cells) else 0.0,
+                # Every group's response count is published, so is their sum; the other counts are
+                # over the pooled groups only (a withheld group's don't-knows must not be a difference).
+                "n_responses": float(n_resp.sum()) if len(cells) else 0.0,
+                "n_valid": float(cells.loc[in_pool, "v_n"].sum()) if len(cells) else 0.0,
+                "n_missing": float(cells.loc[in_pool, "n_missing"].sum()) if len(cells) else 0.0,
                 "score": s,
                 "score_low": low,
                 "score_high": high,
+                "_in_pool": False,
             }
         )
     cols = [
         "field", "criterion", "subcriterion", "title", "max_points", "group", "is_pooled", "alpha",
-        "n_responses", "n_valid", "n_missing", "score", "score_low", "score_high",
+        "n_responses", "n_valid", "n_missing", "score", "score_low", "score_high", "_in_pool",
     ]
     out = pd.DataFrame(rows, columns=cols)
     if len(out):
@@ -370,29 +379,32 @@ def _suppress_points(out: pd.DataFrame, k: int) -> pd.DataFrame:
 
     Primary: a group row backed by fewer than ``k`` responses, and a pooled row
     whose groups together have fewer than ``k`` (it would then be a small cell
-    itself).  Complementary: the pooled row is a known combination of the
-    group rows (alpha_g are published or follow from the options), so when
-    exactly one group row with responses is hidden and the pooled row is shown,
-    that group's score (and counts) would follow from the pooled row minus the
-    visible groups.  The visible contributing group with the fewest responses
-    is then hidden too, leaving at least two unknowns in one equation.
+    itself) or that pools none of its groups (all withheld under
+    hidden_groups="exclude").  Complementary: a shown pooled row is two
+    published equations in the pooled groups, its score (a combination with
+    known alpha_g: published, or following from the options) and its counts
+    (sums).  When one of them holds a single hidden group, the visible group
+    with the fewest responses is hidden too (:func:`hide_complements`).  Under
+    hidden_groups="exclude" no hidden group is pooled and nothing more is hidden.
     """
     keep = ["field", "max_points"]
     n = out["n_responses"].to_numpy(dtype=float)
     pooled = out["is_pooled"].to_numpy(dtype=bool)
+    in_pool = out["_in_pool"].to_numpy(dtype=bool)
+    scored = out["alpha"].fillna(0).to_numpy(dtype=float) > 0
     hide = n < k
     codes = out["subcriterion"].to_numpy()
+    relations = []
     for code in pd.unique(codes):
         here = codes == code
+        if not (here & in_pool).any() and (here & ~pooled & (n > 0)).any():
+            hide[here & pooled] = True
         if hide[here & pooled].all():
             continue  # nothing to derive from: the pooled row is hidden too
-        contributing = here & ~pooled & (n > 0)
-        hidden = contributing & hide
-        if hidden.sum() == 1:
-            visible = np.flatnonzero(contributing & ~hide)
-            if len(visible):  # ties: the first group in code order (rows are sorted by group)
-                hide[visible[np.argmin(n[visible])]] = True
-    frame = out.assign(_hide=np.where(hide, 0, 1))
+        relations += [here & in_pool, here & scored]
+    # ties: the first group in code order (rows are sorted by group)
+    hide = hide_complements(n, hide, relations)
+    frame = out.drop(columns="_in_pool").assign(_hide=np.where(hide, 0, 1))
     # The number of responses per group stays visible (it is the response
     # count published on the summary anyway); what they answered is hidden.
     frame = suppress_small_cells(frame, "_hide", 1, keep=keep + ["n_responses"])

@@ -3,6 +3,11 @@
 Suppression is about the number of RESPONSES behind a breakdown (a group, an
 agency, a sub-criterion in one group ...), never about a single option count:
 a cell "3 people answered C" inside a breakdown of 40 responses is published.
+
+A hidden cell must also stay hidden from the published figures that add cells
+up (a pooled score is a weighted sum of group scores, a pooled frequency the
+sum of the groups' frequencies): :func:`hide_complements` hides a second cell
+wherever a published total would otherwise leave a single unknown.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import pandas as pd
 
 from ._inputs import require_columns
 
-__all__ = ["suppress_small_cells"]
+__all__ = ["suppress_small_cells", "hide_complements"]
 
 
 def suppress_small_cells(
@@ -79,4 +84,43 @@ def suppress_small_cells(
             col[flag] = None
             out[c] = col
     out["suppressed"] = flag
+    return out
+
+
+def hide_complements(n, hide, relations) -> np.ndarray:
+    """Complementary suppression: no published total may leave a single hidden member.
+
+    Parameters
+    ----------
+    n : array of numbers
+        Responses behind each cell; the complement chosen is the visible member
+        with the fewest (ties: the first), the least information given up.
+    hide : array of bool
+        Cells already hidden (primary suppression).
+    relations : iterable of bool arrays
+        One mask per published total: the cells it adds up (with known
+        coefficients).  A relation whose total is itself hidden is left out by
+        the caller.
+
+    Returns
+    -------
+    ndarray of bool
+        ``hide`` with complements added.  With exactly one hidden member, the
+        total minus the visible members would be that member; hiding a second
+        leaves two unknowns in the equation.  Repeated until stable, because a
+        complement hidden for one relation can be the single hidden member of
+        another.
+    """
+    n = np.asarray(n, dtype=float)
+    out = np.asarray(hide, dtype=bool).copy()
+    relations = [np.asarray(r, dtype=bool) for r in relations]
+    changed = True
+    while changed:
+        changed = False
+        for members in relations:
+            if (members & out).sum() == 1:
+                visible = np.flatnonzero(members & ~out)
+                if len(visible):
+                    out[visible[np.argmin(n[visible])]] = True
+                    changed = True
     return out

@@ -10,6 +10,7 @@ OPTION_CHOICES = {
     "dont_know": {"exclude": "Loại trừ (không tính)", "zero": "Tính là 0 điểm"},
     "pooling": {"equal": "Trọng số bằng nhau", "size": "Theo số câu trả lời của nhóm"},
     "weighting": {"none": "Không gia quyền", "group": "Gia quyền hậu phân tầng theo nhóm"},
+    "hidden_groups": {"exclude": "Không tính nhóm bị ẩn vào điểm gộp", "include": "Tính cả nhóm bị ẩn (ẩn bổ sung một nhóm)"},
 }
 
 
@@ -37,4 +38,4 @@ def parse_options(args: Mapping[str, str]) -> AnalysisOptions:
 def options_query(options: AnalysisOptions) -> dict[str, str]:
     """The options as URL parameters, so that downloads and charts use what the page showed."""
     return {"dont_know": options.dont_know, "pooling": options.pooling, "weighting": options.weighting,
-            "min_cell": str(options.min_cell)}
+            "hidden_groups": options.hidden_groups, "min_cell": str(options.min_cell)}

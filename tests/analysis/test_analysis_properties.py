@@ -76,14 +76,19 @@ def test_item_scores_suppress_below_k(ns, k):
 
 
 @SETTINGS
-@given(st.tuples(counts5, counts5, counts5), st.integers(0, 12), st.sampled_from(["equal", "size"]))
-def test_pooled_row_never_reveals_a_single_hidden_group(ns, k, pooling):
+@given(st.tuples(counts5, counts5, counts5), st.integers(0, 12), st.sampled_from(["equal", "size"]),
+       st.sampled_from(["include", "exclude"]))
+def test_pooled_row_never_reveals_a_single_hidden_group(ns, k, pooling, hidden_groups):
     counts, items = build(ns)
-    points = subcriterion_points(counts, items, STRUCT, AnalysisOptions(min_cell=k, pooling=pooling))
+    options = AnalysisOptions(min_cell=k, pooling=pooling, hidden_groups=hidden_groups)
+    points = subcriterion_points(counts, items, STRUCT, options)
     for _, rows in points.groupby("subcriterion"):
         pool = rows[rows["is_pooled"]].iloc[0]
         groups = rows[~rows["is_pooled"]]
-        assert pool["suppressed"] == (groups["n_responses"].sum() < k)
+        n = groups["n_responses"]
+        # exclude: a pooled row of withheld groups only pools nothing and is withheld too
+        nothing_pooled = hidden_groups == "exclude" and (n > 0).any() and not (n >= k).any()
+        assert pool["suppressed"] == (n.sum() < k or nothing_pooled)
         assert (groups.loc[groups["n_responses"] < k, "suppressed"]).all()
         hidden_with_answers = groups["suppressed"] & (groups["n_responses"] > 0)
         # one hidden contributor next to a published pooled row would be pooled minus the rest

@@ -104,7 +104,7 @@ def _derive_hidden(points, code):
 def test_complementary_suppression_leaves_no_group_derivable():
     # L: 40 responses (worked example), H: 3 responses (below k=5).
     counts, items = worked_example([("H", [2, 0, 1, 0, 0])])
-    points = subcriterion_points(counts, items, STRUCTURE, AnalysisOptions(min_cell=5))
+    points = subcriterion_points(counts, items, STRUCTURE, AnalysisOptions(min_cell=5, hidden_groups="include"))
     rows = points[points["subcriterion"] == "1.1.1"].set_index("group", drop=False)
     # H's true score is (2*1 + 1*0.2)/3 = 0.7333: without the complement it would be
     # 2*pooled - s_L.  Both group rows are hidden; the pooled (43 responses) is shown.
@@ -117,7 +117,7 @@ def test_complementary_suppression_leaves_no_group_derivable():
 
 def test_complement_hides_the_smallest_visible_group_only():
     counts, items = worked_example([("H", [2, 0, 1, 0, 0]), ("M", [5, 5, 0, 0, 0]), ("N", [6, 6, 0, 0, 0])])
-    points = subcriterion_points(counts, items, STRUCTURE, AnalysisOptions(min_cell=5))
+    points = subcriterion_points(counts, items, STRUCTURE, AnalysisOptions(min_cell=5, hidden_groups="include"))
     groups = points[~points["is_pooled"]].set_index("group")["suppressed"].to_dict()
     assert groups == {"H": True, "M": True, "N": False, "L": False}
     assert _derive_hidden(points, "1.1.1") == {}

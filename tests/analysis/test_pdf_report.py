@@ -36,14 +36,14 @@ def result():
              + item_rows("citizen", "S1", SATISFACTION_SCALE, element=1)
              + item_rows("citizen", "S2", SATISFACTION_SCALE, element=2))
     # 2.1.1 has 2 responses (< k = 5): unscored.  1.1.1: hdnd has 3 (hidden) and so the
-    # department row is hidden too (complementary).  SIPAS element 2 has 3 answers: hidden.
+    # department row is hidden too (complementary, hidden groups pooled).  SIPAS element 2 has 3 answers: hidden.
     counts = (count_rows("department", "Q1", LEADER_SCALE, [18, 12, 6, 2, 2])
               + count_rows("hdnd", "Q1", LEADER_SCALE, [1, 1, 1, 0, 0])
               + count_rows("department", "Q2", LEADER_SCALE, [1, 1, 0, 0, 0])
               + count_rows("hdnd", "Q3", LEADER_SCALE, [5, 3, 1, 0, 0])
               + count_rows("citizen", "S1", SATISFACTION_SCALE, [1, 2, 3, 10, 4, 1])
               + count_rows("citizen", "S2", SATISFACTION_SCALE, [0, 1, 1, 1, 0, 0]))
-    return compute_round(frame(counts), frame(items), STRUCT, AnalysisOptions(bootstrap_samples=50, dont_know="zero"),
+    return compute_round(frame(counts), frame(items), STRUCT, AnalysisOptions(bootstrap_samples=50, dont_know="zero", hidden_groups="include"),
                          PROVENANCE,
                          self_assessment=pd.DataFrame({"subcriterion": ["1.1.2", "8.1.1"], "points": [2.0, 2.5]}))
 

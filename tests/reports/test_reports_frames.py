@@ -49,7 +49,14 @@ def test_subcriterion_points_by_hand(app, answered_round):
     # two division leaders: hidden (k = 5)
     assert by_group.loc["division", "suppressed"] and math.isnan(by_group.loc["division", "score"])
     pooled = rows[rows["is_pooled"]].iloc[0]
-    # equal pooling over the three groups with answers: (0.56 + 0.8 + 0.5) / 3, division = (0 + 0 + 1 + 1) / 4
+    # default hidden_groups="exclude": the hidden division is not pooled, (0.56 + 0.8) / 2 = 0.68 -> 0.34
+    assert pooled["score"] == pytest.approx(0.68) and pooled["points"] == pytest.approx(0.34)
+    assert not by_group.loc["department", "suppressed"]
+    p = _compute(app, round_id, AnalysisOptions(hidden_groups="include")).result.subcriterion_points
+    rows = p[p["subcriterion"] == "1.5.1"]
+    by_group = rows[~rows["is_pooled"]].set_index("group")
+    pooled = rows[rows["is_pooled"]].iloc[0]
+    # include: equal pooling over the three groups with answers: (0.56 + 0.8 + 0.5) / 3, division = (0 + 0 + 1 + 1) / 4
     assert pooled["score"] == pytest.approx((0.56 + 0.8 + 0.5) / 3)
     assert pooled["points"] == pytest.approx(0.31)  # 0.5 * 0.62 = 0.31
     # the hidden division row must not be derivable: the smallest visible group is hidden too

@@ -31,9 +31,11 @@ def test_summary_and_drill_down_show_hand_values(app, client, answered_round, lo
     assert field.status_code == 200
     assert "1.5.1" in field.text and "0.560" in field.text and "0.800" in field.text
     assert "So sánh giữa các nhóm" in field.text and "Cramér V" in field.text
-    # default k = 5: the division row (2 responses) and its complement are hidden
-    hidden = client.get(f"/admin/rounds/{round_id}/analysis/fields/1")
+    # k = 5, hidden groups pooled: the division row (2 responses) and its complement are hidden
+    hidden = client.get(f"/admin/rounds/{round_id}/analysis/fields/1?hidden_groups=include")
     assert "0.800" not in hidden.text and "0.560" in hidden.text
+    # default: the division is left out of the pooled score, nothing else is hidden
+    assert "0.800" in client.get(f"/admin/rounds/{round_id}/analysis/fields/1").text
     assert client.get(f"/admin/rounds/{round_id}/analysis/fields/99").status_code == 404
     with_alpha = client.get(f"/admin/rounds/{round_id}/analysis?reliability=1")
     assert "Độ tin cậy của thang đo" in with_alpha.text and "Độ tin cậy của thang đo" not in page.text
