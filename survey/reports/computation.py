@@ -125,14 +125,15 @@ def field_breakdown(computed: Computed, field) -> list[dict]:
 def group_comparisons(computed: Computed, subcriterion: str) -> list[dict]:
     """Do groups answer a question differently?  Chi-square and Kruskal-Wallis, with effect sizes.
 
-    Only groups with at least k responses to the question take part (the test of a
-    small group against the others would describe that small group).
+    Only groups whose item figures are published take part: a group below k, and a group hidden
+    as a complement, stay out (the test's expected counts would describe them).
     """
     result = computed.result
     k = result.options.min_cell
     items = computed.frames.items
     scores = result.item_scores
-    here = scores[(scores["subcriterion"] == subcriterion) & (scores["n_responses"] >= k)]
+    here = scores[(scores["subcriterion"] == subcriterion) & (scores["n_responses"] >= k)
+                  & ~scores["suppressed"].astype(bool)]
     counts = computed.frames.counts
     out = []
     for question, rows in here.groupby("question", sort=True):
