@@ -15,6 +15,7 @@
   var idleMs = Number(form.getAttribute("data-idle-seconds")) * 1000;
   var thanksMs = Number(form.getAttribute("data-thanks-seconds")) * 1000;
   var RETRY_MS = 5000;
+  var SEND_TIMEOUT_MS = 15000;
   var GIVE_UP_MS = 24 * 3600 * 1000; // the server keeps receipts two days (KIOSK_RECEIPT_DAYS)
   var action = form.getAttribute("action");
   var queue = [];
@@ -62,8 +63,12 @@
     var item = queue[0];
     if (Date.now() - item.at > GIVE_UP_MS) { queue.shift(); showQueue(); flush(); return; }
     sending = true;
+    // A request that never ends must not stop the queue: give up on it and try again.
+    var abort = window.AbortController ? new AbortController() : null;
+    var timer = abort && setTimeout(function () { abort.abort(); }, SEND_TIMEOUT_MS);
     fetch(action, {
       method: "POST", body: item.body, credentials: "same-origin", cache: "no-store",
+      signal: abort ? abort.signal : undefined,
       headers: { "Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json" }
     }).then(function (response) {
       // Stored, stored before, or refused for good (the citizen has gone; it cannot be fixed):
@@ -72,6 +77,7 @@
     }).catch(function () {
       // The network is down: keep it and try again.
     }).then(function () {
+      clearTimeout(timer);
       sending = false;
       showQueue();
       if (queue.length) { setTimeout(flush, queue[0] === item ? RETRY_MS : 0); }

@@ -55,17 +55,20 @@ def answer_everything(app, page) -> None:
         page.locator(f"fieldset[id='q_{question.code}'] label.option", has_text=option.label).first.click()
 
 
+CHOSEN = "form[data-kiosk] input:checked:not([value=''])"  # "(Không trả lời)" is checked on a new form
+
+
 def nothing_answered(page) -> None:
-    expect(page.locator("form[data-kiosk] input:checked")).to_have_count(0)
+    expect(page.locator(CHOSEN)).to_have_count(0)
     assert all(value == "" for value in page.locator("form[data-kiosk] textarea").evaluate_all(
         "(areas) => areas.map((a) => a.value)"))
 
 
-def wait_for(condition, seconds: float = 20) -> None:
+def wait_for(page, condition, seconds: float = 20) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
         assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.2)
+        page.wait_for_timeout(200)  # not time.sleep: Playwright runs route handlers only while it is called
 
 
 def test_the_kiosk_restarts_and_back_shows_nothing_of_the_previous_citizen(app, kiosk, kiosk_server, chromium):
@@ -76,7 +79,7 @@ def test_the_kiosk_restarts_and_back_shows_nothing_of_the_previous_citizen(app, 
     answer_everything(app, page)
     page.get_by_role("button", name="Gửi phiếu").click()
     expect(page.get_by_role("heading", name="Cảm ơn Ông/Bà đã gửi phiếu")).to_be_visible()
-    wait_for(lambda: stored(app, channel="kiosk") == 1)
+    wait_for(page, lambda: stored(app, channel="kiosk") == 1)
     # The thanks gives way to a new, empty questionnaire by itself.
     expect(page.get_by_role("button", name="Gửi phiếu")).to_be_visible(timeout=5000)
     nothing_answered(page)
@@ -88,8 +91,8 @@ def test_the_kiosk_restarts_and_back_shows_nothing_of_the_previous_citizen(app, 
     nothing_answered(page)
     # A citizen who walks away half-way: the form clears itself.
     page.locator("label.option").first.click()
-    expect(page.locator("form[data-kiosk] input:checked")).to_have_count(1)
-    expect(page.locator("form[data-kiosk] input:checked")).to_have_count(0, timeout=10000)
+    expect(page.locator(CHOSEN)).to_have_count(1)
+    expect(page.locator(CHOSEN)).to_have_count(0, timeout=10000)
     context.close()
     assert stored(app, channel="kiosk") == 1
 
@@ -121,7 +124,7 @@ def test_an_offline_submission_is_sent_when_the_network_returns_and_stored_once(
     time.sleep(1)
     assert stored(app, channel="kiosk") == 0
     context.set_offline(False)
-    wait_for(lambda: stored(app, channel="kiosk") == 1)
+    wait_for(page, lambda: stored(app, channel="kiosk") == 1)
     expect(page.locator("#kiosk-queue")).to_be_hidden()
 
     # The next citizen's post reaches the server, but its answer is lost on the way back:
@@ -129,6 +132,9 @@ def test_an_offline_submission_is_sent_when_the_network_returns_and_stored_once(
     posts = []
 
     def lose_first_answer(route):
+        if route.request.method != "POST":
+            route.continue_()
+            return
         posts.append(route.request.post_data)
         if len(posts) == 1:
             route.fetch()  # the server stores it...
@@ -136,13 +142,13 @@ def test_an_offline_submission_is_sent_when_the_network_returns_and_stored_once(
         else:
             route.continue_()
 
-    page.route(address, lambda route: lose_first_answer(route) if route.request.method == "POST" else route.continue_())
+    page.route("**/kiosk", lose_first_answer)
     expect(page.get_by_role("button", name="Gửi phiếu")).to_be_visible(timeout=5000)
     answer_everything(app, page)
     page.get_by_role("button", name="Gửi phiếu").click()
-    wait_for(lambda: len(posts) >= 2)
+    wait_for(page, lambda: len(posts) >= 2)
     expect(page.locator("#kiosk-queue")).to_be_hidden()
     assert posts[0] == posts[1]  # the same submission id, retried
-    time.sleep(1)
+    page.wait_for_timeout(1000)
     assert stored(app, channel="kiosk") == 2
     context.close()

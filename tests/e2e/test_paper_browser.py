@@ -35,13 +35,14 @@ def browser():
         chromium.close()
 
 
-def desk_page(browser, base: str, email: str):
+def desk_page(browser, address: str, email: str):
+    """A clerk's own browser, signed in, at ``address``."""
     page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN").new_page()
-    page.goto(f"{base}/admin/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", STAFF_PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    page.goto(address)
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Mật khẩu").fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+    expect(page).to_have_url(address)
     return page
 
 
@@ -54,7 +55,6 @@ def key_with_keyboard(page, number: int, codes: dict[str, str]) -> None:
         if code:
             page.keyboard.type(code)
     page.keyboard.press("Enter")
-    page.wait_for_load_state()
 
 
 def test_two_clerks_disagree_and_the_supervisor_resolves_against_the_paper(app, staff, survey_round, one_worker,
@@ -80,14 +80,12 @@ def test_two_clerks_disagree_and_the_supervisor_resolves_against_the_paper(app, 
             codes[q.code] = next(o.code for o in q.scale.options if not o.is_missing)
     entry = f"{base}/admin/rounds/{round_id}/paper/{batch_id}/entry"
 
-    first = desk_page(browser, base, "sonoivu@example.vn")
-    first.goto(entry)
+    first = desk_page(browser, entry, "sonoivu@example.vn")
     key_with_keyboard(first, 1, {**codes, "E1.1": "4"})
     expect(first.get_by_role("status")).to_contain_text("lần nhập thứ nhất của phiếu số 1")
     expect(first.locator("#form_number")).to_have_value("2")  # ready for the next form
 
-    second = desk_page(browser, base, "daumoi@example.vn")
-    second.goto(entry)
+    second = desk_page(browser, entry, "daumoi@example.vn")
     key_with_keyboard(second, 1, {**codes, "E1.1": "7"})  # no such option: refused, nothing stored
     expect(second.get_by_role("alert")).to_contain_text("Câu E1.1 không có phương án “7”")
     expect(second.locator("[id='q_E1.1']")).to_be_focused()
