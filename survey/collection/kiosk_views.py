@@ -31,7 +31,7 @@ def _wants_json() -> bool:
 
 def _page(point, *, answers=None, errors=(), status=200):
     return render_template(
-        "collection/kiosk.html", point=point, answers=answers or {}, errors=errors,
+        "collection/kiosk.html", point=point, answers=answers or {}, errors=errors, procedure_code="",
         form_token=form_token(point.token), submission_id=services.new_submission_id(),
         idle_seconds=current_app.config.get("KIOSK_IDLE_SECONDS", DEFAULT_KIOSK_IDLE_SECONDS),
         thanks_seconds=current_app.config.get("KIOSK_THANKS_SECONDS", DEFAULT_KIOSK_THANKS_SECONDS)), status

@@ -13,7 +13,7 @@ the table and drops the original, and that DROP would delete every arrival
 window through its cascade. Existing points get NULL: kiosk mode off.
 
 Revision ID: 0017_paper_kiosk
-Revises: 0015_agency_digests
+Revises: 0016_frozen_results
 """
 
 import sqlalchemy as sa
@@ -21,7 +21,7 @@ from alembic import op
 
 
 revision = '0017_paper_kiosk'
-down_revision = '0015_agency_digests'
+down_revision = '0016_frozen_results'
 branch_labels = None
 depends_on = None
 
