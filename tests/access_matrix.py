@@ -43,6 +43,8 @@ def parameter_values(app, round_id: int) -> dict[str, object]:
             "point_id": 1,  # collection points: none exists, allowed roles get 404, the others 403
             "token": "x",
             "printout": "poster",
+            "batch_id": 1,  # paper batches: none exists, allowed roles get 404, the others 403
+            "form_number": 1,
         }
 
 

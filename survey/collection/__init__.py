@@ -10,7 +10,7 @@ from __future__ import annotations
 
 def init_app(app) -> None:
     """Register the limiter and both blueprints (called by survey.create_app)."""
-    from survey.collection import limits
+    from survey.collection import kiosk_views, limits, paper_views  # noqa: F401  (their routes join the blueprints)
     from survey.collection.cli import group
     from survey.collection.views import admin, public
 

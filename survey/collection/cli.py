@@ -14,12 +14,16 @@ def group():
     pass
 
 
-@group.command("purge", help="Delete the dossier hashes and arrival windows of every closed round.")
+@group.command("purge", help="Delete the dossier hashes, arrival windows and kiosk receipts of every closed "
+                              "round, and kiosk receipts past their days.")
 @with_appcontext
 def purge_command():
     with db.unit_of_work() as session:
         purged = services.purge_closed_rounds(session)
-    if not purged:
+        expired = services.purge_expired_receipts(session)
+    if expired:
+        click.echo(f"kiosk receipts: {expired} expired rows deleted")
+    if not purged and not expired:
         click.echo("Nothing to purge.")
     for round_id, rows in purged.items():
         click.echo(f"round {round_id}: {rows} rows deleted")

@@ -35,6 +35,9 @@ DEVICE_COOKIE = "thiet_bi"
 DEFAULT_DEVICE_LIMIT = "5 per hour"
 DEFAULT_ADDRESS_LIMIT = "60 per hour"
 DEVICE_COOKIE_SECONDS = 3600
+# A kiosk is one device serving a counter's citizens one after another: one limit per kiosk
+# link, about one citizen every 15 seconds at most, which no honest counter reaches.
+DEFAULT_KIOSK_LIMIT = "240 per hour"
 
 
 def _address() -> str:
@@ -48,6 +51,7 @@ def init_app(app) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
     app.config.setdefault("POINT_LIMIT_DEVICE", DEFAULT_DEVICE_LIMIT)
     app.config.setdefault("POINT_LIMIT_ADDRESS", DEFAULT_ADDRESS_LIMIT)
+    app.config.setdefault("POINT_LIMIT_KIOSK", DEFAULT_KIOSK_LIMIT)
     limiter.init_app(app)
 
 
@@ -78,6 +82,19 @@ def limited(view):
     """Both limits on a point's submission (POST only)."""
     view = limiter.limit(device_limit, key_func=device_key, methods=["POST"], scope="point-device")(view)
     return limiter.limit(address_limit, key_func=address_key, methods=["POST"], scope="point-address")(view)
+
+
+def kiosk_key() -> str:
+    return f"kiosk:{_point()}"
+
+
+def kiosk_limit() -> str:
+    return current_app.config["POINT_LIMIT_KIOSK"]
+
+
+def kiosk_limited(view):
+    """The kiosk link's limit (POST only); no device cookie: the device is the kiosk."""
+    return limiter.limit(kiosk_limit, key_func=kiosk_key, methods=["POST"], scope="point-kiosk")(view)
 
 
 def give_device_cookie(response, path: str):

@@ -29,7 +29,9 @@ from questionnaires import Questionnaire
 from survey import dialects
 from survey.accounts import services as audit
 from survey.collection import procedures
-from survey.collection.models import QUOTA_REFUSE, CollectionPoint, DossierDigest, PointArrival, Procedure
+from survey.collection.models import (
+    KIOSK_RECEIPT_DAYS, QUOTA_REFUSE, CollectionPoint, DossierDigest, KioskReceipt, PointArrival, Procedure,
+)
 from survey.questionnaire_registry import QuestionnaireChanged, QuestionnaireMissing, pinned_questionnaire
 from survey.respond import answers as answer_rules
 from survey.respond.models import Response
@@ -60,6 +62,21 @@ def new_point_token() -> str:
 
 def plausible_token(token: str) -> bool:
     return bool(_TOKEN_SHAPE.match(token))
+
+
+# A kiosk link is typed once by staff setting up a tablet, never by citizens: long, 120 random bits.
+KIOSK_TOKEN_LENGTH = 24
+_KIOSK_TOKEN_SHAPE = re.compile(rf"^[{TOKEN_ALPHABET}]{{{KIOSK_TOKEN_LENGTH}}}$")
+# A kiosk page's submission id: 128 random bits in hex (survey/static/kiosk.js, or the page itself).
+_SUBMISSION_SHAPE = re.compile(r"^[0-9a-f]{32}$")
+
+
+def plausible_kiosk_token(token: str) -> bool:
+    return bool(_KIOSK_TOKEN_SHAPE.match(token))
+
+
+def new_submission_id() -> str:
+    return secrets.token_hex(16)
 
 
 class PointError(ValueError):
@@ -101,6 +118,14 @@ def set_point_closed(session: Session, point: CollectionPoint, closed: bool) -> 
                  round_id=point.round_id, province_id=point.round.province_id, details={"point_id": point.id})
 
 
+def set_kiosk(session: Session, point: CollectionPoint, enabled: bool) -> None:
+    """Give the point a new kiosk link (any previous one stops working), or turn kiosk mode off."""
+    point.kiosk_token = "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(KIOSK_TOKEN_LENGTH)) if enabled else None
+    session.flush()
+    audit.record(session, "collection.kiosk_on" if enabled else "collection.kiosk_off", target=point.name,
+                 round_id=point.round_id, province_id=point.round.province_id, details={"point_id": point.id})
+
+
 def responses_per_point(session: Session, round_id: int) -> dict[int, int]:
     rows = session.execute(select(Response.collection_point_id, func.count())
                            .where(Response.round_id == round_id, Response.collection_point_id.is_not(None))
@@ -128,7 +153,7 @@ def bursts(session: Session, round_id: int, threshold: int) -> list[Burst]:
 
 
 def purge_closed_rounds(session: Session, now: datetime | None = None) -> dict[int, int]:
-    """Delete dossier digests and arrival windows of every closed round; {round_id: rows deleted}.
+    """Delete dossier digests, arrival windows and kiosk receipts of every closed round; {round_id: rows}.
 
     They exist to refuse a second response per dossier and to flag bursts
     while the round runs; once it has closed they only add what could be
@@ -140,12 +165,23 @@ def purge_closed_rounds(session: Session, now: datetime | None = None) -> dict[i
         points = select(CollectionPoint.id).where(CollectionPoint.round_id == round_.id)
         deleted = session.execute(delete(DossierDigest).where(DossierDigest.round_id == round_.id)).rowcount
         deleted += session.execute(delete(PointArrival).where(PointArrival.point_id.in_(points))).rowcount
+        deleted += session.execute(delete(KioskReceipt).where(KioskReceipt.round_id == round_.id)).rowcount
         if deleted:
             purged[round_.id] = deleted
             audit.record(session, "collection.purge", round_id=round_.id, province_id=round_.province_id,
                          details={"rows": deleted})
     session.flush()
     return purged
+
+
+def purge_expired_receipts(session: Session, now: datetime | None = None) -> int:
+    """Delete kiosk receipts older than KIOSK_RECEIPT_DAYS, whatever the round; the number deleted.
+
+    A kiosk page stops retrying a submission after a day (survey/static/kiosk.js),
+    so an older receipt can no longer catch a duplicate.
+    """
+    cutoff = ((now or utcnow()) - timedelta(days=KIOSK_RECEIPT_DAYS)).date()
+    return session.execute(delete(KioskReceipt).where(KioskReceipt.received_on < cutoff)).rowcount
 
 
 # --- a citizen at a point -------------------------------------------------------------------
@@ -211,11 +247,12 @@ _VISIT = (select(_points.c.id, _points.c.name, _points.c.place, _points.c.closed
           .join(Round, Round.id == _points.c.round_id).join(RoundGroup, RoundGroup.id == _points.c.group_id))
 
 
-def open_point(connection: Connection, token: str) -> PointVisit:
-    """The point behind a public token, open for answers, or PointRefused."""
-    if not plausible_token(token):
+def open_point(connection: Connection, token: str, *, kiosk: bool = False) -> PointVisit:
+    """The point behind a public token (or, with ``kiosk``, its kiosk token), open for answers, or PointRefused."""
+    if not (plausible_kiosk_token(token) if kiosk else plausible_token(token)):
         raise PointRefused(Refusal.INVALID)
-    row = connection.execute(_VISIT.where(_points.c.token == token)).one_or_none()
+    column = _points.c.kiosk_token if kiosk else _points.c.token
+    row = connection.execute(_VISIT.where(column == token)).one_or_none()
     if row is None:
         raise PointRefused(Refusal.INVALID)
     (point_id, name, place, closed_at, quota, policy, asks_dossier, round_id, title, year, province_id,
@@ -265,6 +302,10 @@ class DossierUsed(Exception):
     """This dossier already answered in this round."""
 
 
+class AlreadyReceived(Exception):
+    """A kiosk submission id already stored: the page retried after a lost acknowledgement."""
+
+
 @dataclass(frozen=True)
 class Stored:
     quota_reached: bool  # this response reached or passed the point's expected sample
@@ -297,12 +338,22 @@ _COUNT = select(func.count()).select_from(Response.__table__).where(Response.col
 # The same SQL on both databases: a second response for the dossier inserts nothing.
 _ADD_DOSSIER = text("INSERT INTO dossier_digests (round_id, digest) VALUES (:round, :digest) ON CONFLICT DO NOTHING")
 _ADD_ARRIVAL = insert(PointArrival.__table__)
+_ADD_RECEIPT = text("INSERT INTO kiosk_receipts (round_id, submission_id, received_on) "
+                    "VALUES (:round, :submission, :day) ON CONFLICT DO NOTHING")
 
 
 def submit_at_point(connection: Connection, point: PointVisit, answers: dict, *, channel: str = "point",
-                    procedure_code: str = "", dossier: str = "", secret_key: str | bytes = b"") -> Stored:
-    """Store one citizen's response at ``point``: FormRefused, PointRefused(QUOTA) or DossierUsed refuse it."""
+                    procedure_code: str = "", dossier: str = "", secret_key: str | bytes = b"",
+                    submission_id: str | None = None) -> Stored:
+    """Store one citizen's response at ``point``: FormRefused, PointRefused(QUOTA) or DossierUsed refuse it.
+
+    With ``submission_id`` (a kiosk page's), a second post of the same id
+    stores nothing and raises AlreadyReceived: the receipt is written in the
+    same transaction as the response, so either both are there or neither.
+    """
     problems = []
+    if submission_id is not None and not _SUBMISSION_SHAPE.match(submission_id):
+        problems.append("Phiếu gửi từ máy kiosk thiếu mã lượt gửi; xin vui lòng tải lại trang.")
     procedure_id = None
     if procedure_code:
         procedure_id = point.procedure_id(procedure_code)
@@ -320,6 +371,9 @@ def submit_at_point(connection: Connection, point: PointVisit, answers: dict, *,
         raise FormRefused(problems, answers)
 
     dialects.of(connection).begin_writes(connection)
+    if submission_id is not None and connection.execute(_ADD_RECEIPT, {
+            "round": point.round_id, "submission": submission_id, "day": utcnow().date()}).rowcount != 1:
+        raise AlreadyReceived()
     connection.execute(_LOCK_POINT, {"point": point.id}).first()
     collected = connection.execute(_COUNT, {"point": point.id}).scalar_one()
     if point.quota is not None and collected >= point.quota and point.quota_policy == QUOTA_REFUSE:

@@ -100,6 +100,14 @@ def _point_in_round(round_, point_id: int) -> CollectionPoint:
     return point
 
 
+def _point_acted_on(round_id: int, point_id: int) -> CollectionPoint:
+    """The point a button of the points page acts on, once its CSRF token is checked."""
+    point = _point_in_round(round_in_scope(round_id), point_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    return point
+
+
 def public_address(point: CollectionPoint) -> str:
     return f"{current_app.config['BASE_URL']}/p/{point.token}"
 
@@ -133,20 +141,31 @@ def points(round_id):
     return render_template("collection/points.html", round=round_, points=listed, form=form, action=ActionForm(),
                            collected=services.responses_per_point(session, round_id),
                            bursts=services.bursts(session, round_id, threshold), threshold=threshold,
-                           address=public_address, channels=CHANNEL_LABELS), status
+                           address=public_address, kiosk_address=kiosk_address, channels=CHANNEL_LABELS), status
 
 
 @admin.post("/points/<int:point_id>/close")
 @roles_required(*ADMINS)
 def close_point(round_id, point_id):
-    round_ = round_in_scope(round_id)
-    point = _point_in_round(round_, point_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    point = _point_acted_on(round_id, point_id)
     closing = request.form.get("closed") == "1"
     services.set_point_closed(db.session(), point, closing)
     flash(f"Đã {'đóng' if closing else 'mở lại'} điểm khảo sát “{point.name}”.")
     return redirect(url_for(".points", round_id=round_id))
+
+
+@admin.post("/points/<int:point_id>/kiosk")
+@roles_required(*ADMINS)
+def point_kiosk(round_id, point_id):
+    point = _point_acted_on(round_id, point_id)
+    enabling = request.form.get("kiosk") == "1"
+    services.set_kiosk(db.session(), point, enabling)
+    flash(f"Đã {'cấp đường dẫn kiosk mới cho' if enabling else 'tắt chế độ kiosk của'} điểm khảo sát “{point.name}”.")
+    return redirect(url_for(".points", round_id=round_id))
+
+
+def kiosk_address(point: CollectionPoint) -> str:
+    return f"{current_app.config['BASE_URL']}/p/{point.kiosk_token}/kiosk"
 
 
 @admin.get("/points/<int:point_id>/<any(poster, card):printout>.pdf")
