@@ -6,7 +6,7 @@ Ministry's points per sub-criterion, imported after publication) and
 that carries it). The downgrade drops them, and with them only what this revision added.
 
 Revision ID: 0016_assessment_results_reminders
-Revises: 0012_collection
+Revises: 0015_agency_digests
 Create Date: 2026-11-30 19:40:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 
 revision = '0016_assessment_results_reminders'
-down_revision = '0012_collection'
+down_revision = '0015_agency_digests'
 branch_labels = None
 depends_on = None
 
