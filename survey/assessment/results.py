@@ -22,8 +22,7 @@ from sqlalchemy.orm import Session
 from survey.accounts.models import User
 from survey.accounts.services import record
 from survey.assessment.models import AssessmentCycle, FrozenVersion, OfficialResult
-from survey.assessment.services import AssessmentError, Context, frozen_version
-from survey.rounds.models import Round
+from survey.assessment.services import AssessmentError, Context, frozen_version, previous_cycle
 from survey.spreadsheets import Limits, SpreadsheetRefused, excerpt, read_sheet
 
 # The Ministry's table has one row per sub-criterion (88): a small file is all it can be.
@@ -203,11 +202,7 @@ class Losses:
 
 def previous_results(session: Session, cycle: AssessmentCycle) -> dict[str, float]:
     """Last year's points per sub-criterion: the Ministry's if imported, else the frozen appraisal."""
-    round_ = cycle.round
-    earlier = session.scalars(
-        select(AssessmentCycle).join(Round, Round.id == AssessmentCycle.round_id)
-        .where(Round.province_id == round_.province_id, Round.year < round_.year)
-        .order_by(Round.year.desc(), Round.id.desc())).first()
+    earlier = previous_cycle(session, cycle)
     if earlier is None:
         return {}
     official = official_points(session, earlier)

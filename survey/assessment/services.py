@@ -426,13 +426,18 @@ def lines(session: Session, ctx: Context, survey_points: dict[str, float] | None
     return out
 
 
-def last_year_points(session: Session, cycle: AssessmentCycle) -> dict[str, float]:
-    """Frozen points of the province's latest earlier cycle, else its self-assessed points."""
+def previous_cycle(session: Session, cycle: AssessmentCycle) -> AssessmentCycle | None:
+    """The province's latest cycle of an earlier year ("last year")."""
     round_ = cycle.round
-    earlier = session.scalars(
+    return session.scalars(
         select(AssessmentCycle).join(Round, Round.id == AssessmentCycle.round_id)
         .where(Round.province_id == round_.province_id, Round.year < round_.year)
         .order_by(Round.year.desc(), Round.id.desc())).first()
+
+
+def last_year_points(session: Session, cycle: AssessmentCycle) -> dict[str, float]:
+    """Frozen points of the province's latest earlier cycle, else its self-assessed points."""
+    earlier = previous_cycle(session, cycle)
     if earlier is None:
         return {}
     frozen = frozen_version(session, earlier)

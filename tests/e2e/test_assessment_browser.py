@@ -13,11 +13,7 @@ from playwright.sync_api import expect, sync_playwright
 from sqlalchemy import select
 
 from survey import db
-from survey.accounts.models import User
-from survey.assessment import services
-from survey.assessment.models import Assignment, Part
-from survey.questionnaire_registry import catalog
-from survey.rounds.models import Agency, Round
+from survey.rounds.models import Agency
 from tests.assessment.conftest import PDF, assessment_round  # noqa: F401  (fixture)
 from tests.conftest import STAFF_PASSWORD
 from tests.e2e.test_respondent_browser import CHROMIUM, CHROMIUM_ARGS
@@ -56,21 +52,9 @@ def section(page, code):
 
 def complete_other_parts(app, round_id, staff):
     """Every other department scores and submits (through the services: the browser walks one part)."""
-    with app.app_context(), db.unit_of_work() as session:
-        round_ = session.get(Round, round_id)
-        cycle = services.cycle_of(session, round_)
-        ctx = services.context(cycle, catalog())
-        parts = session.scalars(select(Part).where(Part.cycle_id == cycle.id)).all()
-        for part in parts:
-            if part.agency.code == "STP":
-                continue
-            email = staff("focal_point", agency_code=part.agency.code, email=f"focal.{part.agency.code.lower()}@example.vn")
-            user = session.scalar(select(User).where(User.email == email))
-            for code in session.scalars(select(Assignment.subcriterion).where(
-                    Assignment.cycle_id == cycle.id, Assignment.agency_id == part.agency_id)):
-                services.save_entry(session, ctx, part, code, user, level="0", numerator="9", denominator="10",
-                                    explanation="Có báo cáo.")
-            services.submit_part(session, ctx, part)
+    from tests.assessment.conftest import PLAN_AGENCIES, score_parts
+
+    score_parts(app, staff, round_id, only=[code for code in PLAN_AGENCIES if code != "STP"])
 
 
 def test_a_department_is_returned_corrected_appraised_and_frozen_into_the_report(
