@@ -5,7 +5,7 @@ Ministry's points per sub-criterion, imported after publication) and
 ``assessment_reminders`` (which part was reminded at which stage, and the outbox message
 that carries it). The downgrade drops them, and with them only what this revision added.
 
-Revision ID: 0016_assessment_results_reminders
+Revision ID: 0016_assessment_results
 Revises: 0015_agency_digests
 Create Date: 2026-11-30 19:40:00
 """
@@ -14,7 +14,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0016_assessment_results_reminders'
+revision = '0016_assessment_results'
 down_revision = '0015_agency_digests'
 branch_labels = None
 depends_on = None
