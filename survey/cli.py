@@ -53,12 +53,13 @@ def register_commands(app) -> None:
     app.cli.add_command(questionnaires_group)
     app.cli.add_command(demo_command)
     app.cli.add_command(users_group)
+    from survey.assessment.cli import group as assessment_group
     from survey.invitations.cli import group as mail_group
     from survey.reports.cli import group as analysis_group
     from survey.roster.cli import group as roster_group
     from survey.rounds.cli import group as rounds_group
 
-    for group in (rounds_group, roster_group, mail_group, analysis_group):
+    for group in (rounds_group, roster_group, mail_group, analysis_group, assessment_group):
         app.cli.add_command(group)
 
 

@@ -10,12 +10,10 @@ import io
 import zipfile
 from pathlib import Path
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-
 from survey.assessment.evidence import path_for
 from survey.assessment.models import FrozenVersion
 from survey.rounds.models import Round
+from survey.spreadsheets import SheetSpec, write_xlsx
 from survey.timeutil import VIETNAM
 
 NATIONAL_MOTTO = ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc")
@@ -109,20 +107,15 @@ def pdf_bytes(round_: Round, frozen: FrozenVersion) -> bytes:
 
 
 def xlsx_bytes(round_: Round, frozen: FrozenVersion) -> bytes:
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "Phụ biểu"
-    sheet.append([f"Phụ biểu: điểm tự đánh giá và thẩm định Chỉ số CCHC năm {round_.year} — {round_.province.name}"])
-    sheet.append([_frozen_line(frozen)])
-    sheet.append(list(ANNEX_HEADER))
-    for cell in sheet[3]:
-        cell.font = Font(bold=True)
-    for r in frozen.rows:
-        sheet.append([r["code"], r["title"], r["agency"], r["max_points"], r["self_points"], r["appraised"],
-                      r["survey_points"], "; ".join(e["reference"] for e in r["evidence"])])
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+    # Through write_xlsx: a title or a document summary typed as "=..." stays text, never a formula.
+    return write_xlsx([SheetSpec(
+        "Phụ biểu",
+        title_rows=[[f"Phụ biểu: điểm tự đánh giá và thẩm định Chỉ số CCHC năm {round_.year} — {round_.province.name}"],
+                    [_frozen_line(frozen)]],
+        header=ANNEX_HEADER,
+        rows=[[r["code"], r["title"], r["agency"], r["max_points"], r["self_points"], r["appraised"],
+               r["survey_points"], "; ".join(e["reference"] for e in r["evidence"])] for r in frozen.rows],
+        widths=(8, 60, 28, 10, 12, 12, 12, 80))])
 
 
 def evidence_zip(frozen: FrozenVersion, root: Path, target) -> None:
@@ -131,19 +124,16 @@ def evidence_zip(frozen: FrozenVersion, root: Path, target) -> None:
     for r in frozen.rows:
         for e in r["evidence"]:
             documents.setdefault(e["id"], {**e, "codes": []})["codes"].append(r["code"])
-    index = Workbook()
-    sheet = index.active
-    sheet.title = "Danh mục"
-    sheet.append(["Tệp trong gói", "Số, ký hiệu; ngày; cơ quan ban hành; trích yếu", "Tiêu chí thành phần", "SHA-256"])
+    index = []
     with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as archive:
         for doc_id, e in sorted(documents.items()):
             name = f"tai-lieu/{doc_id:05d}-{e['filename']}"
             # Stored, not deflated: PDFs, pictures and Office files are compressed already.
             archive.write(path_for(e["sha256"], root), name)
-            sheet.append([name, e["reference"], ", ".join(e["codes"]), e["sha256"]])
-        buffer = io.BytesIO()
-        index.save(buffer)
-        archive.writestr("danh-muc-tai-lieu.xlsx", buffer.getvalue())
+            index.append([name, e["reference"], ", ".join(e["codes"]), e["sha256"]])
+        archive.writestr("danh-muc-tai-lieu.xlsx", write_xlsx([SheetSpec(
+            "Danh mục", header=["Tệp trong gói", "Số, ký hiệu; ngày; cơ quan ban hành; trích yếu",
+                                "Tiêu chí thành phần", "SHA-256"], rows=index)]))
 
 
 KINDS = {

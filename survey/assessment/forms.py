@@ -50,3 +50,7 @@ class CommentForm(FlaskForm):
 
 class CloseForm(FlaskForm):
     name = StringField("Tên phiên bản", validators=[Length(max=255)])
+
+
+class OfficialResultsForm(FlaskForm):
+    file = FileField("Tệp kết quả của Bộ Nội vụ (.xlsx, .csv)")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, CheckConstraint, Date, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON, CheckConstraint, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.db import Base
@@ -199,3 +201,51 @@ class FrozenVersion(Base):
     frozen_by: Mapped[str] = mapped_column(String(320))
     # One record per sub-criterion (code, title, field, max, self, appraised, survey, evidence ids).
     rows: Mapped[list] = mapped_column(JSON)
+
+
+class OfficialResult(Base):
+    """The Ministry's published points of one sub-criterion, imported after publication.
+
+    An import replaces the cycle's whole set: the Ministry publishes one table per province,
+    so rows of two files are never mixed.
+    """
+
+    __tablename__ = "assessment_official_results"
+    __table_args__ = (
+        UniqueConstraint("cycle_id", "subcriterion"),
+        CheckConstraint("points >= 0", name="points_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("assessment_cycles.id", ondelete="CASCADE"), index=True)
+    subcriterion: Mapped[str] = mapped_column(String(32))
+    points: Mapped[float] = mapped_column(Float)
+    source_filename: Mapped[str] = mapped_column(String(255))
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    imported_by: Mapped[str] = mapped_column(String(320))
+
+
+REMINDER_STAGES = ("week", "eve", "late", "manual")
+
+
+class Reminder(Base):
+    """A reminder queued in the outbox to a focal point whose part was not submitted.
+
+    A timed stage (a week before the due day, the eve, the day after) goes once per part;
+    the message itself lives in the outbox, which the worker sends.
+    """
+
+    __tablename__ = "assessment_reminders"
+    __table_args__ = (
+        CheckConstraint(f"stage IN {REMINDER_STAGES!r}", name="known_stage"),
+        Index("ix_assessment_reminders_part_stage", "part_id", "stage"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("assessment_cycles.id", ondelete="CASCADE"), index=True)
+    part_id: Mapped[int] = mapped_column(ForeignKey("assessment_parts.id", ondelete="CASCADE"))
+    stage: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    recipient: Mapped[str] = mapped_column(String(320))
+    outbox_message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_messages.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

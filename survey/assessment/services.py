@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from questionnaires import Catalog, Structure
@@ -20,9 +20,10 @@ from survey.accounts.services import record
 from survey.assessment import evidence as files
 from survey.assessment.models import (
     Appraisal, AppraisalComment, AssessmentCycle, Assignment, Entry, EvidenceDocument, EvidenceLink, FrozenVersion,
-    Part, PointChange,
+    Part, PointChange, Reminder,
 )
 from survey.assessment.rules import EntryError, RuleBook, RulesError, load_default_assignments, load_rules
+from survey.invitations.models import CANCELLED, QUEUED, OutboxMessage
 from survey.rounds.models import Agency, Round
 from survey.rounds.datafiles import default_plan
 from survey.timeutil import VIETNAM, utcnow
@@ -332,8 +333,19 @@ def submit_part(session: Session, ctx: Context, part: Part) -> None:
     part.status = "submitted"
     part.submitted_at = utcnow()
     session.flush()
+    _cancel_reminders(session, part)
     record(session, "assessment.submit", target=part.agency.code, round_id=ctx.cycle.round_id,
            details={"late": is_late(part, ctx.cycle)})
+
+
+def _cancel_reminders(session: Session, part: Part) -> None:
+    """Drop the part's reminders still waiting in the outbox: a submitted part is never reminded."""
+    waiting = select(Reminder.outbox_message_id).where(Reminder.part_id == part.id,
+                                                       Reminder.outbox_message_id.is_not(None))
+    session.execute(
+        update(OutboxMessage).where(OutboxMessage.id.in_(waiting), OutboxMessage.status == QUEUED)
+        .values(status=CANCELLED, body=None, last_error="Không gửi: cơ quan đã gửi phần tự đánh giá.")
+        .execution_options(synchronize_session=False))
 
 
 def return_part(session: Session, cycle: AssessmentCycle, part: Part, comment: str) -> None:
@@ -414,13 +426,18 @@ def lines(session: Session, ctx: Context, survey_points: dict[str, float] | None
     return out
 
 
-def last_year_points(session: Session, cycle: AssessmentCycle) -> dict[str, float]:
-    """Frozen points of the province's latest earlier cycle, else its self-assessed points."""
+def previous_cycle(session: Session, cycle: AssessmentCycle) -> AssessmentCycle | None:
+    """The province's latest cycle of an earlier year ("last year")."""
     round_ = cycle.round
-    earlier = session.scalars(
+    return session.scalars(
         select(AssessmentCycle).join(Round, Round.id == AssessmentCycle.round_id)
         .where(Round.province_id == round_.province_id, Round.year < round_.year)
         .order_by(Round.year.desc(), Round.id.desc())).first()
+
+
+def last_year_points(session: Session, cycle: AssessmentCycle) -> dict[str, float]:
+    """Frozen points of the province's latest earlier cycle, else its self-assessed points."""
+    earlier = previous_cycle(session, cycle)
     if earlier is None:
         return {}
     frozen = frozen_version(session, earlier)
@@ -435,6 +452,8 @@ class Total:
     survey_points: float | None
     max_points: float
     survey_computed: bool
+    survey_scored: int = 0  # survey sub-criteria with points so far
+    survey_items: int = 0  # survey sub-criteria in the structure
 
     @property
     def total(self) -> float:
@@ -450,10 +469,49 @@ class Total:
 
 
 def total(ctx: Context, rows: list[Line]) -> Total:
+    """Self-assessed (or appraised) points plus the survey points computed so far.
+
+    A survey sub-criterion without enough answers counts 0 and the page says how many are
+    missing, so a partly answered survey still moves the provisional total.
+    """
     self_points = round(sum(r.points or 0 for r in rows if not r.survey_scored), 2)
     survey = [r.survey_points for r in rows if r.survey_scored]
-    computed = bool(survey) and all(p is not None for p in survey)
-    return Total(self_points, round(sum(survey), 2) if computed else None, ctx.structure.total_points, computed)
+    known = [p for p in survey if p is not None]
+    return Total(self_points, round(sum(known), 2) if known else None, ctx.structure.total_points,
+                 bool(survey) and len(known) == len(survey), len(known), len(survey))
+
+
+@dataclass
+class FieldTotal:
+    """The self-assessed part of one field: this year's current points against last year's."""
+
+    number: int
+    title: str
+    max_points: float
+    points: float
+    last_year: float | None
+
+    @property
+    def change(self) -> float | None:
+        return None if self.last_year is None else round(self.points - self.last_year, 2)
+
+
+def field_totals(ctx: Context, rows: list[Line]) -> list[FieldTotal]:
+    """Per field, over its self-assessed sub-criteria (the survey's points are not known a year ahead).
+
+    Last year's total adds the sub-criteria that had points last year; a field none of whose
+    sub-criteria did has no comparison rather than a change from zero.
+    """
+    out = []
+    for f in ctx.structure.fields:
+        mine = [r for r in rows if r.field == f.number and not r.survey_scored]
+        if not mine:
+            continue
+        previous = [r.last_year for r in mine if r.last_year is not None]
+        out.append(FieldTotal(f.number, f.title, round(sum(r.max_points for r in mine), 2),
+                              round(sum(r.points or 0 for r in mine), 2),
+                              round(sum(previous), 2) if previous else None))
+    return out
 
 
 def points_at_risk(rows: list[Line]) -> list[Line]:

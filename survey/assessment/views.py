@@ -7,7 +7,7 @@ the request back, so nothing of it is written.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from sqlalchemy import select
 
 from survey import db
@@ -16,12 +16,14 @@ from survey.accounts.models import (
     ANALYST, COUNCIL_CHAIR, COUNCIL_MEMBER, FOCAL_POINT, SYSTEM_ADMIN, WORKING_GROUP,
 )
 from survey.assessment import evidence as files
-from survey.assessment import exports, services
+from survey.assessment import exports, reminders, results, services
 from survey.assessment.forms import (
-    ActionForm, AppraisalForm, CloseForm, CommentForm, EntryForm, EvidenceForm, LinkForm, ReturnForm,
+    ActionForm, AppraisalForm, CloseForm, CommentForm, EntryForm, EvidenceForm, LinkForm, OfficialResultsForm,
+    ReturnForm,
 )
 from survey.assessment.models import EvidenceDocument, Part
 from survey.assessment.services import AppraisalConflict, AssessmentError
+from survey.invitations.outbox import MailError, mail_context
 from survey.questionnaire_registry import catalog
 from survey.rounds.models import Agency
 
@@ -82,7 +84,21 @@ def overview(round_id: int):
     parts = list(session.scalars(select(Part).where(Part.cycle_id == cycle.id))) if cycle else []
     return render_template("assessment/overview.html", round=round_, cycle=cycle, parts=parts,
                            form=ActionForm(), labels=PART_LABELS, is_late=services.is_late,
-                           frozen=services.frozen_version(session, cycle) if cycle else None)
+                           frozen=services.frozen_version(session, cycle) if cycle else None,
+                           reminded=reminders.history(session, cycle) if cycle else {})
+
+
+@bp.post("/rounds/<int:round_id>/remind")
+@roles_required(*ADMINS)
+def remind(round_id: int):
+    _round, cycle = _cycle(round_id)
+    try:
+        context = mail_context(current_app.config)
+        outcome = reminders.remind(db.session(), cycle, context, manual=True)
+    except (AssessmentError, MailError) as error:
+        return render_template("errors/error.html", title="Không thể gửi thư nhắc", message=str(error)), 422
+    flash(outcome.summary())
+    return redirect(url_for("assessment.overview", round_id=round_id))
 
 
 @bp.post("/rounds/<int:round_id>/start")
@@ -282,6 +298,7 @@ def board(round_id: int):
     return render_template("assessment/board.html", round=round_, cycle=cycle, ctx=ctx, rows=rows,
                            progress=progress, agencies=sorted(agencies.values(), key=lambda a: a.name),
                            total=services.total(ctx, rows), at_risk=services.points_at_risk(rows),
+                           fields=services.field_totals(ctx, rows),
                            missing=[r for r in rows if not r.survey_scored and not r.evidence and not r.explanation],
                            labels=PART_LABELS, is_late=services.is_late,
                            frozen=services.frozen_version(session, cycle), close_form=CloseForm())
@@ -373,3 +390,39 @@ def export(round_id: int, kind: str):
     data, filename, mimetype = exports.render(kind, round_, frozen, files.storage_dir())
     services.record_export(db.session(), cycle, kind)
     return send_file(data, mimetype=mimetype, as_attachment=True, download_name=filename)
+
+
+def _results_page(round_, cycle, *, status=200, problems=None, form=None):
+    session = db.session()
+    ctx = _context(cycle)
+    frozen = services.frozen_version(session, cycle)
+    comparison = results.compare(session, ctx, frozen) if frozen is not None else None
+    return render_template("assessment/results.html", round=round_, cycle=cycle, frozen=frozen,
+                           comparison=comparison, source=results.official_source(session, cycle),
+                           form=form or OfficialResultsForm(), problems=problems or [],
+                           can_import=current_user().role in ADMINS), status
+
+
+@bp.get("/rounds/<int:round_id>/results")
+@roles_required(*READERS)
+def official_results(round_id: int):
+    round_, cycle = _cycle(round_id)
+    return _results_page(round_, cycle)
+
+
+@bp.post("/rounds/<int:round_id>/results")
+@roles_required(*ADMINS)
+def import_official_results(round_id: int):
+    round_, cycle = _cycle(round_id)
+    form = OfficialResultsForm()
+    upload = request.files.get("file")
+    try:
+        if not form.validate_on_submit():
+            raise results.ImportRefused(["Biểu mẫu đã hết hạn; vui lòng tải lại trang."])
+        if upload is None or not upload.filename:
+            raise results.ImportRefused(["Vui lòng chọn tệp kết quả (.xlsx hoặc .csv)."])
+        count = results.import_official(db.session(), _context(cycle), current_user(), upload.filename, upload.read())
+    except results.ImportRefused as refused:
+        return _results_page(round_, cycle, status=422, problems=refused.problems, form=form)
+    flash(f"Đã nhập kết quả chính thức của {count} tiêu chí thành phần.")
+    return redirect(url_for("assessment.official_results", round_id=round_id))

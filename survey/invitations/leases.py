@@ -40,7 +40,9 @@ def cancel_obsolete(now: datetime) -> None:
     (which holds a personal link) is erased like a delivered one's.
     """
     submitted = exists().where(Submission.respondent_id == OutboxMessage.respondent_id)
-    closed = exists().where(Round.id == OutboxMessage.round_id, Round.closes_at <= now)
+    # The survey's window says nothing about staff mail (self-assessment reminders run into January).
+    closed = and_(OutboxMessage.respondent_id.is_not(None),
+                  exists().where(Round.id == OutboxMessage.round_id, Round.closes_at <= now))
     with db.unit_of_work() as session:
         session.execute(
             update(OutboxMessage).where(OutboxMessage.status == QUEUED, or_(submitted, closed))

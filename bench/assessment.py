@@ -1,0 +1,179 @@
+"""Issue 15 benchmark: the consolidation page and the report bundle of a full self-assessment.
+
+(a) The consolidation page (Tổng hợp) of a province whose cycle has all 88 sub-criteria
+    scored and 500 evidence documents, signed in as the province administrator, served by
+    gunicorn (4 sync workers) under wrk, against the respondent pages' baseline (a minimal
+    2 KB Flask page served the same way), measured in alternating slices (``wrk.Paired``).
+(b) The report bundle from the frozen version: the .docx, the .xlsx annex and the zip of
+    500 evidence files of 200 KB with its index sheet, against writing the same 500 files
+    into a zip with ``zipfile`` alone; alternating runs, median ratio (target <= 1.5x).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import statistics
+import tempfile
+import time
+import zipfile
+from datetime import timedelta
+from pathlib import Path
+
+import requests
+from sqlalchemy import select
+
+from bench import baseline, wrk
+from survey import create_app, db, migrate
+from survey.accounts.models import User
+from survey.accounts.services import create_user
+from survey.assessment import evidence as files
+from survey.assessment import exports, services
+from survey.assessment.models import Part
+from survey.db import make_engine
+from survey.demo.data import DEMO_BINDINGS
+from survey.questionnaire_registry import catalog
+from survey.rounds.agencies import get_or_create_agency
+from survey.rounds.models import Round
+from survey.rounds.services import create_round, get_or_create_province
+from survey.timeutil import utcnow
+from tests import live_server
+from tests.databases import temporary_database
+from tests.live_server import gunicorn_server
+
+DOCUMENTS = 500
+DOCUMENT_BYTES = 200 * 1024
+AGENCIES = ("SNV", "STP", "VPUB", "STC", "STTTT", "SKHDT")
+PASSWORD = "mat-khau-do-hieu-nang-2023"
+PAIRS = 5
+SLICE_SECONDS = 4
+WARMUP_SECONDS = 2
+BUNDLE_RUNS = 5
+
+
+def seed(app) -> int:
+    """A round of a province whose cycle is scored, backed by 500 documents, submitted and frozen."""
+    with app.app_context(), db.unit_of_work() as session:
+        province = get_or_create_province(session, "BENCH", "tỉnh Thử nghiệm")
+        now = utcnow()
+        round_ = create_round(session, catalog(), province=province, year=2023, title="Đợt đo hiệu năng",
+                              opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=30),
+                              bindings=DEMO_BINDINGS)
+        for code in AGENCIES:
+            get_or_create_agency(session, province, code, f"Sở {code}", "department")
+        create_user(session, email="admin@bench.example.vn", full_name="Sở Nội vụ", password=PASSWORD,
+                    role="province_admin", province=province)
+        chair = create_user(session, email="chair@bench.example.vn", full_name="Chủ tịch Hội đồng",
+                            password=PASSWORD, role="council_chair", province=province)
+        cycle = services.start_cycle(session, round_, catalog())
+        services.open_self_assessment(session, cycle)
+        ctx = services.context(cycle, catalog())
+        parts = list(session.scalars(select(Part).where(Part.cycle_id == cycle.id).order_by(Part.id)))
+        codes = {p.id: services.codes_of(session, cycle, p.agency_id) for p in parts}
+        for index in range(DOCUMENTS):
+            part = parts[index % len(parts)]
+            mine = codes[part.id]
+            data = b"%PDF-1.4\n" + os.urandom(DOCUMENT_BYTES - 9)
+            services.add_evidence(session, cycle, part, chair, filename=f"van-ban-{index:03d}.pdf", data=data,
+                                  number=f"{index}/QĐ-UBND", issued_on=None, issuer="UBND tỉnh",
+                                  summary=f"Văn bản số {index}", codes=[mine[index // len(parts) % len(mine)]])
+        for part in parts:
+            for code in codes[part.id]:
+                services.save_entry(session, ctx, part, code, chair, level="1", numerator="9", denominator="10",
+                                    explanation="Có báo cáo.")
+            services.submit_part(session, ctx, part)
+        services.close_appraisal(session, ctx, chair, "Kết quả thẩm định 2023")
+        return round_.id
+
+
+def sign_in(base: str) -> str:
+    """The session cookie of the province administrator, signed in through the login page."""
+    browser = requests.Session()
+    page = browser.get(f"{base}/admin/login").text
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    reply = browser.post(f"{base}/admin/login", data={"email": "admin@bench.example.vn", "password": PASSWORD,
+                                                      "csrf_token": token}, allow_redirects=False)
+    assert reply.status_code == 302, reply.text
+    return "; ".join(f"{k}={v}" for k, v in browser.cookies.items())
+
+
+def board_figures(backend: str, url: str, round_id: int) -> wrk.Paired:
+    board = [f"GET /admin/assessment/rounds/{round_id}/board"]
+    with gunicorn_server(url) as ours, gunicorn_server(url, app="bench.baseline:create_app()") as theirs:
+        cookie = sign_in(ours)
+        page = requests.get(f"{ours}{board[0][4:]}", headers={"Cookie": cookie})
+        assert page.status_code == 200 and "Tổng hợp kết quả tự đánh giá" in page.text, page.status_code
+        print(f"[{backend}] consolidation page: {len(page.content) / 1024:.0f} KB of HTML")
+        wrk.run("warm-up", ours, board, cookie=cookie, seconds=WARMUP_SECONDS)
+        wrk.run("warm-up", theirs, ["GET /page"], seconds=WARMUP_SECONDS)
+        ours_slices, theirs_slices = [], []
+        for _ in range(PAIRS):
+            ours_slices.append(wrk.run(f"[{backend}] consolidation page, 88 sub-criteria, {DOCUMENTS} documents",
+                                       ours, board, cookie=cookie, seconds=SLICE_SECONDS))
+            theirs_slices.append(wrk.run(f"[{backend}] baseline: minimal 2 KB page", theirs, ["GET /page"],
+                                         seconds=SLICE_SECONDS))
+    return wrk.Paired(tuple(ours_slices), tuple(theirs_slices))
+
+
+def bundle_figures(app, round_id: int, root: Path) -> tuple[list[float], list[float]]:
+    """Seconds per run of the bundle (docx + xlsx + zip) and of the zip alone, alternating."""
+    with app.app_context():
+        session = db.session()
+        round_ = session.get(Round, round_id)
+        frozen = services.frozen_version(session, services.cycle_of(session, round_))
+        paths = sorted({files.path_for(e["sha256"], root) for r in frozen.rows for e in r["evidence"]})
+        assert len(paths) == DOCUMENTS
+        ours, theirs = [], []
+        for _ in range(BUNDLE_RUNS):
+            start = time.perf_counter()
+            docx = exports.docx_bytes(round_, frozen)
+            annex = exports.xlsx_bytes(round_, frozen)
+            archive = io.BytesIO()
+            exports.evidence_zip(frozen, root, archive)
+            ours.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            plain = io.BytesIO()
+            with zipfile.ZipFile(plain, "w", zipfile.ZIP_STORED) as bare:
+                for number, path in enumerate(paths):
+                    bare.write(path, f"tai-lieu/{number:05d}.pdf")
+            theirs.append(time.perf_counter() - start)
+        print(f"bundle: report {len(docx) / 1024:.0f} KB, annex {len(annex) / 1024:.0f} KB, "
+              f"evidence zip {archive.tell() / 2**20:.1f} MB; bare zip {plain.tell() / 2**20:.1f} MB")
+    return ours, theirs
+
+
+def run_backend(backend: str, *, bundle: bool) -> None:
+    with tempfile.TemporaryDirectory() as tmp, temporary_database(backend, Path(tmp)) as url:
+        migrate.upgrade(url)
+        engine = make_engine(url)
+        baseline.metadata.create_all(engine)  # before four baseline workers race to create it
+        engine.dispose()
+        root = Path(tmp) / "evidence"
+        app = create_app({"SECRET_KEY": live_server.SECRET_KEY, "DATABASE_URL": url, "QUESTIONNAIRE_DIR": None,
+                          "BASE_URL": "http://127.0.0.1", "ASSESSMENT_EVIDENCE_DIR": str(root)})
+        started = time.perf_counter()
+        round_id = seed(app)
+        print(f"[{backend}] seeded a frozen cycle with {DOCUMENTS} documents of {DOCUMENT_BYTES // 1024} KB "
+              f"in {time.perf_counter() - started:.0f} s")
+        page = board_figures(backend, url, round_id)
+        print(page.scenario.row())
+        print(page.baseline.row())
+        print(page.row(f"[{backend}] consolidation page / minimal page:", "(no target; the respondent page's is >= 30 %)"))
+        if bundle:
+            ours, theirs = bundle_figures(app, round_id, root)
+            ratios = [a / b for a, b in zip(ours, theirs)]
+            print(f"report bundle (docx + xlsx + zip of {DOCUMENTS} x {DOCUMENT_BYTES // 1024} KB): median "
+                  f"{statistics.median(ours) * 1000:.0f} ms; zipfile alone: median {statistics.median(theirs) * 1000:.0f} ms")
+            print(f"bundle / zipfile alone: {statistics.median(ratios):.2f}x (median of {len(ratios)} alternating runs: "
+                  f"{', '.join(f'{r:.2f}' for r in ratios)}) (target <= 1.5x)")
+        db.dispose(app)
+
+
+def main() -> None:
+    print(f"Self-assessment: gunicorn 4 sync workers, wrk 2 threads x 32 connections, {PAIRS} pairs of "
+          f"{SLICE_SECONDS} s slices after a {WARMUP_SECONDS} s warm-up of each")
+    backends = os.environ.get("BENCH_ASSESSMENT_DATABASES", "sqlite,postgresql").split(",")
+    for index, backend in enumerate(backends):
+        # The bundle reads files and writes a zip: the database does not take part, once is enough.
+        run_backend(backend, bundle=index == 0)
