@@ -5,8 +5,8 @@ Ministry's points per sub-criterion, imported after publication) and
 ``assessment_reminders`` (which part was reminded at which stage, and the outbox message
 that carries it). The downgrade drops them, and with them only what this revision added.
 
-Revision ID: 0016_assessment_results
-Revises: 0015_agency_digests
+Revision ID: 0018_assessment_results
+Revises: 0017_paper_kiosk
 Create Date: 2026-11-30 19:40:00
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0016_assessment_results'
-down_revision = '0015_agency_digests'
+revision = '0018_assessment_results'
+down_revision = '0017_paper_kiosk'
 branch_labels = None
 depends_on = None
 
