@@ -23,4 +23,5 @@ class FreezeForm(FlaskForm):
     dont_know = HiddenField()
     pooling = HiddenField()
     weighting = HiddenField()
+    hidden_groups = HiddenField()
     min_cell = HiddenField()
