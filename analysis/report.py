@@ -246,9 +246,31 @@ def write_workbook(path_or_buffer, result: RoundResult) -> None:
                 _vi(tables["frequencies"]).to_excel(writer, sheet_name=sheet, index=False, startrow=start)
         for ws in writer.book.worksheets:
             ws.freeze_panes = "A2"
+            _keep_text_as_text(ws)
             for col in ws.columns:
                 width = max((len(str(c.value)) for c in col if c.value is not None), default=8)
                 ws.column_dimensions[col[0].column_letter].width = min(max(width + 2, 8), 60)
+
+
+# What a spreadsheet program would run as a formula at the start of a cell it opens.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _keep_text_as_text(ws) -> None:
+    """Text typed by users (a round's title, group labels) stays text: openpyxl stores a string
+    starting with "=" as a formula, and nothing this workbook writes is one."""
+    for row in ws.iter_rows():
+        for cell in row:
+            if cell.data_type == "f":
+                cell.data_type = "s"
+
+
+def _csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Strings starting with a formula character get a leading apostrophe (numbers stay numbers)."""
+    def safe(value):
+        return "'" + value if isinstance(value, str) and value.startswith(_FORMULA_STARTS) else value
+    return frame.apply(lambda column: column.map(safe) if column.dtype == object or
+                       pd.api.types.is_string_dtype(column) else column)
 
 
 def write_csvs(directory, result: RoundResult, labels: str = "vi") -> list[Path]:
@@ -264,7 +286,7 @@ def write_csvs(directory, result: RoundResult, labels: str = "vi") -> list[Path]
     paths = []
     for key, frame in report_tables(result).items():
         path = directory / CSV_NAMES[key]
-        (_vi(frame) if labels == "vi" else frame).to_csv(path, index=False, encoding="utf-8-sig")
+        _csv_safe(_vi(frame) if labels == "vi" else frame).to_csv(path, index=False, encoding="utf-8-sig")
         paths.append(path)
     return paths
 
