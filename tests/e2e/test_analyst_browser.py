@@ -29,7 +29,7 @@ def test_analyst_reads_results_and_downloads_the_workbook(app, answered_round, s
     desktop.get_by_label("Ngưỡng ẩn ô nhỏ (k)").fill("2")
     desktop.get_by_role("button", name="Tính lại").click()
     expect(desktop).to_have_url(f"{live_server}/admin/rounds/{round_id}/analysis?"
-                                "dont_know=exclude&pooling=equal&weighting=none&min_cell=2")
+                                "dont_know=exclude&pooling=equal&weighting=none&hidden_groups=exclude&min_cell=2")
     chart = desktop.get_by_alt_text("Biểu đồ điểm theo lĩnh vực")
     expect(chart).to_be_visible()
     assert chart.evaluate("img => img.complete && img.naturalWidth > 0")  # the PNG was served and decoded
