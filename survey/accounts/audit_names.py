@@ -76,6 +76,8 @@ ACTION_NAMES = {
     "reports.self_assessment_import": "Nhập điểm tự đánh giá",
     "reports.freeze": "Chốt kết quả chính thức",
     "reports.frozen_download": "Tải tệp kết quả đã chốt",
+    "assessment.official_import": "Nhập kết quả chính thức của Bộ Nội vụ",
+    "assessment.remind": "Nhắc cơ quan chưa gửi phần tự đánh giá",
     "assessment.start": "Bắt đầu kỳ tự đánh giá",
     "assessment.assign": "Phân công tự đánh giá",
     "assessment.open": "Mở tự đánh giá",
@@ -93,6 +95,10 @@ ACTION_NAMES = {
     "collection.point_reopen": "Mở lại điểm thu phiếu",
     "collection.procedures_import": "Nhập danh mục thủ tục hành chính",
     "collection.purge": "Xóa dữ liệu tạm của điểm thu phiếu",
+    "collection.kiosk_on": "Bật chế độ kiosk cho điểm thu phiếu",
+    "collection.kiosk_off": "Tắt chế độ kiosk của điểm thu phiếu",
+    "collection.paper_batch_create": "Tạo đợt nhập phiếu giấy",
+    "collection.paper_resolve": "Đối chiếu phiếu giấy nhập lệch",
 }
 
 # Keys that details use across actions; a key not listed (a sub-criterion code, say) is shown as is.
