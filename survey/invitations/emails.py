@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from email.header import Header
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid, parseaddr
@@ -136,6 +137,18 @@ def _folded(name: str, value: str) -> bytes:
     return SMTP.fold_binary(*SMTP.header_store_parse(name, value))
 
 
+@lru_cache(maxsize=256)
+def _folded_text(name: str, value: str) -> bytes:
+    # A free-text header (the subject). The policy's folder can put the space
+    # between two words outside the encoded words, as folding whitespace, where
+    # RFC 2047 decoders drop it ("mời Tiếnphiếu"); Header encodes the whole text,
+    # spaces included, in encoded words of at most 76 characters.
+    if value.isascii():
+        return _folded(name, value)
+    encoded = Header(value, "utf-8", header_name=name).encode(linesep="\r\n")
+    return f"{name}: {encoded}\r\n".encode("ascii")
+
+
 def build_message(*, sender: str, recipient: str, message_id: str, rendered: Rendered) -> bytes:
     """The complete message as sent, CRLF line endings (policy SMTP), UTF-8 throughout.
 
@@ -149,7 +162,7 @@ def build_message(*, sender: str, recipient: str, message_id: str, rendered: Ren
     head = b"".join((
         _folded("From", sender),
         _folded("To", recipient),
-        _folded("Subject", rendered.subject),
+        _folded_text("Subject", rendered.subject),
         _folded("Date", format_datetime(utcnow())),  # one value per second: the cache serves bursts
         b"Message-ID: " + message_id.encode("ascii") + b"\r\n",
         b"Auto-Submitted: auto-generated\r\n",  # vacation responders should not answer
