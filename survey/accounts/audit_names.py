@@ -30,6 +30,7 @@ ACTION_NAMES = {
     "auth.login": "Đăng nhập",
     "auth.logout": "Đăng xuất",
     "auth.unlock": "Mở khóa đăng nhập",
+    "auth.password_change": "Đổi mật khẩu của mình",
     "user.create": "Tạo tài khoản",
     "user.deactivate": "Khóa tài khoản",
     "province.create": "Thêm tỉnh",

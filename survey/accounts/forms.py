@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, ValidationError, InputRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, EqualTo, ValidationError, InputRequired, Length, Optional, Regexp
 
 
 class _Vietnamese:
@@ -59,6 +59,15 @@ def optional_id(label: str = "") -> IntegerField:
 class LoginForm(StaffForm):
     email = EmailField("E-mail", validators=[DataRequired("Vui lòng nhập e-mail."), Length(max=320)])
     password = PasswordField("Mật khẩu", validators=[DataRequired("Vui lòng nhập mật khẩu."), Length(max=200)])
+
+
+class PasswordChangeForm(StaffForm):
+    current = PasswordField("Mật khẩu hiện tại",
+                            validators=[DataRequired("Vui lòng nhập mật khẩu hiện tại."), Length(max=200)])
+    new = PasswordField("Mật khẩu mới (ít nhất 10 ký tự)",
+                        validators=[DataRequired("Vui lòng nhập mật khẩu mới."), Length(max=200)])
+    confirm = PasswordField("Nhập lại mật khẩu mới",
+                            validators=[EqualTo("new", "Hai lần nhập mật khẩu mới không khớp nhau.")])
 
 
 class UserForm(StaffForm):

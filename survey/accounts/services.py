@@ -91,6 +91,20 @@ def set_password(user: User, password: str) -> None:
     user.session_version += 1
 
 
+def change_own_password(session: Session, user: User, *, current: str, new: str) -> None:
+    """A signed-in user replaces their password; every other session of theirs ends.
+
+    The current password is asked again so that a borrowed, unlocked browser is not
+    enough to take the account over.
+    """
+    if not check_password_hash(user.password_hash, current):
+        raise AccountError("Mật khẩu hiện tại không đúng.")
+    if new == current:
+        raise AccountError("Mật khẩu mới phải khác mật khẩu hiện tại.")
+    set_password(user, new)
+    record(session, "auth.password_change", actor=user)
+
+
 @dataclass(frozen=True)
 class SignIn:
     user: User | None

@@ -13,7 +13,8 @@ from sqlalchemy import Select, func, or_, select
 from survey import db
 from survey.accounts import access, audit_names, services, throttle
 from survey.accounts.access import ADMINS, STAFF, current_user, roles_required
-from survey.accounts.forms import AuditFilterForm, ClearLockForm, DeactivateUserForm, LoginForm, ProvinceForm, UserForm, choices
+from survey.accounts.forms import (AuditFilterForm, ClearLockForm, DeactivateUserForm, LoginForm, PasswordChangeForm,
+                                   ProvinceForm, UserForm, choices)
 from survey.accounts.models import ANALYST, FOCAL_POINT, ROLE_LABELS, ROLES, SYSTEM_ADMIN, AuditEvent, SignInThrottle, User
 from survey.rounds.models import Agency, Province, Round
 from survey.timeutil import VIETNAM, format_local, utcnow
@@ -60,6 +61,24 @@ def logout():
     access.end_session()
     flash("Đã đăng xuất.")
     return redirect(url_for("accounts.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def change_password():
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        user = current_user()
+        try:
+            services.change_own_password(db.session(), user, current=form.current.data, new=form.new.data)
+        except services.AccountError as problem:
+            form.form_errors.append(str(problem))
+        else:
+            access.start_session(user)  # the new session version: this browser stays signed in, others do not
+            flash("Đã đổi mật khẩu. Các phiên đăng nhập khác của bạn đã kết thúc.")
+            return redirect(url_for("accounts.home"), 303)
+    status = 422 if request.method == "POST" else 200
+    return render_template("accounts/password.html", form=form, error=form.first_error()), status
 
 
 @bp.get("/")

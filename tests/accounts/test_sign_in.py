@@ -134,3 +134,49 @@ def test_every_link_on_the_home_page_opens_for_each_role(app, client, survey_rou
         assert links, role
         for link in links:
             assert client.get(link).status_code == 200, f"{role}: {link}"
+
+
+def change_password(client, current, new, confirm=None):
+    page = client.get("/admin/password")
+    return client.post("/admin/password", data={"current": current, "new": new, "confirm": new if confirm is None else confirm,
+                                                "csrf_token": csrf_token_in(page.text)})
+
+
+def test_a_user_changes_their_own_password_and_their_other_browsers_are_signed_out(app, client, staff):
+    email = staff("focal_point")
+    other_browser = app.test_client()
+    sign_in(client, email, STAFF_PASSWORD)
+    sign_in(other_browser, email, STAFF_PASSWORD)
+    assert "Đổi mật khẩu" in client.get("/admin/").text
+    reply = change_password(client, STAFF_PASSWORD, "mat-khau-moi-2024")
+    assert reply.status_code == 303
+    assert client.get("/admin/").status_code == 200  # this browser stays signed in
+    assert other_browser.get("/admin/").status_code == 302
+    assert [e.actor for e in events(app, "auth.password_change")] == [email]
+    client.post("/admin/logout", data={"csrf_token": csrf_token_in(client.get("/admin/").text)})
+    assert sign_in(client, email, STAFF_PASSWORD).status_code == 200  # the old one is refused
+    assert sign_in(client, email, "mat-khau-moi-2024").status_code == 302
+
+
+def test_a_refused_password_change_says_why_and_changes_nothing(app, client, staff):
+    email = staff("analyst")
+    sign_in(client, email, STAFF_PASSWORD)
+    refusals = {
+        ("sai-mat-khau-hien-tai", "mat-khau-moi-2024", None): "Mật khẩu hiện tại không đúng.",
+        (STAFF_PASSWORD, "ngan", None): "Mật khẩu phải có ít nhất 10 ký tự.",
+        (STAFF_PASSWORD, "mat-khau-moi-2024", "mat-khau-khac-2024"): "Hai lần nhập mật khẩu mới không khớp nhau.",
+        (STAFF_PASSWORD, STAFF_PASSWORD, None): "Mật khẩu mới phải khác mật khẩu hiện tại.",
+    }
+    for (current, new, confirm), message in refusals.items():
+        reply = change_password(client, current, new, confirm)
+        assert reply.status_code == 422 and message in reply.text, message
+    assert client.get("/admin/").status_code == 200
+    assert events(app, "auth.password_change") == []
+    no_token = client.post("/admin/password", data={"current": STAFF_PASSWORD, "new": "mat-khau-moi-2024",
+                                                    "confirm": "mat-khau-moi-2024"})
+    assert no_token.status_code == 400  # the CSRF refusal, as on every staff form
+    assert events(app, "auth.password_change") == []
+
+
+def test_the_password_page_needs_a_signed_in_user(client):
+    assert client.get("/admin/password").status_code == 302
