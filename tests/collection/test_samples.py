@@ -7,7 +7,7 @@ import csv
 import hashlib
 import io
 import random
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import openpyxl
 import pytest
@@ -170,6 +170,26 @@ def test_a_register_without_a_column_is_refused_naming_it(app, client, login, sa
     assert count(app, DossierSample) == 0
 
 
+def test_a_workbook_with_date_cells_and_numbers_for_phones_is_read(app, client, login, sampling_round):
+    """As the portal exports it: dates as date cells, phone numbers as numbers that lost their 0."""
+    login("province_admin")
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(HEADER)
+    day = date.today() - timedelta(days=3)
+    for i in range(1, 5):
+        sheet.append([i, f"H35.{i:05d}", "2.002", "Sở Nội vụ", datetime(day.year, day.month, day.day, 15, 30),
+                      900000000 + i, None])
+    content = io.BytesIO()
+    workbook.save(content)
+    assert upload(client, sampling_round, content.getvalue(), name="so-ho-so.xlsx", size="2").status_code == 302
+    sample = latest_sample(app)
+    assert (sample.population, sample.size, sample.period_from, sample.period_to) == (4, 2, day, day)
+    with app.app_context():
+        phones = db.session().scalars(select(Respondent.phone)).all()
+    assert len(phones) == 2 and set(phones) <= {f"090000000{i}" for i in range(1, 5)}
+
+
 def test_a_size_above_the_register_is_refused(app, client, login, sampling_round):
     login("province_admin")
     reply = upload(client, sampling_round, register_csv([dossier(1, "1.001", "STP"), dossier(2, "1.001", "STP")]),
@@ -316,6 +336,10 @@ def test_closing_the_round_and_the_purge_delete_phones_e_mails_and_dossier_codes
     worker_for(app, smtp_server()).run(until_idle=True)
     with app.app_context(), db.unit_of_work() as session:
         session.get(Round, sampling_round).closes_at = utcnow() - timedelta(minutes=1)
+    refused = sms_post(client, sampling_round, sample.id, "no_email", "csv", 6)
+    assert refused.status_code == 422 and "Đợt khảo sát đã kết thúc" in refused.text
+    with app.app_context():
+        assert db.session().scalar(select(func.count()).select_from(links.AccessLink)) == 6  # the e-mails' only
 
     result = app.test_cli_runner().invoke(args=["collection", "purge"])
     assert result.exit_code == 0, result.output
