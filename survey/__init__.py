@@ -85,6 +85,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from survey import collection
 
     collection.init_app(app)
+    from survey import samples
+
+    samples.init_app(app)
     point_bp = app.blueprints["point"]
     csrf.exempt(point_bp)  # its form carries a token bound to the point (survey.respond.form_tokens)
     app.session_interface = _StaffOnlySessions(respond_bp.url_prefix + "/", point_bp.url_prefix + "/")

@@ -45,6 +45,7 @@ def parameter_values(app, round_id: int) -> dict[str, object]:
             "printout": "poster",
             "batch_id": 1,  # paper batches: none exists, allowed roles get 404, the others 403
             "form_number": 1,
+            "sample_id": 1,  # samples from the dossier register: none exists, allowed roles get 404, the others 403
         }
 
 

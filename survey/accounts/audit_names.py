@@ -100,6 +100,10 @@ ACTION_NAMES = {
     "collection.kiosk_off": "Tắt chế độ kiosk của điểm thu phiếu",
     "collection.paper_batch_create": "Tạo đợt nhập phiếu giấy",
     "collection.paper_resolve": "Đối chiếu phiếu giấy nhập lệch",
+    "sample.draw": "Rút mẫu từ sổ hồ sơ",
+    "sample.invite": "Mời mẫu từ sổ hồ sơ qua e-mail",
+    "sample.sms_export": "Xuất tin nhắn SMS cho mẫu từ sổ hồ sơ",
+    "sample.purge": "Xóa liên hệ của mẫu từ sổ hồ sơ",
 }
 
 # Keys that details use across actions; a key not listed (a sub-criterion code, say) is shown as is.
@@ -174,6 +178,15 @@ DETAIL_LABELS = {
     "quota_policy": "cách tính chỉ tiêu",
     "asks_dossier": "hỏi mã hồ sơ",
     "problems": "số lỗi",
+    "sample_id": "mẫu số",
+    "population": "số hồ sơ (N)",
+    "size": "cỡ mẫu (n)",
+    "size_source": "cách tính cỡ mẫu",
+    "margin": "sai số e",
+    "strata": "số tầng",
+    "register_sha256": "mã kiểm tra sổ hồ sơ",
+    "email_shared": "e-mail trùng",
+    "members": "số hồ sơ đã xóa liên hệ",
     "first_at": "lần gửi đầu",
     "comments": "số ý kiến",
     "stopped": "lý do dừng",

@@ -15,7 +15,8 @@ def group():
 
 
 @group.command("purge", help="Delete the dossier hashes, arrival windows and kiosk receipts of every closed "
-                              "round, and kiosk receipts past their days.")
+                              "round, the contacts of its samples from the dossier register, and kiosk receipts "
+                              "past their days.")
 @with_appcontext
 def purge_command():
     with db.unit_of_work() as session:

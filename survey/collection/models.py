@@ -36,9 +36,11 @@ from survey.timeutil import utcnow
 
 # How a response reached the platform. "email" is the personal link (sent by
 # e-mail or exported for SMS); the others are this area's channels.
-CHANNELS = ("email", "point", "kiosk", "paper", "sms")
+# "sample" is a citizen drawn from the dossier register (survey.samples), whose personal
+# link went out by e-mail or in the SMS export.
+CHANNELS = ("email", "point", "kiosk", "paper", "sms", "sample")
 CHANNEL_LABELS = {"email": "Đường dẫn cá nhân", "point": "Điểm khảo sát (mã QR)", "kiosk": "Máy kiosk",
-                  "paper": "Phiếu giấy", "sms": "Tin nhắn SMS"}
+                  "paper": "Phiếu giấy", "sms": "Tin nhắn SMS", "sample": "Mẫu từ sổ hồ sơ (SMS, e-mail)"}
 
 # What a point does when its expected sample is reached.
 QUOTA_ACCEPT = "accept"  # keep accepting, and say that the quota is reached

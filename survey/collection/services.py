@@ -157,17 +157,21 @@ def purge_closed_rounds(session: Session, now: datetime | None = None) -> dict[i
 
     They exist to refuse a second response per dossier and to flag bursts
     while the round runs; once it has closed they only add what could be
-    matched against other records.
+    matched against other records. The contacts of citizens sampled from the
+    dossier register go at the same time (survey.samples, audited there), and
+    their members count among the rows.
     """
+    from survey.samples import services as samples  # the samples area builds on this one
+
     now = now or utcnow()
-    purged: dict[int, int] = {}
+    purged = samples.purge_closed_rounds(session, now)
     for round_ in session.scalars(select(Round).where(Round.closes_at <= now)):
         points = select(CollectionPoint.id).where(CollectionPoint.round_id == round_.id)
         deleted = session.execute(delete(DossierDigest).where(DossierDigest.round_id == round_.id)).rowcount
         deleted += session.execute(delete(PointArrival).where(PointArrival.point_id.in_(points))).rowcount
         deleted += session.execute(delete(KioskReceipt).where(KioskReceipt.round_id == round_.id)).rowcount
         if deleted:
-            purged[round_.id] = deleted
+            purged[round_.id] = purged.get(round_.id, 0) + deleted
             audit.record(session, "collection.purge", round_id=round_.id, province_id=round_.province_id,
                          details={"rows": deleted})
     session.flush()

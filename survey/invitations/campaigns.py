@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from survey.accounts.models import User
 from survey.accounts.services import record
+from survey.invitations.emails import Wording
 from survey.invitations.models import FAILED, INVITATION, REMINDER, MailSettings, OutboxMessage
 from survey.invitations.outbox import Enqueuer, MailContext, MailError, normalised_email
 from survey.invitations.wordings import wording_for
@@ -187,12 +188,13 @@ def _audit_campaign(session: Session, action: str, round_: Round, outcome: Outco
 def queue_invitations(session: Session, round_: Round, context: MailContext, *, group_id: int | None = None,
                       agency_id: int | None = None, respondent_ids: Iterable[int] | None = None,
                       include_invited: bool = False, actor: User | None = None,
-                      now: datetime | None = None, dry_run: bool = False) -> Outcome:
+                      now: datetime | None = None, dry_run: bool = False, wording: Wording | None = None) -> Outcome:
     """Queue invitations for the chosen part of the roster, unaudited (the caller records its own action).
 
     People already invited are skipped unless ``include_invited``; someone
     whose last message failed counts as not invited, so correcting the
-    address and inviting again works without that flag.
+    address and inviting again works without that flag. ``wording`` replaces
+    the round's invitation (a sample of citizens is written to differently).
     """
     now = now or utcnow()
     _refuse_closed(round_, now)
@@ -205,7 +207,8 @@ def queue_invitations(session: Session, round_: Round, context: MailContext, *, 
         return None
 
     return _queue(session, round_, INVITATION, context, actor, reason_to_skip,
-                  group_id=group_id, agency_id=agency_id, respondent_ids=respondent_ids, dry_run=dry_run)
+                  group_id=group_id, agency_id=agency_id, respondent_ids=respondent_ids, dry_run=dry_run,
+                  wording=wording)
 
 
 def queue_reminders(session: Session, round_: Round, context: MailContext, *, group_id: int | None = None,
@@ -239,14 +242,14 @@ def queue_reminders(session: Session, round_: Round, context: MailContext, *, gr
 def _queue(session: Session, round_: Round, kind: str, context: MailContext, actor: User | None,
            reason_to_skip: Callable[[Respondent, History | None, str | None], str | None], *,
            group_id: int | None, agency_id: int | None, respondent_ids: Iterable[int] | None,
-           dry_run: bool = False) -> Outcome:
+           dry_run: bool = False, wording: Wording | None = None) -> Outcome:
     """Queue ``kind`` for the chosen people who have not submitted and whom ``reason_to_skip`` lets through.
 
     ``dry_run`` writes nothing (no link is revoked) but still compiles the wording, so a broken
     template is refused when the count is shown rather than after it was confirmed.
     """
     check_target(session, round_, group_id, agency_id)
-    enqueuer = Enqueuer(session, round_, kind, wording_for(session, round_, kind)[0], context, actor)
+    enqueuer = Enqueuer(session, round_, kind, wording or wording_for(session, round_, kind)[0], context, actor)
     histories = _histories(session, round_)
     submitted = _submitted_ids(session, round_)
     outcome, chosen = Outcome(), []

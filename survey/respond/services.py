@@ -54,6 +54,7 @@ class LinkView:
 class RespondentView:
     id: int
     full_name: str
+    channel: str  # what their response records as its channel (Respondent.response_channel)
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ def _visit_query():
     return (
         select(
             AccessLink.id, AccessLink.first_opened_at,
-            Respondent.id, Respondent.full_name,
+            Respondent.id, Respondent.full_name, Respondent.response_channel,
             Round.id, Round.title, Round.opens_at, Round.closes_at, Round.year,
             RoundGroup.id, RoundGroup.code, RoundGroup.label,
             RoundGroup.questionnaire_key, RoundGroup.questionnaire_version, RoundGroup.questionnaire_hash,
@@ -141,7 +142,7 @@ def open_link(session: Executor, token: str, *, for_update: bool = False) -> Vis
     row = _read_visit(session, token_hash, for_update)
     if row is None:
         raise LinkRefused(Refusal.INVALID)
-    (link_id, first_opened_at, respondent_id, full_name, round_id, title, opens_at, closes_at, year,
+    (link_id, first_opened_at, respondent_id, full_name, channel, round_id, title, opens_at, closes_at, year,
      group_id, group_code, group_label, q_key, q_version, q_hash, province_name, is_submitted, draft,
      draft_updated_at) = row
     round_ = RoundView(round_id, title, opens_at, closes_at, year)
@@ -151,7 +152,7 @@ def open_link(session: Executor, token: str, *, for_update: bool = False) -> Vis
         log.error("round %s group %s refused: %s", round_id, group_code, problem)
         raise LinkRefused(Refusal.UNAVAILABLE, round_) from problem
     return Visit(
-        LinkView(link_id, first_opened_at), RespondentView(respondent_id, full_name), round_,
+        LinkView(link_id, first_opened_at), RespondentView(respondent_id, full_name, channel), round_,
         GroupView(group_id, group_code, group_label), province_name, questionnaire, bool(is_submitted), draft,
         draft_updated_at,
     )
@@ -258,6 +259,7 @@ def submit(connection: Connection, visit: Visit) -> SubmitOutcome:
     written = store_response(
         connection, round_id=visit.round.id, group_id=visit.group.id, questionnaire=visit.questionnaire,
         answers=answers, respondent_id=visit.respondent.id, draft_seen=visit.draft_updated_at,
+        channel=visit.respondent.channel,
     )
     return SubmitOutcome(submitted=written is Written.STORED, already=written is Written.ALREADY,
                          stale=written is Written.STALE)

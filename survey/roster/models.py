@@ -32,6 +32,9 @@ class Respondent(Base):
     # Lower-cased e-mail: "An.Nguyen@x.vn" and "an.nguyen@x.vn" are the same person.
     email_normalised: Mapped[str | None] = mapped_column(String(320))
     phone: Mapped[str | None] = mapped_column(String(32))
+    # The channel this person's response is stored with (survey.collection.models.CHANNELS):
+    # "email" for the roster, "sample" for a citizen drawn from the dossier register (survey.samples).
+    response_channel: Mapped[str] = mapped_column(String(16), default="email", server_default="email")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Removal is soft: links, submissions and the audit trail still refer to the row.

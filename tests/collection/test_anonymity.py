@@ -27,6 +27,19 @@ def test_the_dossier_digests_and_arrivals_name_no_response():
     assert {c.name for c in Base.metadata.tables["dossier_digests"].columns} == {"id", "round_id", "digest"}
 
 
+def test_the_samples_from_the_dossier_register_name_no_response():
+    """A drawn dossier leads to a respondent (who submitted, as for the roster), never to what they answered."""
+    for name in ("dossier_samples", "sample_members"):
+        table = Base.metadata.tables[name]
+        assert not {fk.column.table.name for fk in table.foreign_keys} & set(ANSWER_TABLES)
+        assert not [c.name for c in table.columns if "response" in c.name or "answer" in c.name]
+    for name in ANSWER_TABLES:
+        assert not {fk.column.table.name for fk in Base.metadata.tables[name].foreign_keys} & {
+            "dossier_samples", "sample_members", "respondents"}
+    # What survives the round's close holds no contact and no dossier code.
+    assert not [c.name for c in Base.metadata.tables["dossier_samples"].columns if IDENTIFYING.search(c.name)]
+
+
 def test_the_check_itself_sees_an_identifying_column():
     for column in ("device_id", "client_ip", "ip", "remote_address", "dossier_hash", "user_agent"):
         assert IDENTIFYING.search(column), column
