@@ -13,8 +13,8 @@ from analysis.options import AnalysisOptions
 from analysis.respondents import answer_cells, index_coefficients
 from analysis.scoring import STATUS_VI
 from questionnaires import Catalog
+from survey.assessment.models import AssessmentCycle
 from survey.reports import frames
-from survey.reports.models import SelfAssessment
 from survey.reports.options import OptionsError
 from survey.rounds.models import Round
 
@@ -77,13 +77,15 @@ def _check_weighting(data: frames.RoundFrames) -> None:
 
 
 def _previous_par(session: Session, round_: Round, catalog: Catalog, options: AnalysisOptions):
-    """((round, PAR score) or None, note or None) of the province's latest earlier round with
-    self-assessment points.  A comparison that cannot be made is missing, with the reason; never an error."""
-    earlier = session.scalars(
+    """((round, PAR score) or None, note or None) of the province's latest earlier round whose
+    assessment cycle has points.  A comparison that cannot be made is missing, with the reason; never an error."""
+    candidates = session.scalars(
         select(Round).where(Round.province_id == round_.province_id, Round.year < round_.year,
-                            Round.id.in_(select(SelfAssessment.round_id)))
+                            Round.id.in_(select(AssessmentCycle.round_id)))
         .order_by(Round.year.desc(), Round.id.desc())
-    ).first()
+    ).all()
+    earlier = next((r for r in candidates if frames.round_par_points(
+        session, r, frames.round_structure(frames.round_questionnaires(r, catalog), catalog)) is not None), None)
     if earlier is None:
         return None, None
     data = frames.round_frames(session, earlier, catalog)
