@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from analysis import RoundResult, compare_distributions, compare_scores, compute_round, par_of_round
 from analysis.options import AnalysisOptions
 from analysis.respondents import answer_cells, index_coefficients
+from analysis.results import survey_points_of_round
 from analysis.scoring import STATUS_VI
 from questionnaires import Catalog
 from survey.assessment.models import AssessmentCycle
@@ -63,6 +64,17 @@ def compute(session: Session, round_: Round, catalog: Catalog, options: Analysis
         result.notes.append("Gia quyền theo nhóm đối tượng; không thể gia quyền theo cơ quan vì phiếu trả lời "
                             "ẩn danh không gắn với cơ quan.")
     return Computed(result, data, data.response_counts, data.roster_counts)
+
+
+def survey_points(session: Session, round_: Round, catalog: Catalog, options: AnalysisOptions | None = None):
+    """The round's sub-criterion points alone (for pages that add them up, such as the consolidation
+    board): the same points as :func:`compute`, without the rest of the analysis."""
+    options = options or AnalysisOptions()
+    data = frames.round_frames(session, round_, catalog)
+    if options.weighting == "group":
+        _check_weighting(data)
+    return survey_points_of_round(data.counts, data.items, data.structure, options,
+                                  group_sizes=data.group_sizes if options.weighting == "group" else None)
 
 
 def _check_weighting(data: frames.RoundFrames) -> None:

@@ -95,3 +95,14 @@ def test_summary_cli_exports_and_freeze_name_the_source(app, client, answered_ro
             frozen, computation.compute(session, session.get(Round, round_id), catalog()))}
     assert changes["provenance.self_assessment.source"] == ("appraisal", "ministry")
     assert changes["par.total"] == (pytest.approx(SURVEY + 2.5), pytest.approx(SURVEY + 2.0))
+
+
+def test_the_boards_survey_points_are_the_analysis_points(app, answered_round):
+    round_id = answered_round()
+    with app.app_context(), db.unit_of_work(write=False) as session:
+        round_ = session.get(Round, round_id)
+        alone = computation.survey_points(session, round_, catalog())
+        full = computation.compute(session, round_, catalog()).result.subcriterion_points
+    pooled = alone[alone["is_pooled"]].set_index("subcriterion")["points"]
+    assert pooled["1.5.1"] == pytest.approx(0.34) and pooled["8.1.1"] == pytest.approx(1.50)
+    assert pooled.fillna(-1).to_dict() == full[full["is_pooled"]].set_index("subcriterion")["points"].fillna(-1).to_dict()
