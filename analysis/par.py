@@ -49,6 +49,12 @@ class ParScore:
     delta_fields: pd.DataFrame | None = None
     provenance: dict = field(default_factory=dict)
 
+    @property
+    def source_label(self) -> str | None:
+        """Which stage the self-assessed points come from, as the caller's provenance names it
+        (``provenance["self_assessment"]["label"]``), or None when it does not say."""
+        return (self.provenance.get("self_assessment") or {}).get("label")
+
 
 def classify(percent: float) -> str:
     """Class A/B/C/D of an index percentage (boundaries: 90, 80, 70 inclusive)."""

@@ -254,6 +254,8 @@ def _summary_rows(result: RoundResult) -> list[list[str]]:
         p = result.par
         rows.append(["Chỉ số CCHC (tự đánh giá + điều tra xã hội học)", f"{_num(p.total)} / {_num(p.max_total)}",
                      _pct(p.percent), f"Xếp nhóm {p.classification}"])
+        if p.source_label:
+            rows.append(["Nguồn điểm tự đánh giá", "", "", p.source_label])
         if p.delta is not None:
             rows.append(["Thay đổi so với kỳ trước", f"{p.delta:+.2f} điểm", "", ""])
     if result.sipas is not None:

@@ -111,6 +111,9 @@ def _summary(result: RoundResult) -> pd.DataFrame:
             ("Chỉ số CCHC (%)", result.par.percent, None, None),
             ("Xếp nhóm", result.par.classification, None, None),
         ]
+        source = result.par.source_label
+        if source:
+            rows.append(("Nguồn điểm tự đánh giá", source, None, None))
         if result.par.delta is not None:
             rows.append(("Thay đổi so với kỳ trước (điểm)", result.par.delta, None, None))
     if result.sipas is not None:

@@ -23,7 +23,7 @@ from .sipas_points import sipas_links, sipas_subcriterion_points
 from .suppression import hide_complements, suppress_small_cells
 from .weighting import apply_weights, poststratification_weights
 
-__all__ = ["RoundResult", "compute_round", "frequencies", "par_of_round"]
+__all__ = ["RoundResult", "compute_round", "frequencies", "par_of_round", "survey_points_of_round"]
 
 
 @dataclass
@@ -237,10 +237,29 @@ def par_of_round(
     SIPAS or reliability are computed.  Equal to ``compute_round(...).par``."""
     options = options or AnalysisOptions()
     x = _Checked(counts, items, structure, options, group_sizes, [], lambda step: None)
+    return par_of_points(_survey_points(x, options), self_assessment, x.structure)
+
+
+def survey_points_of_round(
+    counts: pd.DataFrame,
+    items: pd.DataFrame,
+    structure: pd.DataFrame,
+    options: AnalysisOptions | None = None,
+    group_sizes: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The sub-criterion points alone, equal to ``compute_round(...).subcriterion_points`` but for
+    their intervals: for a page that shows points, not the analysis (no frequencies, SIPAS intervals
+    or reliability are computed)."""
+    options = options or AnalysisOptions()
+    x = _Checked(counts, items, structure, options, group_sizes, [], lambda step: None)
+    return _survey_points(x, options)
+
+
+def _survey_points(x: _Checked, options: AnalysisOptions) -> pd.DataFrame:
     points = points_of_subcriteria(score_answers(x.counts, x.items, options), x.structure, options)
     if sipas_links(x.structure):
         points = sipas_subcriterion_points(points, x.structure, x.sipas(None, {}), options)
-    return par_of_points(points, self_assessment, x.structure)
+    return points
 
 
 def compute_round(

@@ -64,6 +64,7 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
         # so the page shows what the sink received. Development defaults to instance/mail.
         "MAIL_SINK_DIR": env.get("SURVEY_MAIL_SINK_DIR") or (str(instance / "mail") if mode == "development" else None),
         "PROXY_HOPS": _proxy_hops(env),
+        **_evidence_settings(env),
     }
 
 
@@ -79,6 +80,39 @@ def _proxy_hops(env) -> int:
         raise ConfigError(f"SURVEY_PROXY_HOPS must be a whole number from 0 to 10 (proxies in front of the app), "
                           f"not {value!r}")
     return int(value)
+
+
+# Requests are capped at 60 MB (survey.MAX_CONTENT_LENGTH): an evidence file must fit in one with its form.
+EVIDENCE_MAX_BYTES_CAP = 50 * 1024 * 1024
+EVIDENCE_MAX_BYTES_FLOOR = 1024
+
+
+def _evidence_settings(env) -> dict:
+    """Where the self-assessment's evidence files are kept, and how large one may be.
+
+    Unset, the folder is Flask's instance folder's ``evidence/`` and the limit is 20 MB
+    (survey.assessment.evidence). The folder must be absolute (a relative one would move with the
+    working directory of each process) and outside the static folder, which the web server serves.
+    """
+    out = {}
+    folder = env.get("SURVEY_ASSESSMENT_EVIDENCE_DIR")
+    if folder:
+        path = Path(folder)
+        if not path.is_absolute():
+            raise ConfigError(f"SURVEY_ASSESSMENT_EVIDENCE_DIR must be an absolute path, not {folder!r}")
+        static = PROJECT_ROOT / "survey" / "static"
+        if path.resolve() == static.resolve() or static.resolve() in path.resolve().parents:
+            raise ConfigError("SURVEY_ASSESSMENT_EVIDENCE_DIR must be outside survey/static, which the web server "
+                              "serves to anyone: evidence files are read only through the access checks")
+        out["ASSESSMENT_EVIDENCE_DIR"] = str(path)
+    limit = env.get("SURVEY_ASSESSMENT_EVIDENCE_MAX_BYTES")
+    if limit:
+        if not limit.isdigit() or not EVIDENCE_MAX_BYTES_FLOOR <= int(limit) <= EVIDENCE_MAX_BYTES_CAP:
+            raise ConfigError(f"SURVEY_ASSESSMENT_EVIDENCE_MAX_BYTES must be a whole number of bytes from "
+                              f"{EVIDENCE_MAX_BYTES_FLOOR} to {EVIDENCE_MAX_BYTES_CAP} (50 MB; requests are capped "
+                              f"at 60 MB), not {limit!r}")
+        out["ASSESSMENT_EVIDENCE_MAX_BYTES"] = int(limit)
+    return out
 
 
 # A random key of 32 characters from any usual alphabet (hex, base64) has well over

@@ -52,6 +52,40 @@ def test_a_random_key_is_accepted():
         from_environment({"SURVEY_SECRET_KEY": secrets.token_hex(16), "SURVEY_DATABASE_URL": "sqlite://"})
 
 
+def test_evidence_folder_and_size_come_from_the_environment(tmp_path):
+    base = {"SURVEY_SECRET_KEY": TEST_SECRET, "SURVEY_DATABASE_URL": "sqlite://"}
+    unset = from_environment(base)
+    assert "ASSESSMENT_EVIDENCE_DIR" not in unset and "ASSESSMENT_EVIDENCE_MAX_BYTES" not in unset
+    config = from_environment({**base, "SURVEY_ASSESSMENT_EVIDENCE_DIR": str(tmp_path / "evidence"),
+                               "SURVEY_ASSESSMENT_EVIDENCE_MAX_BYTES": "5242880"})
+    assert config["ASSESSMENT_EVIDENCE_DIR"] == str(tmp_path / "evidence")
+    assert config["ASSESSMENT_EVIDENCE_MAX_BYTES"] == 5 * 1024 * 1024
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("SURVEY_ASSESSMENT_EVIDENCE_DIR", "instance/evidence", "absolute path"),
+    ("SURVEY_ASSESSMENT_EVIDENCE_DIR", str(ROOT / "survey" / "static" / "evidence"), "outside survey/static"),
+    ("SURVEY_ASSESSMENT_EVIDENCE_MAX_BYTES", "20MB", "whole number of bytes"),
+    ("SURVEY_ASSESSMENT_EVIDENCE_MAX_BYTES", "0", "from 1024"),
+    ("SURVEY_ASSESSMENT_EVIDENCE_MAX_BYTES", str(60 * 1024 * 1024), "from 1024"),
+])
+def test_bad_evidence_settings_are_refused(name, value, message):
+    with pytest.raises(ConfigError, match=f"{name}.*{message}"):
+        from_environment({"SURVEY_SECRET_KEY": TEST_SECRET, "SURVEY_DATABASE_URL": "sqlite://", name: value})
+
+
+def test_the_evidence_setting_reaches_the_upload_check(tmp_path, monkeypatch):
+    from survey import create_app
+    from survey.assessment import evidence
+
+    monkeypatch.setenv("SURVEY_SECRET_KEY", TEST_SECRET)
+    monkeypatch.setenv("SURVEY_DATABASE_URL", f"sqlite:///{tmp_path / 'survey.db'}")
+    monkeypatch.setenv("SURVEY_ASSESSMENT_EVIDENCE_DIR", str(tmp_path / "evidence"))
+    monkeypatch.setenv("SURVEY_ASSESSMENT_EVIDENCE_MAX_BYTES", "2048")
+    with create_app().app_context():
+        assert evidence.storage_dir() == tmp_path / "evidence" and evidence.max_bytes() == 2048
+
+
 def _refused_start(command: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
     env = {name: value for name, value in os.environ.items() if not name.startswith("SURVEY_")}
     # 32 spaces: long enough for the length check this key used to pass.

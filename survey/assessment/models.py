@@ -201,6 +201,9 @@ class FrozenVersion(Base):
     frozen_by: Mapped[str] = mapped_column(String(320))
     # One record per sub-criterion (code, title, field, max, self, appraised, survey, evidence ids).
     rows: Mapped[list] = mapped_column(JSON)
+    # Where a version not closed on the platform came from (the retired points upload, migrated by
+    # 0019); None for a version the council closed here.
+    origin_note: Mapped[str | None] = mapped_column(Text)
 
 
 class OfficialResult(Base):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from questionnaires import Catalog, Structure
 from survey.accounts.models import User
@@ -187,7 +187,9 @@ def codes_of(session: Session, cycle: AssessmentCycle, agency_id: int) -> list[s
 
 
 def entries(session: Session, cycle: AssessmentCycle) -> dict[str, Entry]:
-    return {e.subcriterion: e for e in session.scalars(select(Entry).where(Entry.cycle_id == cycle.id))}
+    # The documents in one more query, not one per entry: the board lists all 88 with their evidence.
+    return {e.subcriterion: e for e in session.scalars(select(Entry).where(Entry.cycle_id == cycle.id)
+                                                        .options(selectinload(Entry.documents)))}
 
 
 def is_late(part: Part, cycle: AssessmentCycle, today: date | None = None) -> bool:

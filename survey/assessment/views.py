@@ -59,14 +59,13 @@ def _part(cycle, agency_id: int) -> Part:
 
 def survey_points(round_) -> dict[str, float] | None:
     """Survey points per sub-criterion from the reports' computation, or None if it cannot run yet."""
-    from survey.reports.computation import compute
+    from survey.reports.computation import survey_points as computed_points
     from survey.reports.options import OptionsError
 
     try:
-        result = compute(db.session(), round_, catalog()).result
+        frame = computed_points(db.session(), round_, catalog())
     except (OptionsError, ValueError):
         return None
-    frame = result.subcriterion_points
     pooled = frame[frame["is_pooled"]] if "is_pooled" in frame.columns else frame
     return {row.subcriterion: round(float(row.points), 2) for row in pooled.itertuples()
             if row.points == row.points}  # NaN: no valid answer yet

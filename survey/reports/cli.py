@@ -95,6 +95,8 @@ def compute_command(round_id, dont_know, pooling, weighting, min_cell, reliabili
     click.echo(f"SIPAS: {sipas:.2f} %" if math.isfinite(sipas) else "SIPAS: chưa có dữ liệu")
     if result.par is not None:
         click.echo(f"Chỉ số CCHC: {result.par.total:.2f} / {result.par.max_total:.2f} ({result.par.classification})")
+        if result.par.source_label:
+            click.echo(f"  Điểm tự đánh giá: {result.par.source_label}")
 
 
 @group.command("report")

@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 from analysis import RoundResult, compare_distributions, compare_scores, compute_round, par_of_round
 from analysis.options import AnalysisOptions
 from analysis.respondents import answer_cells, index_coefficients
+from analysis.results import survey_points_of_round
 from analysis.scoring import STATUS_VI
 from questionnaires import Catalog
+from survey.assessment.models import AssessmentCycle
 from survey.reports import frames
-from survey.reports.models import SelfAssessment
 from survey.reports.options import OptionsError
 from survey.rounds.models import Round
 
@@ -65,6 +66,17 @@ def compute(session: Session, round_: Round, catalog: Catalog, options: Analysis
     return Computed(result, data, data.response_counts, data.roster_counts)
 
 
+def survey_points(session: Session, round_: Round, catalog: Catalog, options: AnalysisOptions | None = None):
+    """The round's sub-criterion points alone (for pages that add them up, such as the consolidation
+    board): the same points as :func:`compute`, without the rest of the analysis."""
+    options = options or AnalysisOptions()
+    data = frames.round_frames(session, round_, catalog)
+    if options.weighting == "group":
+        _check_weighting(data)
+    return survey_points_of_round(data.counts, data.items, data.structure, options,
+                                  group_sizes=data.group_sizes if options.weighting == "group" else None)
+
+
 def _check_weighting(data: frames.RoundFrames) -> None:
     """Post-stratification needs a roster count for every group that answered, at least its responses."""
     problems = []
@@ -77,13 +89,15 @@ def _check_weighting(data: frames.RoundFrames) -> None:
 
 
 def _previous_par(session: Session, round_: Round, catalog: Catalog, options: AnalysisOptions):
-    """((round, PAR score) or None, note or None) of the province's latest earlier round with
-    self-assessment points.  A comparison that cannot be made is missing, with the reason; never an error."""
-    earlier = session.scalars(
+    """((round, PAR score) or None, note or None) of the province's latest earlier round whose
+    assessment cycle has points.  A comparison that cannot be made is missing, with the reason; never an error."""
+    candidates = session.scalars(
         select(Round).where(Round.province_id == round_.province_id, Round.year < round_.year,
-                            Round.id.in_(select(SelfAssessment.round_id)))
+                            Round.id.in_(select(AssessmentCycle.round_id)))
         .order_by(Round.year.desc(), Round.id.desc())
-    ).first()
+    ).all()
+    earlier = next((r for r in candidates if frames.round_par_points(
+        session, r, frames.round_structure(frames.round_questionnaires(r, catalog), catalog)) is not None), None)
     if earlier is None:
         return None, None
     data = frames.round_frames(session, earlier, catalog)

@@ -1,16 +1,8 @@
 """Staff forms of the reports area."""
 
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import HiddenField, StringField
 from wtforms.validators import DataRequired, Length
-
-
-class SelfAssessmentForm(FlaskForm):
-    file = FileField("Tệp điểm", validators=[
-        FileRequired("Chưa chọn tệp."),
-        FileAllowed(["xlsx", "csv"], "Chỉ nhận tệp .xlsx hoặc .csv."),
-    ])
 
 
 class FreezeForm(FlaskForm):

@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 
 from analysis.respondents import INDEX_MOMENT_COLUMNS, MOMENT_COLUMNS
 from questionnaires import Catalog, Questionnaire, Structure
+from survey.assessment.par_points import round_par_points
 from survey.questionnaire_registry import pinned_questionnaire
-from survey.reports.models import SelfAssessment
 from survey.responses.counts import EXTRA_OPTIONS
 from survey.respond.models import Answer, AnswerCount, Response
 from survey.rounds.models import Round
@@ -175,16 +175,6 @@ def expectation_respondents(session: Session, round_: Round, items: pd.DataFrame
     return {q: int(n) for q, n in rows if n}
 
 
-def self_assessment_frame(session: Session, round_: Round) -> pd.DataFrame | None:
-    rows = session.execute(
-        select(SelfAssessment.subcriterion, SelfAssessment.points)
-        .where(SelfAssessment.round_id == round_.id).order_by(SelfAssessment.subcriterion)
-    ).all()
-    if not rows:
-        return None
-    return pd.DataFrame(rows, columns=["subcriterion", "points"])
-
-
 def provenance(round_: Round, questionnaires: dict[str, Questionnaire], structure: Structure | None) -> dict:
     out = {
         "round_id": round_.id,
@@ -212,6 +202,11 @@ def round_frames(session: Session, round_: Round, catalog: Catalog) -> RoundFram
     counts = counts.merge(known, on=["group", "question", "option"], how="inner")
     responses = response_counts(session, round_)
     roster = roster_counts(session, round_)
+    par_points = round_par_points(session, round_, structure)
+    origin = provenance(round_, questionnaires, structure)
+    if par_points is not None:
+        # With the options and versions, so that a frozen result says which stage its PAR total counted.
+        origin["self_assessment"] = par_points.source
     return RoundFrames(
         counts=counts,
         items=items,
@@ -223,8 +218,8 @@ def round_frames(session: Session, round_: Round, catalog: Catalog) -> RoundFram
         sipas_respondents=expectation_respondents(session, round_, items),
         questionnaires=questionnaires,
         structure_model=structure,
-        provenance=provenance(round_, questionnaires, structure),
-        self_assessment=self_assessment_frame(session, round_),
+        provenance=origin,
+        self_assessment=par_points.frame if par_points is not None else None,
     )
 
 

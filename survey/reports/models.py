@@ -1,4 +1,4 @@
-"""Models of the reports area: the self-assessment points imported per round, and frozen results."""
+"""Models of the reports area: frozen results, and the retired self-assessment points upload's table."""
 
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ from survey.timeutil import utcnow
 
 
 class SelfAssessment(Base):
-    """Points of one self-assessed sub-criterion in a round (imported from the appraised spreadsheet).
+    """Points of one self-assessed sub-criterion in a round, from the retired points upload.
 
-    An import replaces the round's whole set: the spreadsheet is the unit that the
-    provincial council appraised, so rows from two files are never mixed.
+    Nothing writes or reads this table any more: migration 0019 copied every round's rows into
+    its assessment cycle as a frozen appraisal version, and the table is kept as it was so that
+    the data survives a downgrade and can be checked against the copy.
     """
 
     __tablename__ = "self_assessments"

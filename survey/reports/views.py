@@ -10,8 +10,9 @@ from survey import db
 from survey.accounts.access import ADMINS, current_user, roles_required, round_in_scope
 from survey.accounts.models import ANALYST, PROVINCE_ADMIN, SYSTEM_ADMIN
 from survey.questionnaire_registry import catalog
-from survey.reports import charts, comments, computation, exports, freezing, self_assessment as sa
-from survey.reports.forms import FreezeForm, SelfAssessmentForm
+from survey.assessment.services import cycle_of
+from survey.reports import charts, comments, computation, exports, freezing
+from survey.reports.forms import FreezeForm
 from survey.reports.options import OPTION_CHOICES, OptionsError, options_query, parse_options
 
 bp = Blueprint("reports", __name__, url_prefix="/admin")
@@ -120,29 +121,18 @@ def export_comments(round_id: int):
                     headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
 
-@bp.route("/rounds/<int:round_id>/analysis/self-assessment", methods=["GET", "POST"])
+@bp.get("/rounds/<int:round_id>/analysis/self-assessment")
 @roles_required(*READERS)
 def self_assessment(round_id: int):
+    """The retired points upload: the PAR total now counts the self-assessment cycle's points."""
     round_ = round_in_scope(round_id)
-    form = SelfAssessmentForm()
-    problems: list[str] = []
-    if form.is_submitted():
-        if form.validate():
-            upload = form.file.data
-            try:
-                count = sa.import_self_assessment(db.session(), round_, catalog(), upload.filename,
-                                                  upload.read(sa.MAX_UPLOAD_BYTES + 1))
-            except sa.SelfAssessmentImportError as problem:
-                problems = problem.messages
-            else:
-                flash(f"Đã nhập điểm tự đánh giá của {count} tiêu chí thành phần.")
-                return redirect(url_for("reports.self_assessment", round_id=round_.id))
-        else:
-            problems = [message for messages in form.errors.values() for message in messages]
-    rows = sa.self_assessment_rows(db.session(), round_)
-    status = 400 if problems else 200
-    return render_template("reports/self_assessment.html", round=round_, rows=rows, problems=problems,
-                           form=form), status
+    cycle = cycle_of(db.session(), round_)
+    flash("Chức năng nhập điểm tự đánh giá đã được thay bằng kỳ tự đánh giá: Chỉ số CCHC tính theo điểm thẩm định "
+          "đã chốt, hoặc theo kết quả của Bộ Nội vụ khi đã nhập tại trang “Kết quả của Bộ Nội vụ”. Điểm đã nhập "
+          "trước đây được chuyển thành phiên bản thẩm định của kỳ.")
+    if cycle is None:
+        return redirect(url_for("assessment.overview", round_id=round_.id))
+    return redirect(url_for("assessment.official_results", round_id=round_.id))
 
 
 def _frozen_page(round_, options, form, problems: list[str]):

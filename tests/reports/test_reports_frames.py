@@ -13,6 +13,7 @@ from survey.questionnaire_registry import catalog
 from survey.reports import computation, frames
 from survey.rounds.models import Round
 from tests.reports.conftest import HAND_DATA
+from tests.reports.cycle_points import give_points
 
 
 def _compute(app, round_id, options=None, **kwargs):
@@ -139,15 +140,11 @@ def test_group_comparison_by_hand(app, answered_round):
 
 
 def _earlier_and_current_self_assessed(app, earlier, current):
-    """The earlier round moves to 2022; 1.1.1 gets 0.5 self-assessment points there, 0.25 now."""
-    from survey.reports.models import SelfAssessment
-
+    """The earlier round moves to 2022; 1.1.1 gets 0.5 appraised points there, 0.25 self-assessed now."""
     with app.app_context(), db.unit_of_work() as session:
         session.get(Round, earlier).year = 2022
-        for round_id, points in ((earlier, 0.5), (current, 0.25)):
-            session.add(SelfAssessment(round_id=round_id, subcriterion="1.1.1", points=points,
-                                       structure_key="par-province", structure_version="2023.1",
-                                       source_filename="x.csv"))
+        give_points(session, earlier, appraised={"1.1.1": 0.5})
+        give_points(session, current, self_points={"1.1.1": 0.25})
 
 
 def test_par_score_compares_with_the_previous_round(app, answered_round, monkeypatch):

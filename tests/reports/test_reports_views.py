@@ -1,4 +1,4 @@
-"""Analysts' pages, charts, downloads and the self-assessment upload, on both databases."""
+"""Analysts' pages, charts and downloads, on both databases."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from survey import db
 from survey.accounts.models import AuditEvent
-from survey.reports.models import SelfAssessment
 from tests.conftest import csrf_token_in
+from tests.reports.cycle_points import give_points
 
 
 def _audit(app, action):
@@ -127,65 +127,21 @@ def test_sav_labels_each_groups_answers_with_its_own_scale(app, client, answered
     assert "P3" not in frame.columns
 
 
-def _upload(client, round_id, name, content):
-    url = f"/admin/rounds/{round_id}/analysis/self-assessment"
-    csrf = csrf_token_in(client.get(url).text)
-    return client.post(url, data={"csrf_token": csrf, "file": (io.BytesIO(content), name)},
-                       content_type="multipart/form-data")
-
-
-def _stored(app):
-    with app.app_context(), db.unit_of_work(write=False) as session:
-        return {s.subcriterion: s.points for s in session.scalars(select(SelfAssessment))}
-
-
-def test_self_assessment_upload_validates_in_vietnamese_and_writes_nothing_on_error(app, client, answered_round,
-                                                                                      login):
+def test_the_retired_points_upload_sends_to_the_ministry_results_import(app, client, answered_round, login):
     round_id = answered_round()
     login("province_admin")
-    bad = "Mã tiêu chí,Điểm\n1.1.1,0.5\n1.5.1,0.3\n9.9.9,1\n1.1.1,0.5\n".encode()
-    reply = _upload(client, round_id, "diem.csv", bad)
-    assert reply.status_code == 400
-    assert "chấm bằng điều tra xã hội học" in reply.text  # 1.5.1 is survey-scored
-    assert "không có trong bộ tiêu chí" in reply.text and "xuất hiện nhiều lần" in reply.text
-    assert _stored(app) == {}
-    wrong_type = _upload(client, round_id, "diem.txt", b"x")
-    assert wrong_type.status_code == 400 and "Chỉ nhận tệp .xlsx hoặc .csv." in wrong_type.text
     url = f"/admin/rounds/{round_id}/analysis/self-assessment"
-    no_file = client.post(url, data={"csrf_token": csrf_token_in(client.get(url).text)},
-                          content_type="multipart/form-data")
-    assert no_file.status_code == 400 and "Chưa chọn tệp." in no_file.text
-    assert client.post(url, data={"file": (io.BytesIO(b"x"), "diem.csv")},
-                       content_type="multipart/form-data").status_code == 400  # no CSRF token
-
-    book = openpyxl.Workbook()
-    book.active.append(["Mã tiêu chí", "Điểm"])
-    book.active.append(["1.1.1", 0.5])
-    book.active.append(["1.2.1", "0,25"])
-    buffer = io.BytesIO()
-    book.save(buffer)
-    ok = _upload(client, round_id, "diem.xlsx", buffer.getvalue())
-    assert ok.status_code == 302
-    assert _stored(app) == {"1.1.1": 0.5, "1.2.1": 0.25}
-    assert _audit(app, "reports.self_assessment_import") == 1
-    summary = client.get(f"/admin/rounds/{round_id}/analysis")
-    assert "Chỉ số CCHC (tự đánh giá + điều tra XHH)" in summary.text
-
-
-def test_self_assessment_upload_is_read_under_limits(app, client, answered_round, login):
-    """A stray cell at column XFD once made pandas pad 16,384 columns (5.3 GB for a 166 KB file)."""
-    round_id = answered_round()
-    login("province_admin")
-    book = openpyxl.Workbook()
-    book.active.append(["Mã tiêu chí", "Điểm"])
-    book.active.append(["1.1.1", 0.5])
-    book.active["XFD2"] = "x"
-    buffer = io.BytesIO()
-    book.save(buffer)
-    reply = _upload(client, round_id, "diem.xlsx", buffer.getvalue())
-    assert reply.status_code == 400
-    assert "giới hạn số cột là 30" in reply.text
-    assert _stored(app) == {}
+    reply = client.get(url)  # no cycle yet: to the self-assessment's start
+    assert reply.status_code == 302 and reply.location.endswith(f"/admin/assessment/rounds/{round_id}")
+    with app.app_context(), db.unit_of_work() as session:
+        give_points(session, round_id, appraised={"1.1.1": 0.5})
+    reply = client.get(url, follow_redirects=True)
+    assert reply.request.path == f"/admin/assessment/rounds/{round_id}/results"
+    assert "Chức năng nhập điểm tự đánh giá đã được thay bằng kỳ tự đánh giá" in reply.text
+    csrf = csrf_token_in(client.get("/admin/login").text)
+    upload = client.post(url, data={"csrf_token": csrf, "file": (io.BytesIO(b"1.1.1,0.5"), "diem.csv")},
+                         content_type="multipart/form-data")
+    assert upload.status_code == 405  # nothing is imported here any more
 
 
 @pytest.mark.parametrize("role", ["focal_point"])
