@@ -142,10 +142,10 @@ def test_the_printed_citizen_form_carries_the_procedure(app, desk, tmp_path):
     assert "Mã thủ tục “9.999” không có trong danh mục thủ tục hành chính của tỉnh; phiếu chưa được in." in unknown.text
 
 
-def test_0019_adds_the_keyed_procedure_and_keeps_every_pass(backend, tmp_path):
+def test_0020_adds_the_keyed_procedure_and_keeps_every_pass(backend, tmp_path):
     passes = "SELECT id, batch_id, form_number, pass_number, clerk_id, answers, seconds, mismatches FROM paper_entries"
     with temporary_database(backend, tmp_path) as url:
-        migrate.upgrade(url, "0018_assessment_results")
+        migrate.upgrade(url, "0019_dossier_samples")
         with engine_at(url) as engine:
             with engine.begin() as connection:
                 seed_one_response(connection, answers=2)
@@ -161,13 +161,13 @@ def test_0019_adds_the_keyed_procedure_and_keeps_every_pass(backend, tmp_path):
                     "entered_at) VALUES (1, 12, 1, 1, '{\"E1.1\": [\"4\"]}', 30, '2023-11-20 09:00:00')"))
                 before = connection.execute(text(passes)).all()
 
-        migrate.upgrade(url, "0019_paper_procedure")
+        migrate.upgrade(url, "0020_paper_procedure")
         with engine_at(url) as engine:
             with engine.connect() as connection:
                 assert connection.execute(text(passes)).all() == before
                 assert connection.execute(text("SELECT procedure_id FROM paper_entries")).all() == [(None,)]
 
-        migrate.downgrade(url, "0018_assessment_results")
+        migrate.downgrade(url, "0019_dossier_samples")
         with engine_at(url) as engine:
             with engine.connect() as connection:
                 assert connection.execute(text(passes)).all() == before

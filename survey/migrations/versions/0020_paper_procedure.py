@@ -7,15 +7,15 @@ since 0012). A plain integer without a foreign key, as ``responses.procedure_id`
 procedures are never deleted, and on SQLite a constraint would mean batch mode,
 copying the table. Existing passes get NULL: no procedure keyed.
 
-Revision ID: 0019_paper_procedure
-Revises: 0018_assessment_results
+Revision ID: 0020_paper_procedure
+Revises: 0019_dossier_samples
 """
 
 from alembic import op
 
 
-revision = '0019_paper_procedure'
-down_revision = '0018_assessment_results'
+revision = '0020_paper_procedure'
+down_revision = '0019_dossier_samples'
 branch_labels = None
 depends_on = None
 
