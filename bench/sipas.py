@@ -246,7 +246,8 @@ def sustained(app, base: str, seeded: Seeded, csrf: str, backend: str) -> None:
           f"{sent_over:.1f} s ({len(sent) / sent_over:.1f}/s achieved); {len(acknowledged)} acknowledged "
           f"({len(acknowledged) / last_done:.1f}/s until the last answer, {last_done:.1f} s); statuses {statuses}")
     if latencies:
-        print(f"[{backend}] (b) latency of the acknowledged, from the moment due: p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
+        print(f"[{backend}] (b) latency of the acknowledged, from the moment due: "
+              f"p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
               f"p99 {percentile(latencies, 0.99) * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms (target p99 < 150 ms)")
     problems = []
     if len(tags) != len(distinct):
