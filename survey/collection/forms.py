@@ -9,6 +9,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from questionnaires import Questionnaire
 
 from survey.collection.models import QUOTA_ACCEPT, QUOTA_REFUSE
+from survey.collection.procedures import MAX_CODE
 
 
 class PointForm(FlaskForm):
@@ -50,13 +51,20 @@ _FORM_NUMBER = Regexp(r"^\s*[0-9]{1,7}\s*$", message="Số phiếu là một s�
 _entry_forms: dict[tuple, type[FlaskForm]] = {}
 
 
-def paper_form_class(questionnaire: Questionnaire, *, codes: tuple[str, ...] | None = None) -> type[FlaskForm]:
-    """The keying form of a questionnaire version: the form number, then one short field per question.
+def asks_procedure(questionnaire: Questionnaire) -> bool:
+    """Citizens' forms name the procedure used, as at a collection point; officials' forms do not."""
+    return questionnaire.survey == "sipas"
+
+
+def paper_form_class(questionnaire: Questionnaire, *, codes: tuple[str, ...] | None = None,
+                     procedure: bool = False) -> type[FlaskForm]:
+    """The keying form of a questionnaire version: the form number, the procedure, one short field per question.
 
     With ``codes``, the supervisor's form: only those questions, each required
-    (a question left blank on the paper is typed as "-").
+    (a question left blank on the paper is typed as "-"), and the procedure
+    only if ``procedure`` (the passes keyed different ones).
     """
-    key = (questionnaire.content_hash, codes)
+    key = (questionnaire.content_hash, codes, procedure)
     form_class = _entry_forms.get(key)
     if form_class is None:
         fields: dict = {}
@@ -64,6 +72,9 @@ def paper_form_class(questionnaire: Questionnaire, *, codes: tuple[str, ...] | N
             fields["form_number"] = StringField("Số phiếu", validators=[
                 InputRequired("Vui lòng nhập số phiếu (in ở góc trên phiếu)."), _FORM_NUMBER])
             fields["started"] = HiddenField()
+        if (codes is None and asks_procedure(questionnaire)) or procedure:
+            fields["procedure"] = StringField("Mã thủ tục", validators=[
+                Length(max=MAX_CODE, message=f"Mã thủ tục dài quá {MAX_CODE} ký tự.")])
         for question in questionnaire.questions:
             if codes is None or question.code in codes:
                 limit = question.max_length or 1000 if question.kind == "text" else 40

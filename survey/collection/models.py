@@ -182,6 +182,9 @@ class PaperEntry(Base):
     clerk_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     # As keyed, checked against the questionnaire: {question code: [option codes] or text}.
     answers: Mapped[dict] = mapped_column(JSON)
+    # The procedure (mã thủ tục) keyed from the form, if the paper names one; compared like an answer.
+    # No foreign key, as responses.procedure_id: procedures are never deleted (migration 0020).
+    procedure_id: Mapped[int | None] = mapped_column(Integer)
     seconds: Mapped[int | None] = mapped_column(Integer)  # from the entry page being served to the form keyed
     entered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # Questions on which this pass differed from the reconciled form; None until reconciled.

@@ -29,7 +29,7 @@ from werkzeug.datastructures import MultiDict
 from questionnaires import Question, Questionnaire
 from survey.accounts import services as audit
 from survey.accounts.models import User
-from survey.collection.models import CollectionPoint, PaperBatch, PaperEntry, PaperForm
+from survey.collection.models import CollectionPoint, PaperBatch, PaperEntry, PaperForm, Procedure
 from survey.questionnaire_registry import pinned_questionnaire
 from survey.respond import answers as answer_rules
 from survey.responses import Written, store_response
@@ -45,15 +45,20 @@ _SEPARATORS = re.compile(r"[\s,;]+")
 
 
 class EntryRefused(ValueError):
-    """Keyed values no form can be stored from; Vietnamese messages, by question code ('' for the form)."""
+    """Keyed values no form can be stored from; Vietnamese messages by question code, and the procedure's."""
 
-    def __init__(self, messages: dict[str, list[str]]):
+    def __init__(self, messages: dict[str, list[str]], procedure: str | None = None):
         self.messages = messages
-        super().__init__("; ".join(m for ms in messages.values() for m in ms))
+        self.procedure = procedure
+        super().__init__("; ".join([m for ms in messages.values() for m in ms] + ([procedure] if procedure else [])))
 
 
 class PaperError(ValueError):
     """A step of double entry that cannot be done; the message says why, in Vietnamese."""
+
+
+class UnknownProcedure(PaperError):
+    """A procedure code (mã thủ tục) that is not in the province's list."""
 
 
 def questionnaire_of(batch: PaperBatch) -> Questionnaire:
@@ -158,6 +163,62 @@ def keyed_text(question: Question, value) -> str:
     return value if isinstance(value, str) else " ".join(value)
 
 
+def procedure_keyed(session: Session, batch: PaperBatch, raw: str, *, blank_marker: bool = False) -> int | None:
+    """The id of the province's procedure whose code (mã thủ tục) was keyed; None when none was.
+
+    Codes are compared without regard to case (a clerk types "h35" for "H35").
+    With ``blank_marker`` (the supervisor's reading), ``BLANK`` says the paper
+    names no procedure and an empty value is refused.
+    """
+    code = raw.strip()
+    if blank_marker and not code:
+        raise UnknownProcedure(f"Thủ tục: nhập mã thủ tục đọc trên phiếu giấy, hoặc “{BLANK}” nếu phiếu không ghi.")
+    if not code or (blank_marker and code == BLANK):
+        return None
+    rows = session.execute(select(Procedure.id, Procedure.code).where(
+        Procedure.province_id == batch.round.province_id, func.upper(Procedure.code) == code.upper())).all()
+    exact = [id_ for id_, stored in rows if stored == code]
+    if exact or len(rows) == 1:
+        return (exact or [rows[0][0]])[0]
+    raise UnknownProcedure(f"Mã thủ tục “{code}” không có trong danh mục thủ tục hành chính của tỉnh; "
+                           "kiểm tra lại mã ghi trên phiếu giấy (để trống nếu phiếu không ghi thủ tục).")
+
+
+def printed_procedure(session: Session, round_: Round, code: str) -> Procedure | None:
+    """The province's procedure of ``code`` (exact), to print on forms handed out at its counter."""
+    return session.scalars(select(Procedure).where(Procedure.province_id == round_.province_id,
+                                                   Procedure.code == code)).one_or_none()
+
+
+def procedure_codes(session: Session, ids) -> dict[int, str]:
+    """Procedure codes by id, for showing what a pass keyed."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return dict(session.execute(select(Procedure.id, Procedure.code).where(Procedure.id.in_(wanted))).all())
+
+
+def read_keyed(session: Session, batch: PaperBatch, keyed: Mapping[str, str], procedure: str | None, *,
+               only: set[str] | None = None, blank_marker: bool = False) -> tuple[dict, int | None]:
+    """The answers and the procedure's id from what was keyed (``procedure`` None: the form has no procedure).
+
+    EntryRefused lists every problem at once, the procedure's with the questions'.
+    """
+    procedure_id, unknown = None, None
+    if procedure is not None:
+        try:
+            procedure_id = procedure_keyed(session, batch, procedure, blank_marker=blank_marker)
+        except UnknownProcedure as problem:
+            unknown = str(problem)
+    try:
+        answers = parse_keyed(questionnaire_of(batch), keyed, only=only, blank_marker=blank_marker)
+    except EntryRefused as refused:
+        raise EntryRefused(refused.messages, procedure=unknown) from None
+    if unknown:
+        raise EntryRefused({}, procedure=unknown)
+    return answers, procedure_id
+
+
 # --- double entry ---------------------------------------------------------------------------
 
 class Outcome(enum.Enum):
@@ -193,6 +254,11 @@ def differing(questionnaire: Questionnaire, first: Mapping, second: Mapping) -> 
     return [q.code for q in questionnaire.questions if not same(first.get(q.code), second.get(q.code))]
 
 
+def differences(questionnaire: Questionnaire, first: PaperEntry, answers: Mapping, procedure_id: int | None) -> int:
+    """How many things a pass reads otherwise than ``answers`` and ``procedure_id``: questions, and the procedure."""
+    return len(differing(questionnaire, first.answers, answers)) + (first.procedure_id != procedure_id)
+
+
 def clamp_seconds(seconds: float | None) -> int | None:
     if seconds is None or seconds < 0:
         return None
@@ -200,7 +266,7 @@ def clamp_seconds(seconds: float | None) -> int | None:
 
 
 def enter_form(session: Session, batch: PaperBatch, clerk: User, number: int, answers: dict,
-               *, seconds: int | None = None) -> Outcome:
+               *, procedure_id: int | None = None, seconds: int | None = None) -> Outcome:
     """Record one clerk's pass of form ``number``; the second pass compares, and stores if they agree."""
     if not 0 < number <= MAX_FORM_NUMBER:
         raise PaperError("Số phiếu phải là số nguyên dương (in ở góc trên phiếu).")
@@ -217,15 +283,16 @@ def enter_form(session: Session, batch: PaperBatch, clerk: User, number: int, an
         raise PaperError(f"Phiếu số {number} của lô này đã được nhập đủ hai lần; "
                          "các chỗ khác nhau đang chờ người đối chiếu.")
     entry = PaperEntry(batch_id=batch.id, form_number=number, pass_number=len(passes) + 1, clerk_id=clerk.id,
-                       answers=answers, seconds=clamp_seconds(seconds), entered_at=utcnow())
+                       answers=answers, procedure_id=procedure_id, seconds=clamp_seconds(seconds),
+                       entered_at=utcnow())
     session.add(entry)
     session.flush()
     if not passes:
         return Outcome.FIRST
     questionnaire = questionnaire_of(batch)
-    if differing(questionnaire, passes[0].answers, answers):
+    if differences(questionnaire, passes[0], answers, procedure_id):
         return Outcome.DIFFERENT
-    _store(session, batch, questionnaire, number, answers, [passes[0], entry], differences=0, supervisor=None)
+    _store(session, batch, questionnaire, number, answers, procedure_id, [passes[0], entry], supervisor=None)
     return Outcome.STORED
 
 
@@ -235,6 +302,7 @@ class Disagreement:
     first: PaperEntry
     second: PaperEntry
     codes: tuple[str, ...]
+    procedure_differs: bool
 
 
 def disagreement(session: Session, batch: PaperBatch, number: int) -> Disagreement:
@@ -245,42 +313,53 @@ def disagreement(session: Session, batch: PaperBatch, number: int) -> Disagreeme
     if len(passes) < 2:
         raise PaperError(f"Phiếu số {number} chưa được nhập đủ hai lần.")
     codes = differing(questionnaire_of(batch), passes[0].answers, passes[1].answers)
-    return Disagreement(number, passes[0], passes[1], tuple(codes))
+    return Disagreement(number, passes[0], passes[1], tuple(codes),
+                        passes[0].procedure_id != passes[1].procedure_id)
 
 
-def resolve(session: Session, batch: PaperBatch, number: int, keyed: Mapping[str, str], supervisor: User) -> None:
+def resolve(session: Session, batch: PaperBatch, number: int, keyed: Mapping[str, str], supervisor: User,
+            *, procedure: str = "") -> None:
     """Store form ``number`` with the supervisor's reading of the paper where the two passes differ.
 
-    Refused (EntryRefused, PaperError) with nothing written if a value is not
-    an option of its question, or if the form was stored meanwhile.
+    ``procedure`` is the procedure code read on the paper, used only when the
+    passes keyed different procedures. Refused with nothing written if a value
+    is not an option of its question or not a procedure of the province
+    (EntryRefused), or if the form was stored meanwhile (PaperError).
     """
     _lock(session, batch)
     found = disagreement(session, batch, number)
     questionnaire = questionnaire_of(batch)
-    read = parse_keyed(questionnaire, keyed, only=set(found.codes), blank_marker=True)
+    read, procedure_id = read_keyed(session, batch, keyed, procedure if found.procedure_differs else None,
+                                    only=set(found.codes), blank_marker=True)
+    if not found.procedure_differs:
+        procedure_id = found.first.procedure_id
     final = {code: value for code, value in found.first.answers.items() if code not in found.codes}
     final.update(read)
-    _store(session, batch, questionnaire, number, final, [found.first, found.second],
-           differences=len(found.codes), supervisor=supervisor)
+    form = _store(session, batch, questionnaire, number, final, procedure_id, [found.first, found.second],
+                  supervisor=supervisor)
     audit.record(session, "collection.paper_resolve", target=f"Lô {batch.id}, phiếu số {number}",
                  round_id=batch.round_id, province_id=batch.round.province_id,
-                 details={"batch_id": batch.id, "form_number": number, "differences": len(found.codes)})
+                 details={"batch_id": batch.id, "form_number": number, "differences": form.differences})
 
 
 def _store(session: Session, batch: PaperBatch, questionnaire: Questionnaire, number: int, answers: dict,
-           passes: list[PaperEntry], *, differences: int, supervisor: User | None) -> None:
+           procedure_id: int | None, passes: list[PaperEntry], *, supervisor: User | None) -> PaperForm:
     # The reconciliation row first: its unique constraint is what makes a second store impossible,
     # even from a transaction that read before this one committed (it then fails and rolls back).
-    session.add(PaperForm(batch_id=batch.id, form_number=number, differences=differences,
-                          reconciled_by_id=supervisor.id if supervisor else None, reconciled_at=utcnow()))
+    form = PaperForm(batch_id=batch.id, form_number=number,
+                     differences=differences(questionnaire, passes[0], passes[1].answers, passes[1].procedure_id)
+                     if len(passes) == 2 else 0,
+                     reconciled_by_id=supervisor.id if supervisor else None, reconciled_at=utcnow())
+    session.add(form)
     for entry in passes:
-        entry.mismatches = len(differing(questionnaire, entry.answers, answers))
+        entry.mismatches = differences(questionnaire, entry, answers, procedure_id)
     session.flush()
     written = store_response(session.connection(), round_id=batch.round_id, group_id=batch.group_id,
                              questionnaire=questionnaire, answers=answers, channel="paper",
-                             collection_point_id=batch.collection_point_id)
+                             collection_point_id=batch.collection_point_id, procedure_id=procedure_id)
     if written is not Written.STORED:  # no ledger, no draft: no guard can refuse it
         raise RuntimeError(f"a paper form was refused: {written}")
+    return form
 
 
 # --- what the pages show --------------------------------------------------------------------
@@ -303,7 +382,7 @@ def batch_progress(session: Session, batch: PaperBatch) -> BatchProgress:
     names = dict(session.execute(select(User.id, User.full_name).where(User.id.in_(clerks))).all())
     questionnaire = questionnaire_of(batch)
     once = [(n, names.get(es[0].clerk_id, "")) for n, es in by_number.items() if len(es) == 1]
-    waiting = [(n, len(differing(questionnaire, es[0].answers, es[1].answers)))
+    waiting = [(n, differences(questionnaire, es[0], es[1].answers, es[1].procedure_id))
                for n, es in by_number.items() if len(es) == 2]
     return BatchProgress(once, waiting, len(stored_numbers))
 

@@ -3,6 +3,9 @@
 The option code is printed next to each box because it is what a clerk
 types when the form comes back (survey.collection.paper); the form number
 is repeated on every page so that pages separated in a pile can be matched.
+A citizens' form carries the administrative procedure (mã thủ tục) like a
+response at a collection point: printed beforehand when forms are handed out
+at one procedure's counter, or written in by hand.
 """
 
 from __future__ import annotations
@@ -90,8 +93,33 @@ def _fit(pdf: FPDF, text: str, width: float) -> str:
     return text + "…"
 
 
-def questionnaire_pdf(questionnaire: Questionnaire, *, numbers: list[int | None], subtitle: str = "") -> bytes:
-    """One copy of the form per entry of ``numbers`` (None: a blank box for the number, written by hand)."""
+def _procedure(pdf: FPDF, procedure: tuple[str, str] | None) -> None:
+    """The procedure the citizen used: printed (code, name), or lines to write them on."""
+    pdf.set_font("DejaVu", "B", 9.5)
+    pdf.cell(0, 5, "Thủ tục hành chính Ông/Bà vừa thực hiện", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", "", 9)
+    if procedure is not None:
+        code, name = procedure
+        pdf.multi_cell(0, 5, f"Mã thủ tục: {code} — {name}", new_x="LMARGIN", new_y="NEXT")
+    else:
+        y = pdf.get_y()
+        pdf.cell(24, 6, "Mã thủ tục:")
+        pdf.rect(pdf.get_x(), y + 0.5, 60, 5.5)
+        pdf.set_x(pdf.get_x() + 64)
+        pdf.cell(0, 6, "(cán bộ hoặc Ông/Bà ghi; để trống nếu không rõ)", new_x="LMARGIN", new_y="NEXT")
+        y = pdf.get_y() + 6
+        pdf.cell(24, 6, "Tên thủ tục:")
+        pdf.line(pdf.l_margin + 24, y, pdf.w - pdf.r_margin, y)
+        pdf.set_y(y)
+    pdf.ln(3)
+
+
+def questionnaire_pdf(questionnaire: Questionnaire, *, numbers: list[int | None], subtitle: str = "",
+                      asks_procedure: bool = False, procedure: tuple[str, str] | None = None) -> bytes:
+    """One copy of the form per entry of ``numbers`` (None: a blank box for the number, written by hand).
+
+    With ``asks_procedure``, each copy names the procedure: ``procedure`` (code, name) printed, or a box.
+    """
     pdf = _Form(orientation="portrait", format="A4")
     pdf.set_auto_page_break(True, margin=16)
     pdf.set_margins(14, 12, 14)
@@ -112,6 +140,8 @@ def questionnaire_pdf(questionnaire: Questionnaire, *, numbers: list[int | None]
         pdf.set_font("DejaVu", "", 9)
         pdf.multi_cell(0, 4.6, INSTRUCTION, new_x="LMARGIN", new_y="NEXT")
         pdf.ln(2)
+        if asks_procedure:
+            _procedure(pdf, procedure)
         for section in questionnaire.sections:
             if pdf.get_y() > pdf.h - 50:
                 pdf.add_page()

@@ -18,8 +18,8 @@ from survey import db
 from survey.accounts.access import ADMINS, current_user, round_in_scope, roles_required
 from survey.accounts.models import FOCAL_POINT, PROVINCE_ADMIN, SYSTEM_ADMIN, User
 from survey.collection import paper, paper_pdf
-from survey.collection.forms import PaperBatchForm, keyed_values, paper_form_class
-from survey.collection.models import CollectionPoint, PaperBatch
+from survey.collection.forms import PaperBatchForm, asks_procedure, keyed_values, paper_form_class
+from survey.collection.models import CollectionPoint, PaperBatch, Procedure
 from survey.collection.views import admin
 from survey.questionnaire_registry import catalog
 
@@ -43,7 +43,7 @@ def _batch_form(round_) -> PaperBatchForm:
     return form
 
 
-def _paper_page(round_, form: PaperBatchForm, status: int = 200):
+def _paper_page(round_, form: PaperBatchForm, status: int = 200, *, print_problem: str = ""):
     session = db.session()
     batches = session.scalars(select(PaperBatch).where(PaperBatch.round_id == round_.id)
                               .order_by(PaperBatch.collected_on.desc(), PaperBatch.id.desc())).all()
@@ -51,7 +51,7 @@ def _paper_page(round_, form: PaperBatchForm, status: int = 200):
     return render_template("collection/paper.html", round=round_, form=form, batches=batches,
                            progress={b.id: paper.batch_progress(session, b) for b in batches},
                            clerks=paper.clerk_stats(session, round_.id), versions=versions,
-                           supervises=current_user().role in ADMINS), status
+                           supervises=current_user().role in ADMINS, print_problem=print_problem), status
 
 
 @admin.get("/paper")
@@ -97,7 +97,16 @@ def print_paper_form(round_id):
     if not count.isdigit() or not 0 < int(count) <= paper_pdf.MAX_COPIES or (first and not first.isdigit()):
         abort(400)
     numbers = [int(first) + i for i in range(int(count))] if first else [None] * int(count)
-    pdf = paper_pdf.questionnaire_pdf(questionnaire, numbers=numbers, subtitle=round_.title)
+    procedure = None
+    code = request.args.get("procedure", "").strip()
+    if code and asks_procedure(questionnaire):
+        procedure = paper.printed_procedure(db.session(), round_, code)
+        if procedure is None:
+            return _paper_page(round_, _batch_form(round_), 422, print_problem=(
+                f"Mã thủ tục “{code}” không có trong danh mục thủ tục hành chính của tỉnh; phiếu chưa được in."))
+    pdf = paper_pdf.questionnaire_pdf(questionnaire, numbers=numbers, subtitle=round_.title,
+                                      asks_procedure=asks_procedure(questionnaire),
+                                      procedure=(procedure.code, procedure.name) if procedure else None)
     return current_app.response_class(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="phieu-{questionnaire.key}-{questionnaire.version}.pdf"'})
 
@@ -121,12 +130,12 @@ def paper_entry(round_id, batch_id):
         if form.validate_on_submit():
             number = int(form.form_number.data)
             try:
-                answers = paper.parse_keyed(questionnaire, keyed_values(form, questionnaire))
+                answers, procedure_id = paper.read_keyed(db.session(), batch, keyed_values(form, questionnaire),
+                                                         _procedure_typed(form))
                 outcome = paper.enter_form(db.session(), batch, current_user(), number, answers,
-                                           seconds=_elapsed(form.started.data))
+                                           procedure_id=procedure_id, seconds=_elapsed(form.started.data))
             except paper.EntryRefused as refused:
-                for code, messages in refused.messages.items():
-                    form[f"q_{code}"].errors = list(messages)
+                _show_refused(form, refused)
                 status = 422
             except paper.PaperError as problem:
                 form.form_number.errors = [str(problem)]
@@ -145,7 +154,26 @@ def paper_entry(round_id, batch_id):
         form.started.data = f"{time.time():.0f}"
     first_error = next((f.id for f in form if f.errors), None)
     return render_template("collection/paper_entry.html", round=round_, batch=batch, form=form,
-                           questionnaire=questionnaire, first_error=first_error), status
+                           questionnaire=questionnaire, first_error=first_error,
+                           procedures=_procedures(round_) if "procedure" in form else ()), status
+
+
+def _procedure_typed(form) -> str | None:
+    """The procedure code typed, or None if the form does not ask for one."""
+    return (form.procedure.data or "") if "procedure" in form else None
+
+
+def _show_refused(form, refused: paper.EntryRefused) -> None:
+    for code, messages in refused.messages.items():
+        form[f"q_{code}"].errors = list(messages)
+    if refused.procedure:
+        form.procedure.errors = [refused.procedure]
+
+
+def _procedures(round_) -> list[Procedure]:
+    """The province's procedures, offered as the clerk types a code."""
+    return db.session().scalars(select(Procedure).where(Procedure.province_id == round_.province_id)
+                                .order_by(Procedure.code)).all()
 
 
 @admin.get("/paper/<int:batch_id>")
@@ -169,15 +197,15 @@ def resolve_paper_form(round_id, batch_id, form_number):
     except paper.PaperError:
         abort(404)
     questionnaire = paper.questionnaire_of(batch)
-    form = paper_form_class(questionnaire, codes=found.codes)()
+    form = paper_form_class(questionnaire, codes=found.codes, procedure=found.procedure_differs)()
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():
             try:
-                paper.resolve(session, batch, form_number, keyed_values(form, questionnaire), current_user())
+                paper.resolve(session, batch, form_number, keyed_values(form, questionnaire), current_user(),
+                              procedure=_procedure_typed(form) or "")
             except paper.EntryRefused as refused:
-                for code, messages in refused.messages.items():
-                    form[f"q_{code}"].errors = list(messages)
+                _show_refused(form, refused)
                 status = 422
             else:
                 flash(f"Phiếu số {form_number} đã được đối chiếu và ghi nhận.")
@@ -188,4 +216,6 @@ def resolve_paper_form(round_id, batch_id, form_number):
         select(User).where(User.id.in_((found.first.clerk_id, found.second.clerk_id))))}
     return render_template("collection/paper_resolve.html", round=round_, batch=batch, form=form, found=found,
                            questionnaire=questionnaire, names=names, keyed=paper.keyed_text,
+                           procedure_codes=paper.procedure_codes(session, (found.first.procedure_id,
+                                                                           found.second.procedure_id)),
                            first_error=next((f.id for f in form if f.errors), None)), status

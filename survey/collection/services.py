@@ -378,10 +378,14 @@ def submit_at_point(connection: Connection, point: PointVisit, answers: dict, *,
     if submission_id is not None and connection.execute(_ADD_RECEIPT, {
             "round": point.round_id, "submission": submission_id, "day": utcnow().date()}).rowcount != 1:
         raise AlreadyReceived()
-    connection.execute(_LOCK_POINT, {"point": point.id}).first()
-    collected = connection.execute(_COUNT, {"point": point.id}).scalar_one()
-    if point.quota is not None and collected >= point.quota and point.quota_policy == QUOTA_REFUSE:
-        raise PointRefused(Refusal.QUOTA)
+    collected = None
+    if point.quota is not None:
+        # Only a quota needs the count, and the lock that keeps it exact: without one, submissions at
+        # a point neither wait for each other nor count every earlier response.
+        connection.execute(_LOCK_POINT, {"point": point.id}).first()
+        collected = connection.execute(_COUNT, {"point": point.id}).scalar_one()
+        if collected >= point.quota and point.quota_policy == QUOTA_REFUSE:
+            raise PointRefused(Refusal.QUOTA)
     if digest is not None and connection.execute(_ADD_DOSSIER, {"round": point.round_id, "digest": digest}).rowcount != 1:
         raise DossierUsed()
     written = store_response(connection, round_id=point.round_id, group_id=point.group_id,
@@ -390,7 +394,7 @@ def submit_at_point(connection: Connection, point: PointVisit, answers: dict, *,
     if written is not Written.STORED:  # no ledger, no draft: no guard can refuse it
         raise RuntimeError(f"an anonymous response was refused: {written}")
     connection.execute(_ADD_ARRIVAL, {"point_id": point.id, "window_start": arrival_window(utcnow())})
-    return Stored(quota_reached=point.quota is not None and collected + 1 >= point.quota)
+    return Stored(quota_reached=collected is not None and collected + 1 >= point.quota)
 
 
 def arrival_window(moment: datetime) -> datetime:

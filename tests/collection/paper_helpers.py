@@ -53,11 +53,12 @@ def keyed_form(app, **overrides) -> dict[str, str]:
     return keyed
 
 
-def key_form(client, round_id: int, batch_id: int, number: int, keyed: dict[str, str]):
+def key_form(client, round_id: int, batch_id: int, number: int, keyed: dict[str, str], *, procedure: str = ""):
     url = f"/admin/rounds/{round_id}/paper/{batch_id}/entry"
     page = client.get(url)
     assert page.status_code == 200, page.status_code
-    data = {"csrf_token": csrf_token_in(page.text), "form_number": str(number), "started": "0"}
+    data = {"csrf_token": csrf_token_in(page.text), "form_number": str(number), "started": "0",
+            "procedure": procedure}
     data.update({f"q_{code}": value for code, value in keyed.items()})
     return client.post(url, data=data)
 

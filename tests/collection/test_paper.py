@@ -141,7 +141,7 @@ def test_a_reconciled_form_is_never_stored_twice_even_by_the_service(app, desk):
         with pytest.raises(paper.PaperError):
             paper.disagreement(session, batch, 4)
         with pytest.raises(Exception):  # the unique reconciliation row refuses a second store
-            paper._store(session, batch, paper.questionnaire_of(batch), 4, {"E1.1": ["4"]}, [], differences=0,
+            paper._store(session, batch, paper.questionnaire_of(batch), 4, {"E1.1": ["4"]}, None, [],
                          supervisor=None)
         session.rollback()
     assert stored(app) == 1

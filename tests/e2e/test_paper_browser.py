@@ -46,10 +46,13 @@ def desk_page(browser, address: str, email: str):
     return page
 
 
-def key_with_keyboard(page, number: int, codes: dict[str, str]) -> None:
-    """Form number, then Tab from question to question typing codes, then Enter: no mouse."""
+def key_with_keyboard(page, number: int, codes: dict[str, str], procedure: str = "") -> None:
+    """Form number, the procedure, then Tab from question to question typing codes, then Enter: no mouse."""
     expect(page.locator("#form_number")).to_be_focused()
     page.keyboard.type(str(number))
+    page.keyboard.press("Tab")
+    expect(page.locator("#procedure")).to_be_focused()
+    page.keyboard.type(procedure)
     for code in codes.values():
         page.keyboard.press("Tab")
         if code:
