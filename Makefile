@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 5000
 SMTP_PORT ?= 8025
+# The suite in parallel (pytest-xdist): each worker has its own databases and servers.
+TEST_WORKERS ?= 2
 
 .PHONY: run test test-sqlite test-postgresql bench system-test-deps system-bench-deps clean
 
@@ -39,13 +41,13 @@ system-bench-deps:
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 
 test: $(STAMP) system-test-deps
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 test-sqlite: $(STAMP) system-test-deps
-	$(BIN)/pytest --databases sqlite
+	$(BIN)/pytest -n $(TEST_WORKERS) --databases sqlite
 
 test-postgresql: $(STAMP) system-test-deps
-	$(BIN)/pytest --databases postgresql
+	$(BIN)/pytest -n $(TEST_WORKERS) --databases postgresql
 
 bench: $(STAMP) system-bench-deps
 	$(BIN)/python -m bench $(BENCH)
