@@ -235,3 +235,20 @@ def users_create(email, full_name, role, province_code, agency_code, password) -
         except AccountError as error:
             raise click.ClickException(str(error)) from None
     click.echo(f"Đã tạo tài khoản {user.email} ({user.role_label}).")
+
+
+@users_group.command("set-password")
+@click.option("--email", required=True)
+@click.password_option("--password", help="at least 10 characters; prompted if omitted")
+@with_appcontext
+def users_set_password(email, password) -> None:
+    """Set a new password for an account (a forgotten one); every session of that account ends."""
+    from survey import db
+    from survey.accounts.services import AccountError, reset_password
+
+    with db.unit_of_work() as session:
+        try:
+            user = reset_password(session, email, password)
+        except AccountError as error:
+            raise click.ClickException(str(error)) from None
+    click.echo(f"Đã đặt mật khẩu mới cho {user.email}; các phiên đăng nhập của tài khoản này đã kết thúc.")

@@ -31,6 +31,7 @@ ACTION_NAMES = {
     "auth.logout": "Đăng xuất",
     "auth.unlock": "Mở khóa đăng nhập",
     "auth.password_change": "Đổi mật khẩu của mình",
+    "auth.password_reset": "Đặt lại mật khẩu (dòng lệnh)",
     "user.create": "Tạo tài khoản",
     "user.deactivate": "Khóa tài khoản",
     "province.create": "Thêm tỉnh",

@@ -91,6 +91,16 @@ def set_password(user: User, password: str) -> None:
     user.session_version += 1
 
 
+def reset_password(session: Session, email: str, password: str) -> User:
+    """An operator sets a new password for an account (a forgotten one); its sessions end."""
+    user = session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        raise AccountError(f"Không có tài khoản {email}.")
+    set_password(user, password)
+    record(session, "auth.password_reset", target=user.email)
+    return user
+
+
 def change_own_password(session: Session, user: User, *, current: str, new: str) -> None:
     """A signed-in user replaces their password; every other session of theirs ends.
 

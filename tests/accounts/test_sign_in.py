@@ -180,3 +180,19 @@ def test_a_refused_password_change_says_why_and_changes_nothing(app, client, sta
 
 def test_the_password_page_needs_a_signed_in_user(client):
     assert client.get("/admin/password").status_code == 302
+
+
+def test_an_operator_resets_a_forgotten_password_from_the_command_line(app, client, staff):
+    email = staff("analyst")
+    sign_in(client, email, STAFF_PASSWORD)
+    runner = app.test_cli_runner()
+    unknown = runner.invoke(args=["users", "set-password", "--email", "khongco@example.vn", "--password", "mat-khau-moi-2024"])
+    assert unknown.exit_code != 0 and "Không có tài khoản khongco@example.vn" in unknown.output
+    short = runner.invoke(args=["users", "set-password", "--email", email, "--password", "ngan"])
+    assert short.exit_code != 0 and "ít nhất 10 ký tự" in short.output
+    assert client.get("/admin/").status_code == 200  # nothing changed yet
+    done = runner.invoke(args=["users", "set-password", "--email", email.upper(), "--password", "mat-khau-moi-2024"])
+    assert done.exit_code == 0, done.output
+    assert client.get("/admin/").status_code == 302  # the sessions ended
+    assert [e.target for e in events(app, "auth.password_reset")] == [email]
+    assert sign_in(client, email, "mat-khau-moi-2024").status_code == 302
