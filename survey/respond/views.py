@@ -84,7 +84,8 @@ def with_visit(*, must_be_open: bool = True):
 # recording the first opening, a save one UPDATE of the draft in the version
 # read (survey.respond.services.save_answers_as_read), and the submission's
 # writes are one transaction of their own (survey.responses.store_response).
-# Only a first save, or one that finds the draft changed since it was read,
+# A save that finds the draft changed since it was read, or a first save that
+# could not insert it on its own (PostgreSQL: Dialect.insert_first_draft),
 # reads again with the respondent locked.
 @bp.get("/<token>")
 @db.reads_statement_by_statement
