@@ -403,7 +403,7 @@ class SQLite(Dialect):
             "ledger": insert(submissions, " ON CONFLICT (respondent_id) DO NOTHING"),
             # The guard: the person enters the ledger only if their draft is still the
             # version read. The writer queue holds until commit, so it stays so. Entering
-            # the ledger deletes the draft (the trigger of migration 0020).
+            # the ledger deletes the draft (the trigger of migration 0022).
             "ledger_if_draft": (f"INSERT INTO submissions ({', '.join(ledger)}) SELECT {', '.join('?' * len(ledger))} "
                                 f"WHERE EXISTS (SELECT 1 FROM {drafts.name} WHERE respondent_id = ? AND updated_at = ?) "
                                 "ON CONFLICT (respondent_id) DO NOTHING"),
@@ -496,7 +496,7 @@ class PostgreSQL(Dialect):
         draft only if it is still the version read (a concurrent save or
         submission makes it empty), the ledger row is entered only from it and
         only once (``ON CONFLICT DO NOTHING`` on the unique key), which deletes
-        the draft (the trigger of migration 0020), and the response, its
+        the draft (the trigger of migration 0022), and the response, its
         answers and its counts follow only from the ledger row. Whatever guard fails, nothing is written and no error
         leaves the caller's transaction unusable. Parent and child rows in one
         statement are fine for the foreign keys: they are checked at its end.

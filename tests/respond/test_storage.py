@@ -86,7 +86,7 @@ def test_a_bulk_load_adds_its_counts(app, survey_round):
 
 
 def test_entering_the_ledger_deletes_the_draft_whatever_writes_it(app, survey_round):
-    """The database's own rule (migration 0020): no path into the ledger leaves a draft beside a name."""
+    """The database's own rule (migration 0022): no path into the ledger leaves a draft beside a name."""
     _, tokens = survey_round(per_group=1)
     kept, submitted = tokens["department"][0], tokens["citizen"][0]
     for token in (kept, submitted):

@@ -15,16 +15,16 @@ On SQLite a table rebuilt by ``batch_alter_table`` loses its triggers: a
 later revision that rebuilds ``submissions`` must create this one again
 (``tests/respond/test_storage.py`` checks that a submission leaves no draft).
 
-Revision ID: 0020_ledger_consumes_draft
-Revises: 0019_dossier_samples
+Revision ID: 0022_ledger_consumes_draft
+Revises: 0021_paper_procedure
 Create Date: 2026-11-30 21:40:00
 """
 
 from alembic import op
 
 
-revision = '0020_ledger_consumes_draft'
-down_revision = '0019_dossier_samples'
+revision = '0022_ledger_consumes_draft'
+down_revision = '0021_paper_procedure'
 branch_labels = None
 depends_on = None
 
