@@ -30,11 +30,16 @@ import time
 
 from sqlalchemy import event
 
-_count = [0]
-_written = [-1]
+
+class Counter:
+    """A running total of statements, kept by the listeners ``install`` adds to an engine."""
+
+    def __init__(self):
+        self.total = 0
 
 
-def _install(engine) -> None:
+def install(engine, counter: Counter) -> None:
+    """Count every statement ``engine``'s connections send into ``counter``, from their next connection on."""
     if engine.dialect.name == "postgresql":
         import psycopg
         from psycopg.pq import TransactionStatus
@@ -43,8 +48,8 @@ def _install(engine) -> None:
             def _count(self):
                 connection = self.connection
                 if not connection.autocommit and connection.info.transaction_status == TransactionStatus.IDLE:
-                    _count[0] += 1  # the BEGIN psycopg sends first
-                _count[0] += 1
+                    counter.total += 1  # the BEGIN psycopg sends first
+                counter.total += 1
 
             def execute(self, *args, **kwargs):
                 self._count()
@@ -66,11 +71,11 @@ def _install(engine) -> None:
 
         @event.listens_for(engine, "before_cursor_execute")
         def on_execute(*_args):
-            _count[0] += 1
+            counter.total += 1
 
     def on_end(connection):
         if open_transaction(connection.connection.driver_connection):
-            _count[0] += 1
+            counter.total += 1
 
     event.listen(engine, "commit", on_end)
     event.listen(engine, "rollback", on_end)
@@ -78,26 +83,35 @@ def _install(engine) -> None:
     @event.listens_for(engine.pool, "reset")
     def on_reset(dbapi_connection, _record, _state):
         if open_transaction(dbapi_connection):
-            _count[0] += 1
+            counter.total += 1
 
 
-def post_worker_init(worker):
-    app = worker.wsgi
+def install_in_app(app, counter: Counter) -> None:
+    """Count the statements of both of ``app``'s engines; connections already pooled are closed first."""
     for key in ("survey.engine", "survey.statement_engine"):
         engine = app.extensions[key]
         # The SQLite statement engine is the same engine with an option: one set of listeners.
         if key == "survey.statement_engine" and engine.pool is app.extensions["survey.engine"].pool:
             continue
-        _install(engine)
+        engine.dispose()
+        install(engine, counter)
+
+
+_counter = Counter()
+_written = [-1]
+
+
+def post_worker_init(worker):
+    install_in_app(worker.wsgi, _counter)
 
 
 def post_request(worker, _req, _environ, _resp):
-    if _count[0] != _written[0]:
-        _written[0] = _count[0]
+    if _counter.total != _written[0]:
+        _written[0] = _counter.total
         path = os.path.join(os.environ["BENCH_STATEMENT_COUNT_DIR"], str(os.getpid()))
         # Replaced, never truncated in place: a reader sees the old total or the new one.
         with open(path + ".new", "w") as out:
-            out.write(str(_count[0]))
+            out.write(str(_counter.total))
         os.replace(path + ".new", path)
 
 

@@ -167,15 +167,7 @@ def _configure_sqlite(engine: Engine) -> None:
         if not write_intent.get():
             connection.exec_driver_sql("BEGIN")
             return
-        if lock_path is not None and "writer_lock" not in connection.info:
-            # Queue writers on a blocking file lock first: SQLite's own busy
-            # handler polls with sleeps growing to 100 ms, which starves
-            # some writers under load; flock wakes the next one at once.
-            # The lock belongs to the checked-out connection (several
-            # transactions may run on it) and is released when it goes back.
-            descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-            fcntl.flock(descriptor, fcntl.LOCK_EX)
-            connection.info["writer_lock"] = descriptor
+        _queue_as_writer(connection.info, lock_path)
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     # Every way a connection leaves its user: returned (reset, then checkin) or thrown away.
@@ -198,6 +190,21 @@ def _configure_sqlite(engine: Engine) -> None:
     def on_close(_dbapi_connection, record):
         if record is not None:
             _release_writer_lock(record.info)
+
+
+def _queue_as_writer(info: dict, lock_path: str | None) -> None:
+    """Wait for this connection's turn in the writer queue (nothing to wait for without a lock file).
+
+    Writers queue on a blocking file lock first: SQLite's own busy handler
+    polls with sleeps growing to 100 ms, which starves some writers under
+    load; flock wakes the next one at once. The lock belongs to the
+    checked-out connection (several transactions may run on it) and is
+    released when it goes back, or by ``end_writes``.
+    """
+    if lock_path is not None and "writer_lock" not in info:
+        descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        info["writer_lock"] = descriptor
 
 
 def _release_writer_lock(info: dict, dbapi_connection=None) -> None:
@@ -291,6 +298,19 @@ class Dialect:
         """
         return connection.execute(statement, parameters)
 
+    def insert_first_draft(self, connection: Connection, row: dict) -> bool:
+        """Insert a respondent's first draft (a row of ``drafts``) without a lock; whether it was inserted.
+
+        Not inserted if they have a draft or are in the ledger: the caller then
+        locks the respondent, reads again and saves on what it finds. On
+        PostgreSQL it never inserts: under READ COMMITTED a guarded INSERT can
+        wait for a concurrent submission that deletes the draft it conflicts
+        with, then insert after it from a snapshot that did not see the ledger
+        row, leaving a draft beside a submitted response. The respondent's lock
+        closes that window.
+        """
+        return False
+
     def fetch_one(self, executor: Connection | Session, statement, parameters: dict):
         """One row of a prebuilt ``statement`` (or None)."""
         return executor.execute(statement, parameters).one_or_none()
@@ -331,8 +351,35 @@ class SQLite(Dialect):
             connection.execution_options(**{STATEMENT_AUTOCOMMIT: False})
 
     def write_statement(self, connection: Connection, statement, parameters: dict):
-        self.begin_writes(connection)
-        return connection.execute(statement, parameters)
+        """One statement, atomic on its own: on a statement-by-statement connection, without BEGIN or COMMIT.
+
+        Its turn in the writer queue is taken first and given up right after
+        it: SQLite's own autocommit then begins, writes and commits it in one
+        call, as BEGIN IMMEDIATE … COMMIT would in three (a single write
+        statement takes the write lock and its snapshot at once).
+        """
+        if not connection.get_execution_options().get(STATEMENT_AUTOCOMMIT):
+            return connection.execute(statement, parameters)
+        _queue_as_writer(connection.info, writer_lock_path(connection.engine))
+        try:
+            return connection.execute(statement, parameters)
+        finally:
+            _release_writer_lock(connection.info, connection.connection.driver_connection)
+
+    def insert_first_draft(self, connection: Connection, row: dict) -> bool:
+        """One guarded INSERT: writers take turns, so nothing can enter the ledger between its check and its write."""
+        return self.write_statement(connection, self._first_draft, row).rowcount == 1
+
+    @functools.cached_property
+    def _first_draft(self):
+        import sqlalchemy
+        from sqlalchemy.dialects.sqlite import insert
+
+        _, _, _, submissions, drafts = _tables()
+        columns = written_columns(drafts)
+        values = sqlalchemy.select(*(sqlalchemy.bindparam(c, type_=drafts.c[c].type) for c in columns)).where(
+            ~sqlalchemy.exists().where(submissions.c.respondent_id == sqlalchemy.bindparam("respondent_id")))
+        return insert(drafts).from_select(columns, values).on_conflict_do_nothing(index_elements=["respondent_id"])
 
     def end_writes(self, connection: Connection) -> None:
         if not connection.in_transaction() and "writer_lock" in connection.info:
@@ -355,12 +402,12 @@ class SQLite(Dialect):
             "counts": insert(counts, f" ON CONFLICT ({key}) DO UPDATE SET n = n + excluded.n"),
             "ledger": insert(submissions, " ON CONFLICT (respondent_id) DO NOTHING"),
             # The guard: the person enters the ledger only if their draft is still the
-            # version read. The writer queue holds until commit, so it stays so.
+            # version read. The writer queue holds until commit, so it stays so. Entering
+            # the ledger deletes the draft (the trigger of migration 0022).
             "ledger_if_draft": (f"INSERT INTO submissions ({', '.join(ledger)}) SELECT {', '.join('?' * len(ledger))} "
                                 f"WHERE EXISTS (SELECT 1 FROM {drafts.name} WHERE respondent_id = ? AND updated_at = ?) "
                                 "ON CONFLICT (respondent_id) DO NOTHING"),
             "draft_as_read": f"SELECT 1 FROM {drafts.name} WHERE respondent_id = ? AND updated_at = ?",
-            "consume_draft": f"DELETE FROM {drafts.name} WHERE respondent_id = ?",
             "ledger_columns": ledger,
             "response_columns": written_columns(responses),
             "answer_columns": written_columns(answers),
@@ -382,8 +429,6 @@ class SQLite(Dialect):
                 if rows.draft_seen is not None and connection.exec_driver_sql(sql["draft_as_read"], (person, seen)).first() is None:
                     return Written.STALE  # as on PostgreSQL: the draft's guard comes first
                 return Written.ALREADY
-            if rows.draft_seen is not None:
-                connection.exec_driver_sql(sql["consume_draft"], (person,))
         connection.exec_driver_sql(sql["response"], response)
         response_id, group_id = rows.response["id"], rows.response["group_id"]
         if rows.answers:  # executemany: one loop in C
@@ -450,9 +495,9 @@ class PostgreSQL(Dialect):
         instead of one per answer. Each step feeds the next: ``seen`` locks the
         draft only if it is still the version read (a concurrent save or
         submission makes it empty), the ledger row is entered only from it and
-        only once (``ON CONFLICT DO NOTHING`` on the unique key), and the
-        draft, the response, its answers and its counts follow only from the
-        ledger row. Whatever guard fails, nothing is written and no error
+        only once (``ON CONFLICT DO NOTHING`` on the unique key), which deletes
+        the draft (the trigger of migration 0022), and the response, its
+        answers and its counts follow only from the ledger row. Whatever guard fails, nothing is written and no error
         leaves the caller's transaction unusable. Parent and child rows in one
         statement are fine for the foreign keys: they are checked at its end.
         """
@@ -495,8 +540,6 @@ SELECT (SELECT count(*) FROM seen), (SELECT count(*) FROM gate)
     SELECT respondent_id FROM {drafts.name} WHERE respondent_id = :ledger_respondent_id AND updated_at = :draft_seen
     FOR UPDATE
 ), gate AS ({enter}
-), consumed AS (
-    DELETE FROM {drafts.name} WHERE respondent_id IN (SELECT respondent_id FROM gate)
 ){tail}"""),
             "person": text(f"WITH seen AS (SELECT CAST(:ledger_respondent_id AS INTEGER) AS respondent_id), "
                            f"gate AS ({enter}){tail}"),

@@ -196,7 +196,8 @@ def save_answers_as_read(connection: Connection, visit: Visit, updates: dict) ->
     """Merge ``updates`` into the draft if it is still the version ``visit`` read; the merged answers.
 
     ``visit`` is read without a lock. None when the draft changed since (another
-    tab saved, or a submission consumed it) or does not exist yet: then read the
+    tab saved, or a submission consumed it), or when a first save could not be
+    inserted without the lock (``Dialect.insert_first_draft``): then read the
     visit again with the respondent locked and call ``save_answers``. A post
     that changes nothing (a refresh, a double click, the back button) writes
     nothing.
@@ -204,10 +205,13 @@ def save_answers_as_read(connection: Connection, visit: Visit, updates: dict) ->
     merged, changes = _merged(visit, updates)
     if not changes:
         return merged
+    dialect, now = dialects.of(connection), utcnow()
     if visit.stored_draft is None:
-        return None  # a first save inserts the draft, which only the lock keeps single
-    written = dialects.of(connection).write_statement(connection, _UPDATE_DRAFT_AS_READ, {
-        "owner": visit.respondent.id, "merged": merged, "now": utcnow(), "seen": visit.draft_updated_at})
+        inserted = dialect.insert_first_draft(connection, {
+            "respondent_id": visit.respondent.id, "answers": merged, "started_at": now, "updated_at": now})
+        return merged if inserted else None
+    written = dialect.write_statement(connection, _UPDATE_DRAFT_AS_READ, {
+        "owner": visit.respondent.id, "merged": merged, "now": now, "seen": visit.draft_updated_at})
     return merged if written.rowcount == 1 else None
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, jsonify, make_response, redirect, render_template, request, url_for
 
 from survey import db
 from survey.respond import answers as answer_rules
@@ -23,8 +23,36 @@ SUBMIT_RETRIES = 3
 
 @bp.after_request
 def never_cache(response):
-    # Pages behind a personal link must not be kept by shared caches or the back button of a shared phone.
-    response.headers["Cache-Control"] = "no-store"
+    # Pages behind a personal link must not be kept by shared caches or the back button of a
+    # shared phone; only a save's answer says otherwise (kept_for_history).
+    if "Cache-Control" not in response.headers:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def kept_for_history(page):
+    """A save's answer, kept by this browser alone so that its back and forward buttons show it again.
+
+    Without JavaScript the page a save answers with is a history entry made by
+    a POST. Sent ``no-store``, going back to it finds nothing to show: Chromium
+    offers to post the form again ("Confirm Form Resubmission") instead of a
+    page. Kept in the browser's own cache (``private``: never by a shared
+    one), back and forward show it without a request, with the answers the
+    respondent had on it when leaving (the browser restores a form's fields
+    on those steps). The submission's confirmation clears that cache
+    (``Clear-Site-Data``), so a shared phone keeps no answers once the
+    response is sent; before that, whoever holds the phone holds the link,
+    which shows the draft anyway.
+    """
+    response = make_response(page)
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def confirmation(page):
+    """The submission's confirmation, which empties this browser's cache of the survey's pages."""
+    response = make_response(page)
+    response.headers["Clear-Site-Data"] = '"cache"'
     return response
 
 
@@ -84,7 +112,8 @@ def with_visit(*, must_be_open: bool = True):
 # recording the first opening, a save one UPDATE of the draft in the version
 # read (survey.respond.services.save_answers_as_read), and the submission's
 # writes are one transaction of their own (survey.responses.store_response).
-# Only a first save, or one that finds the draft changed since it was read,
+# A save that finds the draft changed since it was read, or a first save that
+# could not insert it on its own (PostgreSQL: Dialect.insert_first_draft),
 # reads again with the respondent locked.
 @bp.get("/<token>")
 @db.reads_statement_by_statement
@@ -146,11 +175,12 @@ def section(visit, token, number):
 
 # A save answers with the page it leads to, not with a redirect to it: one
 # round trip per section instead of two. That page's address stays the
-# section posted to, which is safe to post again (a refresh, the back button):
-# it stores that section's answers again, and a post that changes nothing
-# writes nothing. Its relative links and form action resolve against that
-# address to the right section. With JavaScript, the page replaces itself
-# and puts its own address in the history (survey/static/autosave.js).
+# section posted to, which is safe to post again (a refresh): it stores that
+# section's answers again, and a post that changes nothing writes nothing.
+# The back and forward buttons show the page from the browser's own cache
+# (kept_for_history). Its relative links and form action resolve against
+# that address to the right section. With JavaScript, the page replaces
+# itself and puts its own address in the history (survey/static/autosave.js).
 @bp.post("/<token>/section/<int:number>")
 @db.reads_statement_by_statement
 @with_visit()
@@ -177,12 +207,12 @@ def save_section(visit, token, number):
     action = request.form.get("action", "next")
     last = len(visit.questionnaire.sections)
     if action == "prev" and number > 1:
-        return _section_page(visit, token, number - 1, answers)
+        return kept_for_history(_section_page(visit, token, number - 1, answers))
     if action == "stay":
-        return _section_page(visit, token, number, answers, saved=True)
+        return kept_for_history(_section_page(visit, token, number, answers, saved=True))
     if action == "next" and number < last:
-        return _section_page(visit, token, number + 1, answers)
-    return _review_page(visit, token, answers)
+        return kept_for_history(_section_page(visit, token, number + 1, answers))
+    return kept_for_history(_review_page(visit, token, answers))
 
 
 def _save(visit, token: str, updates: dict) -> dict:
@@ -231,5 +261,5 @@ def submit(visit, token):
         # The confirmation itself, not a redirect to it. Posting again (a
         # refresh, a double click) finds the person in the ledger, stores
         # nothing and confirms again: their response is stored.
-        return render_template("respond/already.html", visit=visit, token=token, sent=True)
+        return confirmation(render_template("respond/already.html", visit=visit, token=token, sent=True))
     return _review_page(visit, token, services.draft_answers(visit), progress=outcome.progress, incomplete=True), 422

@@ -83,3 +83,18 @@ def test_a_bulk_load_adds_its_counts(app, survey_round):
     group = visit.group.id
     assert stored == {(group, "X1", "A"): 2, (group, "X1", "B"): 1, (group, "X1", counts.EXTRA_OPTIONS): 1,
                       (group, "E1.1", "5"): 1}
+
+
+def test_entering_the_ledger_deletes_the_draft_whatever_writes_it(app, survey_round):
+    """The database's own rule (migration 0022): no path into the ledger leaves a draft beside a name."""
+    _, tokens = survey_round(per_group=1)
+    kept, submitted = tokens["department"][0], tokens["citizen"][0]
+    for token in (kept, submitted):
+        save(app, token, complete_answers(read_visit(app, token).questionnaire))
+    visit = read_visit(app, submitted)
+    with app.app_context(), db.unit_of_work() as session:
+        session.execute(insert(Submission), {"respondent_id": visit.respondent.id, "round_id": visit.round.id,
+                                             "submitted_at": utcnow()})
+    with app.app_context():
+        drafts = db.session().scalars(select(Draft.respondent_id)).all()
+    assert drafts == [read_visit(app, kept).respondent.id]
