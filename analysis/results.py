@@ -185,6 +185,27 @@ def _hide_derivable(freq: pd.DataFrame, scores: pd.DataFrame, points: pd.DataFra
     return freq, scores
 
 
+def _flag_hidden_scales(reliability: pd.DataFrame, scores: pd.DataFrame, it: pd.DataFrame,
+                        st: pd.DataFrame) -> pd.DataFrame:
+    """Mark the alpha of a group on a scale as suppressed when any item of it that the group answered is hidden.
+
+    Alpha describes the group's answers to those items; where they are withheld
+    (below k, or as the complement of another hidden cell), so is alpha: the
+    rule of the item tables, not only the threshold on complete responses.  A
+    row without a group (one pooled questionnaire) counts every group's items.
+    """
+    # Items nobody in the group answered are not in its scale (and hide nothing).
+    hidden = scores.loc[scores["suppressed"].astype(bool) & (scores["n_responses"] > 0), ["group", "question"]]
+    by_group = hidden.groupby("group")["question"].agg(set).to_dict()
+    anywhere = set(hidden["question"])
+    scales = _scales(it, st)
+    flag = [bool(set(scales.get(scale, ())) & (anywhere if group is None or pd.isna(group)
+                                               else by_group.get(group, set())))
+            for scale, group in zip(reliability["scale"], reliability["group"])]
+    previous = reliability["suppressed"].to_numpy(dtype=bool) if "suppressed" in reliability else False
+    return reliability.assign(suppressed=np.asarray(flag, dtype=bool) | previous)
+
+
 def _scales(it: pd.DataFrame, st: pd.DataFrame) -> dict[str, list[str]]:
     scales: dict[str, list[str]] = {}
     q = it[it["subcriterion"].notna() & it["weight"].notna() & ~it["is_expectation"]]
@@ -354,7 +375,8 @@ def compute_round(
             )
             # alpha of a handful of responses describes those few people: the threshold of every
             # other table, applied here once so that pages, files and JSON show the same thing.
-            reliability = suppress_small_cells(reliability, "n", options.min_cell, keep=["n_items"])
+            reliability = suppress_small_cells(_flag_hidden_scales(reliability, scores, x.items, x.structure),
+                                               "n", options.min_cell, keep=["n_items"])
     return RoundResult(
         item_scores=scores,
         subcriterion_points=points,

@@ -75,6 +75,40 @@ def test_include_pools_the_withheld_group_and_hides_the_complement_everywhere():
     assert r.to_json_dict()["options"]["hidden_groups"] == "include"
 
 
+def _three_groups_answering_two_questions():
+    # 1.1.1 asked in Q1 and Q2; per response (Q1, Q2).  a: 3 responses (withheld), b: 6, c: 10.
+    weight = {o: w for o, w, _ in LEADER_SCALE}
+    answers = {"a": ["AB", "CC", "DC"], "b": ["AA", "AB", "BB", "CB", "DC", "DD"],
+               "c": ["AA", "AA", "AB", "BA", "BB", "BC", "CC", "CD", "DC", "DD"]}
+    items, counts, wide = [], [], []
+    for g, pairs in answers.items():
+        for position, q in enumerate(("Q1", "Q2")):
+            items += item_rows(g, q, LEADER_SCALE, "1.1.1")
+            counts += count_rows(g, q, LEADER_SCALE, [sum(p[position] == o for p in pairs) for o, _, _ in LEADER_SCALE])
+        wide += [{"Q1": weight[p[0]], "Q2": weight[p[1]], "group": g} for p in pairs]
+    return frame(counts), frame(items), pd.DataFrame(wide)
+
+
+def test_alpha_of_a_complementary_hidden_group_is_blank():
+    counts, items, wide = _three_groups_answering_two_questions()
+    alpha = {}
+    for hidden_groups in ("exclude", "include"):
+        r = compute_round(counts, items, STRUCT, AnalysisOptions(min_cell=5, hidden_groups=hidden_groups),
+                          responses_wide=wide)
+        alpha[hidden_groups] = r.reliability.set_index("group")
+        assert r.to_json_dict()["reliability"] is not None
+    # b (6 complete responses) is shown under exclude; under include it is the complement of a,
+    # hidden in the sub-criterion table, its items, and so its alpha.  c keeps its alpha.
+    # b's alpha by hand: Q1 1, 1, .6, .2, 0, 0 (variance 16.4/75), Q2 1, .6, .6, .6, .2, 0 (9.3/75), totals
+    # 2, 1.6, 1.2, .8, .2, 0 (46.1/75) -> 2 * (1 - 25.7/46.1) = 40.8/46.1.
+    assert alpha["exclude"].loc["b", "alpha"] == pytest.approx(40.8 / 46.1)
+    assert not alpha["exclude"].loc["b", "suppressed"]
+    assert alpha["include"].loc["b", "suppressed"] and np.isnan(alpha["include"].loc["b", "alpha"])
+    assert np.isnan(alpha["include"].loc["b", "alpha_low"]) and np.isnan(alpha["include"].loc["b", "alpha_high"])
+    assert alpha["include"].loc["a", "suppressed"] and not alpha["include"].loc["c", "suppressed"]
+    assert np.isfinite(alpha["include"].loc["c", "alpha"])
+
+
 def test_pooled_sipas_question_gets_its_own_complement():
     # S1 answered by three groups; the SIPAS question table publishes it pooled (19 answers), so
     # x (3 answers) would be pooled minus y minus z: y (6) is hidden as well, z (10) stays.
