@@ -27,10 +27,10 @@ _STEP_VI = {
 }
 
 
-def _options(dont_know, pooling, weighting, min_cell):
+def _options(dont_know, pooling, weighting, hidden_groups, min_cell):
     try:
         return parse_options({"dont_know": dont_know, "pooling": pooling, "weighting": weighting,
-                                       "min_cell": "" if min_cell is None else str(min_cell)})
+                              "hidden_groups": hidden_groups, "min_cell": "" if min_cell is None else str(min_cell)})
     except OptionsError as problem:
         raise click.BadParameter(str(problem)) from None
 
@@ -62,6 +62,9 @@ def option_flags(command):
         click.option("--dont-know", type=click.Choice(["exclude", "zero"]), default=None),
         click.option("--pooling", type=click.Choice(["equal", "size"]), default=None),
         click.option("--weighting", type=click.Choice(["none", "group"]), default=None),
+        # Checked by parse_options, as on the page: the refusal is in Vietnamese (exit code 2).
+        click.option("--hidden-groups", default=None, metavar="[exclude|include]",
+                     help="pool groups below k (include) or not (exclude, the default)"),
         click.option("--min-cell", type=int, default=None, help="suppression threshold k (default 5)"),
         click.option("--reliability/--no-reliability", default=True, help="Cronbach's alpha (streams responses)"),
     ]):
@@ -73,9 +76,9 @@ def option_flags(command):
 @option_flags
 @click.option("--json", "as_json", is_flag=True, help="print every result as JSON")
 @with_appcontext
-def compute_command(round_id, dont_know, pooling, weighting, min_cell, reliability, as_json):
+def compute_command(round_id, dont_know, pooling, weighting, hidden_groups, min_cell, reliability, as_json):
     """Compute a round's indices (survey points, PAR score, SIPAS)."""
-    options = _options(dont_know, pooling, weighting, min_cell)
+    options = _options(dont_know, pooling, weighting, hidden_groups, min_cell)
     with db.unit_of_work(write=False) as session:
         computed = _compute(session, _round(session, round_id), options, reliability, _progress(as_json))
     result = computed.result
@@ -103,9 +106,9 @@ def compute_command(round_id, dont_know, pooling, weighting, min_cell, reliabili
 @option_flags
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
 @with_appcontext
-def report_command(round_id, dont_know, pooling, weighting, min_cell, reliability, out_dir):
+def report_command(round_id, dont_know, pooling, weighting, hidden_groups, min_cell, reliability, out_dir):
     """Write the workbook, CSV files, SPSS file and PDF report of a round into DIR."""
-    options = _options(dont_know, pooling, weighting, min_cell)
+    options = _options(dont_know, pooling, weighting, hidden_groups, min_cell)
     notify = _progress(False)
     with db.unit_of_work() as session:  # writes: every export is audited
         round_ = _round(session, round_id)
@@ -119,9 +122,9 @@ def report_command(round_id, dont_know, pooling, weighting, min_cell, reliabilit
 @option_flags
 @click.option("--name", required=True, help='e.g. "Kết quả gửi Hội đồng thẩm định 12/2026"')
 @with_appcontext
-def freeze_command(round_id, dont_know, pooling, weighting, min_cell, reliability, name):
+def freeze_command(round_id, dont_know, pooling, weighting, hidden_groups, min_cell, reliability, name):
     """Freeze a round's result under NAME: figures, versions, every export file and a content hash."""
-    options = _options(dont_know, pooling, weighting, min_cell)
+    options = _options(dont_know, pooling, weighting, hidden_groups, min_cell)
     with db.unit_of_work() as session:
         round_ = _round(session, round_id)
         try:

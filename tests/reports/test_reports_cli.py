@@ -62,3 +62,39 @@ def test_text_output_of_a_round_without_responses_says_so_and_lists_unscored(app
     assert "SIPAS: chưa có dữ liệu" in reply.stdout
     assert "8.1.1 Mức độ hài lòng về tiếp cận dịch vụ: không đo trong đợt này" in reply.stdout
     assert "1.5.1 " in reply.stdout
+
+
+def test_hidden_groups_option_like_the_page(app, answered_round, client, login):
+    round_id = answered_round()
+    runner = app.test_cli_runner()
+    figures = {}
+    for value in ("exclude", "include"):
+        reply = runner.invoke(args=["analysis", "compute", "--round", str(round_id), "--json", "--hidden-groups", value])
+        assert reply.exit_code == 0, reply.output
+        figures[value] = json.loads(reply.stdout)
+    default = runner.invoke(args=["analysis", "compute", "--round", str(round_id), "--json"])
+    assert json.loads(default.stdout)["options"]["hidden_groups"] == "exclude"
+
+    def pooled(out):
+        return [r for r in out["subcriterion_points"] if r["subcriterion"] == "1.5.1" and r["is_pooled"]][0]
+
+    def department(out):
+        return [r for r in out["subcriterion_points"] if r["subcriterion"] == "1.5.1" and r["group"] == "department"][0]
+
+    # exclude: the two division leaders (k = 5) are not pooled, (0.56 + 0.8) / 2; include: (0.56 + 0.8 + 0.5) / 3,
+    # and the department, the smallest visible group, is hidden as the complement, its alpha with it.
+    assert pooled(figures["exclude"])["score"] == pytest.approx(0.68)
+    assert pooled(figures["include"])["score"] == pytest.approx((0.56 + 0.8 + 0.5) / 3)
+    assert figures["include"]["options"]["hidden_groups"] == "include"
+    assert not department(figures["exclude"])["suppressed"] and department(figures["include"])["suppressed"]
+    alpha = {value: {(r["scale"], r["group"]): r for r in out["reliability"]} for value, out in figures.items()}
+    assert alpha["exclude"][("field 1", "department")]["suppressed"] is False  # 5 complete responses
+    assert alpha["include"][("field 1", "department")]["suppressed"] is True
+    assert alpha["include"][("field 1", "department")]["alpha"] is None
+
+    refused = runner.invoke(args=["analysis", "compute", "--round", str(round_id), "--hidden-groups", "all"])
+    assert refused.exit_code == 2
+    assert "Giá trị không hợp lệ cho tùy chọn hidden_groups: 'all'." in refused.output
+    login("analyst")
+    page = client.get(f"/admin/rounds/{round_id}/analysis?hidden_groups=all")
+    assert page.status_code == 400 and "Giá trị không hợp lệ cho tùy chọn hidden_groups" in page.get_data(as_text=True)
