@@ -42,7 +42,7 @@ from .uncertainty import t_interval
 from .weighting import apply_weights, poststratification_weights
 
 __all__ = ["MOMENT_COLUMNS", "INDEX_MOMENT_COLUMNS", "answer_cells", "cell_variances", "index_coefficients",
-           "index_variances", "ratio_intervals", "group_weights", "METHOD"]
+           "index_contributions", "index_variances", "ratio_intervals", "group_weights", "METHOD"]
 
 METHOD = ("respondent-level: linearised variance of the item-pooled ratio with respondents as clusters and "
           "groups as strata, Student t")
@@ -174,6 +174,26 @@ def index_coefficients(counts: pd.DataFrame, cells: pd.DataFrame, options: Analy
         out[f"a_{s}"] = pairs["w"] * pairs[f"coef_{s}"] / pairs["X"]
         out[f"b_{s}"] = -pairs["w"] * pairs[f"coef_{s}"] * pairs["R"] / pairs["X"]
     return out.reset_index(drop=True)
+
+
+def index_contributions(cells: pd.DataFrame, coefficients: pd.DataFrame, dont_know: str = "exclude") -> pd.DataFrame:
+    """``cells`` with what each answer adds to its respondent's service (``u``) and policy (``v``)
+    contributions, and ``indexed`` (1 where the cell enters the indices).
+
+    A respondent's contribution ``sum_c a_c y_ic + b_c x_ic`` is linear in its
+    answers, so each option carries ``a_c value + b_c counted`` (counted: 0 for
+    don't know under dont_know="exclude", else 1) and the database adds them up
+    per respondent together with the cell sums, in one pass over the answers.
+    """
+    out = cells.merge(coefficients, on=["group", "cell"], how="left")
+    indexed = out["a_u"].notna().to_numpy()
+    counted = np.where(out["is_missing"].to_numpy(dtype=bool) & (dont_know == "exclude"), 0.0, 1.0)
+    value = out["value"].to_numpy(dtype=float)
+    for s in ("u", "v"):
+        a, b = out[f"a_{s}"].fillna(0.0).to_numpy(dtype=float), out[f"b_{s}"].fillna(0.0).to_numpy(dtype=float)
+        out[s] = a * value + b * counted
+    out["indexed"] = indexed.astype(int)
+    return out.drop(columns=["a_u", "b_u", "a_v", "b_v"])
 
 
 def index_variances(moments: pd.DataFrame) -> dict[str, float]:

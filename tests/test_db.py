@@ -10,6 +10,7 @@ import warnings
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DataError
 from sqlalchemy.pool import NullPool
 
 from survey import db, dialects
@@ -167,3 +168,28 @@ def test_begin_writes_turns_a_statement_by_statement_connection_into_a_transacti
         kept = db.session().execute(text("SELECT count(*) FROM provinces WHERE code = 'TST'")).scalar()
     # Without begin_writes each statement commits on its own, so the rollback has nothing to undo.
     assert kept == (0 if begin else 1)
+
+
+@pytest.mark.parametrize("statement_by_statement", [True, False])
+def test_large_aggregate_settings_last_for_its_statements_only(database_url, backend, statement_by_statement):
+    """The respondent-level grouping gets its memory; the connection goes back to the pool as it was."""
+    if backend != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite has no such settings")
+    engine = make_engine(database_url, poolclass=NullPool)
+    if statement_by_statement:
+        engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+    read = text("SELECT current_setting('work_mem'), current_setting('enable_sort')")
+    try:
+        with engine.connect() as connection:
+            before = connection.execute(read).one()
+            with dialects.of(connection).large_aggregate(connection):
+                assert connection.execute(read).one() == ("256MB", "off")
+            assert connection.execute(read).one() == before
+            if not statement_by_statement:
+                # A failed statement aborts the transaction; the rollback discards the settings.
+                with pytest.raises(DataError), dialects.of(connection).large_aggregate(connection):
+                    connection.execute(text("SELECT 1 / 0"))
+                connection.rollback()
+                assert connection.execute(read).one() == before
+    finally:
+        engine.dispose()

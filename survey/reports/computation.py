@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from analysis import RoundResult, compare_distributions, compare_scores, compute_round, par_of_round
 from analysis.options import AnalysisOptions
-from analysis.respondents import answer_cells, index_coefficients
+from analysis.respondents import answer_cells, index_coefficients, index_contributions
 from analysis.results import survey_points_of_round
 from analysis.scoring import STATUS_VI
 from questionnaires import Catalog
@@ -41,8 +41,8 @@ def compute(session: Session, round_: Round, catalog: Catalog, options: Analysis
     notify("respondents")
     cells = answer_cells(data.items)
     sizes = data.group_sizes if options.weighting == "group" else None
-    moments = frames.respondent_moments(session, round_, cells, index_coefficients(data.counts, cells, options, sizes),
-                                        options.dont_know)
+    coefficients = index_coefficients(data.counts, cells, options, sizes)
+    moments = frames.respondent_moments(session, round_, index_contributions(cells, coefficients, options.dont_know))
     previous, previous_note = (_previous_par(session, round_, catalog, options) if data.self_assessment is not None
                                else (None, None))
     result = compute_round(

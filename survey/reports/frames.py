@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from analysis.respondents import INDEX_MOMENT_COLUMNS, MOMENT_COLUMNS
 from questionnaires import Catalog, Questionnaire, Structure
+from survey import dialects
 from survey.assessment.par_points import round_par_points
 from survey.questionnaire_registry import pinned_questionnaire
 from survey.responses.counts import EXTRA_OPTIONS
@@ -269,69 +270,68 @@ def _wide_chunks(frame: pd.DataFrame, ids: dict[int, str], weight: dict, chunk_s
         yield wide.iloc[start:start + chunk_size]
 
 
-def respondent_moments(session: Session, round_: Round, cells: pd.DataFrame, coefficients: pd.DataFrame,
-                       dont_know: str = "exclude") -> tuple[pd.DataFrame, pd.DataFrame]:
+def respondent_moments(session: Session, round_: Round, cells: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-respondent sums for the intervals (``analysis.respondents``), computed in the database.
 
-    ``cells`` (``analysis.respondents.answer_cells``) maps each (group, question,
-    option) to a cell and a value; it travels as a VALUES list, so one GROUP BY
-    per (response, cell) runs inside the database and only per (group, cell)
-    sums come out.  ``coefficients`` (``index_coefficients``) turn each
-    respondent's SIPAS cells into its contribution to the service and policy
-    indices, summed per group in the same statement.
-    Returns (``MOMENT_COLUMNS`` frame, ``INDEX_MOMENT_COLUMNS`` frame).
+    ``cells`` (``analysis.respondents.index_contributions``) maps each (group,
+    question, option) to a cell, a value and what it adds to its respondent's
+    service and policy contributions; it travels as a VALUES list with integer
+    cell keys, so one GROUP BY per (response, cell) runs inside the database and
+    only per (group, cell) sums, and per group the sums of the respondents'
+    contributions, come out.  Returns (``MOMENT_COLUMNS`` frame,
+    ``INDEX_MOMENT_COLUMNS`` frame).
     """
     ids = _group_ids(round_)
     code_to_id = {code: gid for gid, code in ids.items()}
     cells = cells[cells["group"].isin(code_to_id)]
     if cells.empty:
         return pd.DataFrame(columns=MOMENT_COLUMNS), pd.DataFrame(columns=INDEX_MOMENT_COLUMNS)
+    names = sorted(set(cells["cell"]))
+    number = {name: i for i, name in enumerate(names)}
     mapping = values(column("group_id", Integer), column("question_code", String), column("option_code", String),
-                     column("cell", String), column("value", Float), column("counted", Integer),
-                     name="answer_cells").data(
-        [(code_to_id[g], q, o, c, float(v), 0 if m else 1)
-         for g, q, o, c, v, m in cells[["group", "question", "option", "cell", "value", "is_missing"]]
-         .itertuples(index=False)]).cte("answer_cells")
+                     column("cell", Integer), column("value", Float), column("counted", Integer), column("u", Float),
+                     column("v", Float), column("indexed", Integer), name="answer_cells").data(
+        [(code_to_id[g], q, o, number[c], float(y), 0 if m else 1, float(u), float(v), int(i))
+         for g, q, o, c, y, m, u, v, i in cells[["group", "question", "option", "cell", "value", "is_missing", "u", "v",
+                                                 "indexed"]].itertuples(index=False)]).cte("answer_cells")
+    dialect = dialects.of(session)
+    # Grouped by bytes, not by the locale's rules: the ids only need to be told apart.
+    response = Answer.response_id if dialect.binary_collation is None else Answer.response_id.collate(
+        dialect.binary_collation)
     per_cell = (
-        select(Answer.response_id.label("response_id"), Answer.group_id.label("group_id"), mapping.c.cell,
-               func.count().label("x0"), func.sum(mapping.c.counted).label("x1"), func.sum(mapping.c.value).label("y"))
+        select(response.label("response_id"), Answer.group_id.label("group_id"), mapping.c.cell,
+               func.count().label("x0"), func.sum(mapping.c.counted).label("x1"), func.sum(mapping.c.value).label("y"),
+               func.sum(mapping.c.u).label("u"), func.sum(mapping.c.v).label("v"),
+               func.max(mapping.c.indexed).label("indexed"))
         .join(mapping, (mapping.c.group_id == Answer.group_id) & (mapping.c.question_code == Answer.question_code)
               & (mapping.c.option_code == Answer.option_code))
         .where(Answer.group_id.in_(list(ids)))
-        .group_by(Answer.response_id, Answer.group_id, mapping.c.cell)
+        .group_by(Answer.group_id, response, mapping.c.cell)
     ).cte("per_cell")
     x0, x1, y = per_cell.c.x0, per_cell.c.x1, per_cell.c.y
     cell_sums = (
         select(per_cell.c.group_id, per_cell.c.cell, func.count(), func.sum(case((x1 > 0, 1), else_=0)),
                func.sum(x0), func.sum(x1), func.sum(y), func.sum(x0 * x0), func.sum(x1 * x1), func.sum(x0 * y),
-               func.sum(x1 * y), func.sum(y * y))
+               func.sum(x1 * y), func.sum(y * y), literal(0).label("kind"))
         .group_by(per_cell.c.group_id, per_cell.c.cell)
     )
-    statement = cell_sums.add_columns(literal(0).label("kind"))
-    if len(coefficients):
-        # The same per-cell rows summed once more per respondent with the index coefficients, in the
-        # same statement: the per-cell rows are then built from one pass over the answers.
-        coef = values(column("group_id", Integer), column("cell", String), *(column(c, Float) for c in
-                      ("a_u", "b_u", "a_v", "b_v")), name="index_coefficients").data(
-            [(code_to_id[g], c, float(au), float(bu), float(av), float(bv))
-             for g, c, au, bu, av, bv in coefficients[["group", "cell", "a_u", "b_u", "a_v", "b_v"]]
-             .itertuples(index=False) if g in code_to_id]).cte("index_coefficients")
-        x = x1 if dont_know == "exclude" else x0
-        per_resp = (
-            select(per_cell.c.group_id, func.sum(coef.c.a_u * y + coef.c.b_u * x).label("u"),
-                   func.sum(coef.c.a_v * y + coef.c.b_v * x).label("v"))
-            .join(coef, (coef.c.group_id == per_cell.c.group_id) & (coef.c.cell == per_cell.c.cell))
-            .group_by(per_cell.c.response_id, per_cell.c.group_id)
-        ).subquery()
-        u, v = per_resp.c.u, per_resp.c.v
-        nothing = literal(None, Float)
-        statement = union_all(statement, select(
-            per_resp.c.group_id, literal(None, String), func.count(), literal(0), func.sum(u), func.sum(u * u),
-            func.sum(v), func.sum(v * v), func.sum(u * v), nothing, nothing, nothing, literal(1),
-        ).group_by(per_resp.c.group_id))
-    rows = session.execute(statement).all()
+    # The same per-cell rows, added up per respondent over the cells that enter the indices.
+    per_resp = (
+        select(per_cell.c.group_id, func.sum(per_cell.c.u).label("u"), func.sum(per_cell.c.v).label("v"))
+        .where(per_cell.c.indexed == 1)
+        .group_by(per_cell.c.group_id, per_cell.c.response_id)
+    ).subquery()
+    u, v = per_resp.c.u, per_resp.c.v
+    nothing = literal(None, Float)
+    statement = union_all(cell_sums, select(
+        per_resp.c.group_id, literal(None, Integer), func.count(), literal(0), func.sum(u), func.sum(u * u),
+        func.sum(v), func.sum(v * v), func.sum(u * v), nothing, nothing, nothing, literal(1),
+    ).group_by(per_resp.c.group_id))
+    with dialect.large_aggregate(session.connection()) as connection:
+        rows = connection.execute(statement).all()
     moments = pd.DataFrame([r[:-1] for r in rows if r[-1] == 0], columns=MOMENT_COLUMNS)
     moments["group"] = moments["group"].map(ids)
+    moments["cell"] = moments["cell"].map(dict(enumerate(names)))
     index = pd.DataFrame([(r[0], r[2], *r[4:9]) for r in rows if r[-1] == 1], columns=INDEX_MOMENT_COLUMNS)
     index["group"] = index["group"].map(ids)
     for col in MOMENT_COLUMNS[2:]:
@@ -339,4 +339,3 @@ def respondent_moments(session: Session, round_: Round, cells: pd.DataFrame, coe
     for col in INDEX_MOMENT_COLUMNS[1:]:
         index[col] = index[col].astype(float)
     return moments, index
-
