@@ -37,6 +37,7 @@ import pandas as pd
 from sqlalchemy import func, select, text
 
 from analysis import AnalysisOptions, compute_round
+from analysis.sipas_breakdown import response_columns
 from survey import create_app, db, migrate
 from survey.demo.data import DEMO_BINDINGS
 from survey.questionnaire_registry import catalog
@@ -167,6 +168,8 @@ def run(backend: str, n: int, workdir: Path) -> None:
                                           REPEAT)
                 rss_full = _rss_mb()
                 breakdown, breakdown_s = _timed(lambda: computation.sipas_breakdown(session, round_, computed), REPEAT)
+                columns = response_columns(computed.frames.items, AnalysisOptions())
+                per_response, sums_s = _timed(lambda: frames.sipas_responses(session, round_, columns), REPEAT)
                 wide_rows, rel_s = (_timed(lambda: sum(len(c) for c in frames.responses_wide(
                     session, round_, computed.frames.items))) if RELIABILITY else (0, 0.0))
             print(f"[{backend}] (a) bare GROUP BY: {bare_s:.2f} s, {len(cells):,} cells", flush=True)
@@ -175,7 +178,8 @@ def run(backend: str, n: int, workdir: Path) -> None:
                   f"SIPAS {computed.result.sipas.sipas:.2f}; peak RSS so far {rss_full:.0f} MB", flush=True)
             print(f"[{backend}] SIPAS by point, agency, procedure, channel and month (one row per citizen response "
                   f"summed in the database, then analysis.sipas_breakdown): {breakdown_s:.2f} s, "
-                  f"{int(breakdown.indices['n_respondents'].max()):,} respondents", flush=True)
+                  f"{int(breakdown.indices['n_respondents'].max()):,} respondents, of which the database's per-response "
+                  f"sums {sums_s:.2f} s ({len(per_response.responses):,} rows)", flush=True)
             if RELIABILITY:
                 print(f"[{backend}] reliability stream (not in the target): {wide_rows:,} responses in {rel_s:.1f} s",
                       flush=True)

@@ -58,8 +58,6 @@ def round_summary(round_id: int):
     computed = _computed(round_, options)
     return render_template("reports/summary.html", round=round_, c=computed, r=computed.result,
                            options=options, query=_query(options), choices=OPTION_CHOICES,
-                           breakdown=computation.sipas_breakdown(db.session(), round_, computed),
-                           indicator_titles=INDICATOR_TITLES,
                            unscored=computation.unscored_subcriteria(computed),
                            frozen=freezing.comparisons(freezing.frozen_results(db.session(), round_), computed))
 

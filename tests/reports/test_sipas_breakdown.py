@@ -175,9 +175,10 @@ def test_page_chart_and_files_show_the_breakdown(app, client, breakdown_round, l
         assert f"<h2>{heading}</h2>" in page.text
     assert 'id="sipas-table-point"' in page.text and "Điểm P1" in page.text and "73.3" in page.text
     assert "02/2024" in page.text and "PA – Thủ tục PA" in page.text and "Kruskal–Wallis" in page.text
+    assert 'id="sipas-table-channel"' in page.text and "Máy kiosk" in page.text
+    assert "/analysis/charts/sipas-months.png" in page.text
     summary = client.get(f"/admin/rounds/{round_id}/analysis?min_cell=3")
-    assert 'id="sipas-table-channel"' in summary.text and "Máy kiosk" in summary.text
-    assert "/analysis/charts/sipas-months.png" in summary.text
+    assert f"/admin/rounds/{round_id}/analysis/sipas?" in summary.text
     # With k = 4 every cell of 3 is withheld, on the page too.
     assert "73.3" not in client.get(f"/admin/rounds/{round_id}/analysis/sipas?min_cell=4").text
 
