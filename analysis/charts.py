@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 
 from ._inputs import require_columns
 
-__all__ = ["field_points_chart", "sipas_elements_chart", "answer_distribution_chart", "figure_bytes",
+__all__ = ["field_points_chart", "sipas_elements_chart", "sipas_trend_chart", "answer_distribution_chart", "figure_bytes",
            "A4_TEXT_WIDTH_IN", "PARTIAL_MARK"]
 
 _RC = {"font.family": "DejaVu Sans", "font.size": 9, "svg.fonttype": "path", "axes.unicode_minus": True,
@@ -165,6 +165,55 @@ def sipas_elements_chart(elements: pd.DataFrame, title: str = "Chỉ số hài l
         if suppressed.any():
             threshold = f"dưới {min_cell} phiếu" if min_cell else "dưới ngưỡng số phiếu tối thiểu"
             notes.append(f"{PARTIAL_MARK} Ẩn: yếu tố có {threshold}, không công bố.")
+        _footnote(fig, notes)
+    return fig
+
+
+_TREND_LINES = (("SIPAS", "SIPAS", "#2e8b57"), ("service", "Dịch vụ hành chính công", "#1f5fa0"),
+                ("policy", "Chính sách công", "#c0622c"))
+
+
+def sipas_trend_chart(months: pd.DataFrame, title: str = "Chỉ số hài lòng theo tháng (SIPAS)",
+                      min_cell: int | None = None) -> Figure:
+    """Lines of the SIPAS, service and policy indices per month with their confidence intervals.
+
+    ``months`` is the ``dimension == "month"`` part of ``SipasBreakdown.indices`` (``key`` YYYY-MM,
+    ``label``, ``indicator``, ``index``, ``index_low``, ``index_high``, ``suppressed``).  A withheld
+    month has no point (the line is broken there) and is marked :data:`PARTIAL_MARK` on the axis.
+    """
+    require_columns(months, ["key", "label", "indicator", "index", "index_low", "index_high", "suppressed"], "months")
+    m = months[months["key"] != ""]
+    order = sorted(set(m["key"]))
+    labels = dict(zip(m["key"], m["label"]))
+    hidden_months = set(m.loc[m["suppressed"].astype(bool) & (m["indicator"] == "SIPAS"), "key"])
+    with _style():
+        fig = _new_figure(3.9)
+        ax = fig.add_subplot()
+        x = np.arange(len(order))
+        has_policy = (m["indicator"] == "policy").any()
+        for code, name, colour in _TREND_LINES:
+            rows = m[m["indicator"] == code].set_index("key").reindex(order)
+            if rows["index"].isna().all() or (code == "service" and not has_policy):
+                continue  # without policy items SIPAS is the service index: one line, not two
+            value = rows["index"].to_numpy(dtype=float)
+            err = np.nan_to_num(np.vstack([value - rows["index_low"].to_numpy(dtype=float),
+                                           rows["index_high"].to_numpy(dtype=float) - value]))
+            ax.errorbar(x, value, yerr=err, marker="o", capsize=3, color=colour, label=name,
+                        linewidth=2 if code == "SIPAS" else 1.2)
+        ax.set_xticks(x, [f"{labels[k]}{' ' + PARTIAL_MARK if k in hidden_months else ''}" for k in order],
+                      fontsize=8, rotation=45 if len(order) > 8 else 0)
+        ax.set_ylim(0, 100)
+        ax.set_ylabel("% hài lòng (Hài lòng + Rất hài lòng)")
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.set_xlim(-0.5, len(order) - 0.5)
+        # Satisfaction indices sit high on the 0-100 axis: the lower left corner is free for the key.
+        if ax.get_legend_handles_labels()[0]:  # every month withheld: no line, no key
+            ax.legend(loc="lower left", fontsize=8, frameon=False)
+        _title(fig, title)
+        notes = ["Thanh dọc: khoảng tin cậy của chỉ số (theo người trả lời)."]
+        if hidden_months:
+            threshold = f"dưới {min_cell} người trả lời" if min_cell else "dưới ngưỡng số phiếu tối thiểu"
+            notes.append(f"{PARTIAL_MARK} Tháng bị ẩn ({threshold}, hoặc ẩn bổ sung): không có điểm trên đường.")
         _footnote(fig, notes)
     return fig
 

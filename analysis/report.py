@@ -248,11 +248,16 @@ def write_workbook(path_or_buffer, result: RoundResult) -> None:
                 start = len(tables[key]) + 3
                 _vi(tables["frequencies"]).to_excel(writer, sheet_name=sheet, index=False, startrow=start)
         for ws in writer.book.worksheets:
-            ws.freeze_panes = "A2"
-            _keep_text_as_text(ws)
-            for col in ws.columns:
-                width = max((len(str(c.value)) for c in col if c.value is not None), default=8)
-                ws.column_dimensions[col[0].column_letter].width = min(max(width + 2, 8), 60)
+            _format_sheet(ws)
+
+
+def _format_sheet(ws) -> None:
+    """Header row frozen, text kept as text, columns as wide as their content (up to 60)."""
+    ws.freeze_panes = "A2"
+    _keep_text_as_text(ws)
+    for col in ws.columns:
+        width = max((len(str(c.value)) for c in col if c.value is not None), default=8)
+        ws.column_dimensions[col[0].column_letter].width = min(max(width + 2, 8), 60)
 
 
 # What a spreadsheet program would run as a formula at the start of a cell it opens.
@@ -348,3 +353,96 @@ def write_sav(
         variable_value_labels={str(k): {float(c): str(l) for c, l in v.items()} for k, v in value_labels.items()},
         missing_ranges={k: [float(c) for c in v] for k, v in missing.items() if v},
     )
+
+
+# SIPAS by point, agency, procedure, channel and month (analysis.sipas_breakdown): sheets and files of their own,
+# added to the round's workbook and CSV archive.
+BREAKDOWN_SHEETS = {
+    "channel": "SIPAS theo kênh",
+    "month": "SIPAS theo tháng",
+    "point": "SIPAS theo điểm",
+    "agency": "SIPAS theo cơ quan",
+    "procedure": "SIPAS theo thủ tục",
+    "expectations": "SIPAS kỳ vọng theo phân tổ",
+    "channel_tests": "SIPAS so sánh kênh",
+    "method": "SIPAS phân tổ - phương pháp",
+}
+BREAKDOWN_CSV = {
+    "channel": "sipas_theo_kenh.csv",
+    "month": "sipas_theo_thang.csv",
+    "point": "sipas_theo_diem.csv",
+    "agency": "sipas_theo_co_quan.csv",
+    "procedure": "sipas_theo_thu_tuc.csv",
+    "expectations": "sipas_ky_vong_theo_phan_to.csv",
+    "channel_tests": "sipas_so_sanh_kenh.csv",
+    "method": "sipas_phan_to_phuong_phap.csv",
+}
+_BREAKDOWN_VI = {
+    "dimension": "Phân tổ",
+    "key": "Mã",
+    "label": "Tên",
+    "indicator_code": "Mã chỉ số",
+    "index": "Chỉ số (%)",
+    "index_low": "Cận dưới KTC",
+    "index_high": "Cận trên KTC",
+    "n_respondents": "Số người trả lời hợp lệ",
+    "respondents": "Số người trả lời câu hỏi",
+    "share": "Tỷ lệ chọn (%)",
+    "share_low": "Cận dưới KTC",
+    "share_high": "Cận trên KTC",
+    "channels": "Các kênh so sánh",
+    "h": "H (Kruskal-Wallis)",
+    "dof": "Bậc tự do",
+    "p_value": "Giá trị p",
+    "epsilon_squared": "ε²",
+}
+
+
+def breakdown_tables(breakdown) -> dict[str, pd.DataFrame]:
+    """The tables of a :class:`analysis.sipas_breakdown.SipasBreakdown`, keyed like :data:`BREAKDOWN_SHEETS`."""
+    from .sipas_breakdown import DIMENSION_TITLES, DIMENSIONS, INDICATOR_TITLES, RULES
+
+    indices = breakdown.indices.assign(
+        indicator_code=breakdown.indices["indicator"],
+        indicator=[INDICATOR_TITLES.get(i, "Chính sách: " + i[3:] if i.startswith("PI:") else i)
+                   for i in breakdown.indices["indicator"]])
+    columns = ["key", "label", "indicator", "indicator_code", "index", "index_low", "index_high", "n_respondents",
+               "suppressed"]
+    tables = {d: indices.loc[indices["dimension"] == d, columns].reset_index(drop=True) for d in DIMENSIONS}
+    tables["expectations"] = breakdown.expectations.assign(
+        dimension=breakdown.expectations["dimension"].map(DIMENSION_TITLES))
+    tables["channel_tests"] = breakdown.channel_tests.assign(
+        indicator=breakdown.channel_tests["indicator"].map(lambda i: INDICATOR_TITLES.get(i, i)))
+    rows = [("Tùy chọn phân tích", k, v if isinstance(v, str) else json.dumps(v)) for k, v in
+            breakdown.options.as_dict().items()]
+    rows += [("Phiếu", g, f"{q['key']} {q['version']} ({q['content_hash']})")
+             for g, q in breakdown.provenance.get("questionnaires", {}).items()]
+    rows += [("Quy tắc", key, text) for key, text in RULES]
+    rows += [("Ghi chú", str(i + 1), note) for i, note in enumerate(breakdown.notes)]
+    tables["method"] = pd.DataFrame(rows, columns=["section", "key", "value"])
+    return tables
+
+
+def _breakdown_vi(frame: pd.DataFrame) -> pd.DataFrame:
+    labels = {**LABELS_VI, **_EXTRA_VI, **_BREAKDOWN_VI}
+    return frame.rename(columns={c: labels.get(c, c) for c in frame.columns})
+
+
+def add_breakdown_sheets(path, breakdown) -> None:
+    """Append the sheets of :data:`BREAKDOWN_SHEETS` to the workbook written by :func:`write_workbook`."""
+    with pd.ExcelWriter(path, engine="openpyxl", mode="a") as writer:
+        for key, frame in breakdown_tables(breakdown).items():
+            _breakdown_vi(frame).to_excel(writer, sheet_name=BREAKDOWN_SHEETS[key], index=False)
+            _format_sheet(writer.book[BREAKDOWN_SHEETS[key]])
+
+
+def write_breakdown_csvs(directory, breakdown) -> list[Path]:
+    """One CSV per table of :func:`breakdown_tables` (UTF-8 with BOM, Vietnamese headers); the paths."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for key, frame in breakdown_tables(breakdown).items():
+        path = directory / BREAKDOWN_CSV[key]
+        _csv_safe(_breakdown_vi(frame)).to_csv(path, index=False, encoding="utf-8-sig")
+        paths.append(path)
+    return paths

@@ -83,7 +83,9 @@ def answer_cells(items: pd.DataFrame) -> pd.DataFrame:
 def _xy(moments: pd.DataFrame, options: AnalysisOptions) -> pd.DataFrame:
     """m, sx, sy, sxx, sxy, syy under the options' treatment of don't know."""
     v = "1" if options.dont_know == "exclude" else "0"
-    return pd.DataFrame({"group": moments["group"], "cell": moments["cell"], "m": moments[f"m{v}"].astype(float),
+    # Columns beyond the moments (a breakdown's key, analysis.sipas_breakdown) travel along for ``by``.
+    extra = {c: moments[c] for c in moments.columns if c not in MOMENT_COLUMNS}
+    return pd.DataFrame({**extra, "group": moments["group"], "cell": moments["cell"], "m": moments[f"m{v}"].astype(float),
                          "sx": moments[f"sx{v}"].astype(float), "sy": moments["sy"].astype(float),
                          "sxx": moments[f"sx{v}x{v}"].astype(float), "sxy": moments[f"sx{v}y"].astype(float),
                          "syy": moments["syy"].astype(float)})

@@ -12,6 +12,8 @@ executemany, here with journalling off).  Then, in the same run:
 * (a) the bare SQL GROUP BY over ``answers`` that counts the same cells (the
   computation reads them from ``answer_counts``, which submissions add to; the
   benchmark fills it from the generated answers and checks it against (a));
+* SIPAS by point, agency, procedure, channel and month
+  (``survey.reports.computation.sipas_breakdown``: one row per citizen response from the database);
 * in memory: the same answers as one integer cell code per answer -> counts
   (bincount) -> ``analysis.compute_round``, beside (b) the bare ``numpy.bincount``.
 
@@ -35,6 +37,7 @@ import pandas as pd
 from sqlalchemy import func, select, text
 
 from analysis import AnalysisOptions, compute_round
+from analysis.sipas_breakdown import response_columns
 from survey import create_app, db, migrate
 from survey.demo.data import DEMO_BINDINGS
 from survey.questionnaire_registry import catalog
@@ -164,12 +167,19 @@ def run(backend: str, n: int, workdir: Path) -> None:
                 computed, full_s = _timed(lambda: computation.compute(session, round_, catalog(), AnalysisOptions()),
                                           REPEAT)
                 rss_full = _rss_mb()
+                breakdown, breakdown_s = _timed(lambda: computation.sipas_breakdown(session, round_, computed), REPEAT)
+                columns = response_columns(computed.frames.items, AnalysisOptions())
+                per_response, sums_s = _timed(lambda: frames.sipas_responses(session, round_, columns), REPEAT)
                 wide_rows, rel_s = (_timed(lambda: sum(len(c) for c in frames.responses_wide(
                     session, round_, computed.frames.items))) if RELIABILITY else (0, 0.0))
             print(f"[{backend}] (a) bare GROUP BY: {bare_s:.2f} s, {len(cells):,} cells", flush=True)
             print(f"[{backend}] full computation: {full_s:.2f} s = {full_s / bare_s:.2f} x GROUP BY "
                   f"(target <= 1.5); survey points {computed.result.survey_total['points']:.2f}, "
                   f"SIPAS {computed.result.sipas.sipas:.2f}; peak RSS so far {rss_full:.0f} MB", flush=True)
+            print(f"[{backend}] SIPAS by point, agency, procedure, channel and month (one row per citizen response "
+                  f"summed in the database, then analysis.sipas_breakdown): {breakdown_s:.2f} s, "
+                  f"{int(breakdown.indices['n_respondents'].max()):,} respondents, of which the database's per-response "
+                  f"sums {sums_s:.2f} s ({len(per_response.responses):,} rows)", flush=True)
             if RELIABILITY:
                 print(f"[{backend}] reliability stream (not in the target): {wide_rows:,} responses in {rel_s:.1f} s",
                       flush=True)

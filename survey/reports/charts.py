@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
-from analysis.charts import answer_distribution_chart, field_points_chart, sipas_elements_chart
+from analysis.charts import answer_distribution_chart, field_points_chart, sipas_elements_chart, sipas_trend_chart
+from analysis.sipas_breakdown import SipasBreakdown
 from survey.reports.computation import Computed
 
 
@@ -34,3 +35,13 @@ def report_figures(computed: Computed) -> dict[str, Figure]:
     """The figures of the PDF report, by title."""
     figures = {"Điểm theo lĩnh vực": chart(computed, "fields"), "Chỉ số hài lòng SIPAS": chart(computed, "sipas")}
     return {title: figure for title, figure in figures.items() if figure is not None}
+
+
+def sipas_trend(breakdown: SipasBreakdown | None) -> Figure | None:
+    """The monthly SIPAS trend, or None when the round has no SIPAS answers."""
+    if breakdown is None:
+        return None
+    months = breakdown.indices[breakdown.indices["dimension"] == "month"]
+    if months.empty:
+        return None
+    return sipas_trend_chart(months, min_cell=breakdown.options.min_cell)

@@ -13,6 +13,8 @@ from analysis.options import AnalysisOptions
 from analysis.respondents import answer_cells, index_coefficients, index_contributions
 from analysis.results import survey_points_of_round
 from analysis.scoring import STATUS_VI
+from analysis.sipas_breakdown import SipasBreakdown, response_columns
+from analysis.sipas_breakdown import sipas_breakdown as breakdown_of
 from questionnaires import Catalog
 from survey.assessment.models import AssessmentCycle
 from survey.reports import frames
@@ -170,3 +172,18 @@ def unscored_subcriteria(computed: Computed) -> list[dict]:
     pooled = points[points["is_pooled"].astype(bool) & (points["status"] != "scored")]
     return [{"code": row.subcriterion, "title": row.title, "status": row.status, "reason": STATUS_VI[row.status]}
             for row in pooled.itertuples()]
+
+
+def sipas_breakdown(session: Session, round_: Round, computed: Computed) -> SipasBreakdown | None:
+    """SIPAS by point, agency, procedure, channel and month with the options of ``computed``
+    (None when the round has no SIPAS items)."""
+    items = computed.frames.items
+    if not (items["sipas_element"].notna() | items["sipas_policy"].notna()).any():
+        return None
+    options = computed.result.options
+    columns = response_columns(items, options)
+    data = frames.sipas_responses(session, round_, columns)
+    weights = computed.result.weights
+    return breakdown_of(data.responses, columns, options, items=items, labels=data.labels,
+                        group_weights=dict(zip(weights["group"], weights["weight"])) if weights is not None else None,
+                        provenance=computed.result.provenance)

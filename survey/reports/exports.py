@@ -10,11 +10,11 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from analysis.pdf_report import GroupCount, Issuer, write_report_pdf
-from analysis.report import write_csvs, write_workbook
+from analysis.report import add_breakdown_sheets, write_breakdown_csvs, write_csvs, write_workbook
 from survey.accounts.services import record
 from survey.reports.charts import report_figures
 from survey.reports.comments import add_comments_sheet
-from survey.reports.computation import Computed
+from survey.reports.computation import Computed, sipas_breakdown
 from survey.reports.spss import write_anonymised_sav
 from survey.rounds.models import Round
 from survey.timeutil import VIETNAM, utcnow
@@ -38,9 +38,15 @@ def export_bytes(session: Session, round_: Round, computed: Computed, kind: str,
         path = Path(tmp) / name
         if kind == "xlsx":
             write_workbook(path, computed.result)
+            breakdown = sipas_breakdown(session, round_, computed)
+            if breakdown is not None:
+                add_breakdown_sheets(path, breakdown)
             add_comments_sheet(session, round_, computed, path)
         elif kind == "csv":
             written = write_csvs(Path(tmp) / "csv", computed.result)
+            breakdown = sipas_breakdown(session, round_, computed)
+            if breakdown is not None:
+                written += write_breakdown_csvs(Path(tmp) / "csv", breakdown)
             with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
                 for file in written:
                     archive.write(file, file.name)

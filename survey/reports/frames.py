@@ -23,10 +23,12 @@ from sqlalchemy import Float, Integer, String, case, column, func, literal, sele
 from sqlalchemy.orm import Session
 
 from analysis.respondents import INDEX_MOMENT_COLUMNS, MOMENT_COLUMNS
+from analysis.sipas_breakdown import month_of_week
 from questionnaires import Catalog, Questionnaire, Structure
 from survey import dialects
 from survey.assessment.par_points import round_par_points
 from survey.questionnaire_registry import pinned_questionnaire
+from survey.collection.models import CHANNEL_LABELS, CollectionPoint, Procedure
 from survey.responses.counts import EXTRA_OPTIONS
 from survey.respond.models import Answer, AnswerCount, Response
 from survey.rounds.models import Round
@@ -339,3 +341,75 @@ def respondent_moments(session: Session, round_: Round, cells: pd.DataFrame) -> 
     for col in INDEX_MOMENT_COLUMNS[1:]:
         index[col] = index[col].astype(float)
     return moments, index
+
+
+@dataclass
+class SipasResponses:
+    """One row per response of the SIPAS groups (no id): its attributes and its sums per SIPAS column
+    (``analysis.sipas_breakdown``), and the names to show for points, procedures, agencies and channels."""
+
+    responses: pd.DataFrame
+    labels: dict[str, dict[str, str]]
+
+
+def sipas_responses(session: Session, round_: Round, columns: pd.DataFrame) -> SipasResponses:
+    """Per-response SIPAS sums with point, agency, procedure, channel and month, computed in the database.
+
+    ``columns`` (``analysis.sipas_breakdown.response_columns``) says what each answered option adds to
+    which column of its response; it travels as a VALUES list, and one GROUP BY per response sums every
+    column (CASE per column), so one row per response crosses into Python, not one per answer.
+    The month is the month of the week's Thursday (responses keep only their week).
+    """
+    ids = _group_ids(round_)
+    code_to_id = {code: gid for gid, code in ids.items()}
+    columns = columns[columns["group"].isin(code_to_id)]
+    names = list(dict.fromkeys(columns["column"]))
+    position = {name: i for i, name in enumerate(names)}
+    attributes = ["group", "channel", "point", "procedure_id", "week"]
+    if not names:
+        return SipasResponses(pd.DataFrame(columns=["group", "point", "agency", "procedure", "channel", "month"]), {})
+    mapping = values(column("group_id", Integer), column("question_code", String), column("option_code", String),
+                     column("col", Integer), column("value", Float), name="sipas_columns").data(
+        [(code_to_id[g], q, o, position[c], float(v))
+         for g, q, o, c, v in columns[["group", "question", "option", "column", "value"]].itertuples(index=False)]
+    ).cte("sipas_columns")
+    sums = [func.sum(case((mapping.c.col == i, mapping.c.value), else_=0.0)) for i in range(len(names))]
+    query = (
+        select(Response.group_id, Response.channel, Response.collection_point_id, Response.procedure_id,
+               Response.submitted_week, *sums)
+        .select_from(Answer)
+        .join(mapping, (mapping.c.group_id == Answer.group_id) & (mapping.c.question_code == Answer.question_code)
+              & (mapping.c.option_code == Answer.option_code))
+        .join(Response, Response.id == Answer.response_id)
+        .where(Answer.group_id.in_(sorted({code_to_id[g] for g in columns["group"]})))
+        .group_by(Answer.response_id, Response.group_id, Response.channel, Response.collection_point_id,
+                  Response.procedure_id, Response.submitted_week)
+    )
+    frame = pd.DataFrame(session.execute(query).all(), columns=attributes + names)
+    for name in names:
+        frame[name] = frame[name].astype(float)
+    procedures = {pid: (code, name, agency) for pid, code, name, agency in session.execute(
+        select(Procedure.id, Procedure.code, Procedure.name, Procedure.agency_name)
+        .where(Procedure.id.in_([int(p) for p in frame["procedure_id"].dropna().unique()])))}
+    points = dict(session.execute(select(CollectionPoint.id, CollectionPoint.name)
+                                  .where(CollectionPoint.round_id == round_.id)).all())
+    procedure = frame["procedure_id"].map(lambda p: procedures[int(p)][0] if pd.notna(p) and int(p) in procedures
+                                          else "")
+    agency = frame["procedure_id"].map(lambda p: procedures[int(p)][2] if pd.notna(p) and int(p) in procedures
+                                       else "")
+    out = pd.DataFrame({
+        "group": frame["group"].map(ids).astype(str),
+        "point": frame["point"].map(lambda p: str(int(p)) if pd.notna(p) else ""),
+        "agency": agency.astype(str),
+        "procedure": procedure.astype(str),
+        "channel": frame["channel"].fillna("").astype(str),
+        "month": month_of_week(frame["week"]) if len(frame) else pd.Series([], dtype=str),
+    })
+    out = pd.concat([out, frame[names]], axis=1)
+    labels = {
+        "point": {str(pid): name for pid, name in points.items()},
+        "procedure": {code: f"{code} – {name}" for code, name, _ in procedures.values()},
+        "agency": {agency: agency for _, _, agency in procedures.values() if agency},
+        "channel": dict(CHANNEL_LABELS),
+    }
+    return SipasResponses(out, labels)

@@ -6,6 +6,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 
 from analysis.charts import figure_bytes
 from analysis.scoring import STATUS_VI
+from analysis.sipas_breakdown import DIMENSION_TITLES, DIMENSIONS, INDICATOR_TITLES, RULES
 from survey import db
 from survey.accounts.access import ADMINS, current_user, roles_required, round_in_scope
 from survey.accounts.models import ANALYST, PROVINCE_ADMIN, SYSTEM_ADMIN
@@ -61,6 +62,20 @@ def round_summary(round_id: int):
                            frozen=freezing.comparisons(freezing.frozen_results(db.session(), round_), computed))
 
 
+@bp.get("/rounds/<int:round_id>/analysis/sipas")
+@roles_required(*READERS)
+def sipas_breakdown(round_id: int):
+    round_ = round_in_scope(round_id)
+    options = _options()
+    computed = _computed(round_, options)
+    breakdown = computation.sipas_breakdown(db.session(), round_, computed)
+    if breakdown is None:
+        abort(404)
+    return render_template("reports/sipas_breakdown.html", round=round_, r=computed.result, b=breakdown,
+                           query=_query(options), dimensions=DIMENSIONS, titles=DIMENSION_TITLES,
+                           indicator_titles=INDICATOR_TITLES, rules=RULES)
+
+
 @bp.get("/rounds/<int:round_id>/analysis/fields/<int:field>")
 @roles_required(*READERS)
 def field_detail(round_id: int, field: int):
@@ -84,7 +99,10 @@ def chart(round_id: int, chart: str, fmt: str):
         abort(404)
     options = _options()
     computed = _computed(round_, options)
-    figure = charts.chart(computed, chart, request.args.get("question"), request.args.get("group"))
+    if chart == "sipas-months":
+        figure = charts.sipas_trend(computation.sipas_breakdown(db.session(), round_, computed))
+    else:
+        figure = charts.chart(computed, chart, request.args.get("question"), request.args.get("group"))
     if figure is None:
         abort(404)
     return Response(figure_bytes(figure, fmt), mimetype=CHART_TYPES[fmt])
