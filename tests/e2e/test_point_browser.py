@@ -10,7 +10,6 @@ from sqlalchemy import select
 from survey import db
 from survey.respond.models import Response, Submission
 from tests.collection.helpers import citizen_questionnaire, make_point
-from tests.e2e.test_respondent_browser import phone  # noqa: F401  (the phone-sized browser fixture)
 from tests.live_server import gunicorn_server
 
 pytestmark = pytest.mark.browser
@@ -23,7 +22,7 @@ def one_worker(database_url):
         yield base
 
 
-def test_a_citizen_answers_at_a_point_on_a_phone(app, survey_round, one_worker, phone):  # noqa: F811
+def test_a_citizen_answers_at_a_point_on_a_phone(app, survey_round, one_worker, phone):
     live_server = one_worker
     _, point_id, token = make_point(app, survey_round)
     questionnaire = citizen_questionnaire(app)
