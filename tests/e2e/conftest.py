@@ -52,3 +52,14 @@ def desktop(new_page):
 @pytest.fixture
 def phone(new_page):
     return new_page(PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
+
+
+def answer_every_question(page, questions, text: str) -> None:
+    """As a respondent would: ``text`` in every open question, the first option that is an answer
+    (not "Không biết" or another missing code) in every other."""
+    for question in questions:
+        if question.kind == "text":
+            page.locator(f"textarea[name='q_{question.code}']").fill(text)
+            continue
+        option = next(o for o in question.scale.options if not o.is_missing)
+        page.locator(f"fieldset[id='q_{question.code}'] label.option", has_text=option.label).first.click()

@@ -11,6 +11,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from tests.conftest import STAFF_PASSWORD
+from tests.e2e.conftest import answer_every_question
 from tests.reports.conftest import answered_round  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
@@ -71,12 +72,7 @@ def test_the_respondents_pages_pass_axe_and_the_action_bar_never_covers_an_optio
     phone.goto(f"{live_server}/r/{token}/section/1")
     for number, section in enumerate(questionnaire.sections, start=1):
         expect(phone.get_by_role("heading", level=1)).to_have_text(section.title)
-        for question in section.questions:
-            if question.kind == "text":
-                phone.locator(f"textarea[name='q_{question.code}']").fill("Không")
-                continue
-            option = next(o for o in question.scale.options if not o.is_missing)
-            phone.locator(f"fieldset[id='q_{question.code}'] label.option", has_text=option.label).first.click()
+        answer_every_question(phone, section.questions, "Không")
         last = number == len(questionnaire.sections)
         phone.get_by_role("button", name="Lưu và xem lại »" if last else "Lưu và tiếp tục »").click()
     expect(phone.get_by_text("đã trả lời đủ các câu bắt buộc")).to_be_visible()

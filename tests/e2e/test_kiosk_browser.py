@@ -11,6 +11,7 @@ from survey import db
 from survey.collection import services
 from survey.collection.models import CollectionPoint
 from tests.collection.helpers import citizen_questionnaire, make_point, stored
+from tests.e2e.conftest import answer_every_question
 from tests.live_server import gunicorn_server
 
 pytestmark = pytest.mark.browser
@@ -38,12 +39,7 @@ def kiosk(app, survey_round):
 
 
 def answer_everything(app, page) -> None:
-    for question in citizen_questionnaire(app).questions:
-        if question.kind == "text":
-            page.locator(f"textarea[name='q_{question.code}']").fill("Cán bộ tận tình")
-            continue
-        option = next(o for o in question.scale.options if not o.is_missing)
-        page.locator(f"fieldset[id='q_{question.code}'] label.option", has_text=option.label).first.click()
+    answer_every_question(page, citizen_questionnaire(app).questions, "Cán bộ tận tình")
 
 
 CHOSEN = "form[data-kiosk] input:checked:not([value=''])"  # "(Không trả lời)" is checked on a new form
