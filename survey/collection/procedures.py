@@ -1,9 +1,10 @@
 """The province's list of administrative procedures, from a spreadsheet (mã thủ tục, tên, lĩnh vực, cơ quan).
 
-The file is read by the roster's reader (survey.roster.importing.read_table:
-xlsx read-only or CSV, with its size, row and column limits). Importing
-updates procedures by code and never deletes one: responses keep the id of
-the procedure the citizen chose.
+The file is read by the one bounded reader of uploads (survey.spreadsheets.read_sheet:
+xlsx read-only or CSV, with its size, row, column and cell limits); a file it cannot use, or
+one without the two header columns, raises ``SpreadsheetRefused`` with a Vietnamese message.
+Importing updates procedures by code and never deletes one: responses keep the id of the
+procedure the citizen chose.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from survey.collection.models import Procedure
-from survey.roster.importing import ImportRefused, read_table
 from survey.roster.normalise import clean_text, fold
+from survey.spreadsheets import Limits, SpreadsheetRefused, read_sheet
 
 HEADER_SEARCH_ROWS = 15
+# A procedure's name is at most MAX_NAME characters: a much longer cell is refused with the file.
+LIMITS = Limits(cell_chars=2_000)
 _HEADERS = [  # folded header -> field; the more specific patterns first
     ("code", re.compile(r"^(ma( so)? (thu tuc|tthc)|ma|code)$")),
     ("field", re.compile(r"^(linh vuc|field)\b")),
@@ -47,16 +50,16 @@ def _header(rows) -> tuple[int, dict[str, int]]:
                     break
         if "code" in mapping and "name" in mapping:
             return index, mapping
-    raise ImportRefused("Không tìm thấy dòng tiêu đề có các cột “Mã thủ tục” và “Tên thủ tục” "
+    raise SpreadsheetRefused("Không tìm thấy dòng tiêu đề có các cột “Mã thủ tục” và “Tên thủ tục” "
                         "(có thể thêm “Lĩnh vực” và “Cơ quan thực hiện”).")
 
 
 def import_procedures(session: Session, province_id: int, data: bytes, filename: str) -> ImportResult:
-    """Add or update the province's procedures from a file; raises ImportRefused for an unusable file.
+    """Add or update the province's procedures from a file; raises SpreadsheetRefused for an unusable file.
 
     Rows with a problem are listed and skipped; the others are imported.
     """
-    rows = read_table(data, filename).rows
+    rows = read_sheet(data, filename, limits=LIMITS).rows
     start, mapping = _header(rows)
     existing = {p.code: p for p in session.scalars(select(Procedure).where(Procedure.province_id == province_id))}
     result, seen = ImportResult(), set()

@@ -12,7 +12,7 @@ from survey.collection import limits, posters, services
 from survey.collection.forms import ActionForm, PointForm, ProceduresUploadForm
 from survey.collection.models import CHANNEL_LABELS, CollectionPoint, Procedure
 from survey.respond.form_tokens import check_form_token, form_token
-from survey.roster.importing import ImportRefused
+from survey.spreadsheets import SpreadsheetRefused
 
 public = Blueprint("point", __name__, url_prefix="/p")
 admin = Blueprint("collection", __name__, url_prefix="/admin/rounds/<int:round_id>")
@@ -191,7 +191,7 @@ def procedures(round_id):
             upload = form.file.data
             try:
                 result = services.import_procedures(session, round_, upload.read(), upload.filename or "")
-            except ImportRefused as problem:
+            except SpreadsheetRefused as problem:
                 refused, status = str(problem), 422
         else:
             status = 422

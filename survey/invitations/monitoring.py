@@ -42,7 +42,11 @@ class Tally:
         return 100.0 * self.counts["submitted"] / self.expected if self.expected else None
 
 
-def _stage_tests(round_: Round):
+def stage_tests(round_: Round) -> dict:
+    """Stage -> an EXISTS condition on ``Respondent``: true when that person has reached the stage.
+
+    The monitoring counts sum them; the roster list shows them as columns of its own query.
+    """
     later = aliased(OutboxMessage)
     has = lambda *conditions: exists().where(OutboxMessage.respondent_id == Respondent.id, *conditions)  # noqa: E731
     submitted = exists().where(Submission.respondent_id == Respondent.id)
@@ -71,7 +75,7 @@ class Overview:
 
 
 def overview(session: Session, round_: Round, *, agency_id: int | None = None) -> Overview:
-    tests = _stage_tests(round_)
+    tests = stage_tests(round_)
     columns = [func.sum(case((test, 1), else_=0)).label(stage) for stage, test in tests.items()]
     query = (select(Respondent.group_id, Respondent.agency_id, func.count().label("expected"), *columns)
              .where(Respondent.round_id == round_.id).group_by(Respondent.group_id, Respondent.agency_id))
@@ -154,7 +158,7 @@ class Person:
 def non_respondents(session: Session, round_: Round, *, agency_id: int | None = None, group_id: int | None = None,
                     only_failed: bool = False, limit: int | None = None) -> list[Person]:
     """People who have not submitted: the call list (with phone numbers) and the failed addresses."""
-    tests = _stage_tests(round_)
+    tests = stage_tests(round_)
     latest = (select(OutboxMessage.respondent_id, func.max(OutboxMessage.id).label("last_id"))
               .where(OutboxMessage.round_id == round_.id).group_by(OutboxMessage.respondent_id).subquery())
     last = aliased(OutboxMessage)

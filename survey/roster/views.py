@@ -17,7 +17,7 @@ from survey.accounts.access import ADMINS, current_user, round_in_scope, roles_r
 from survey.accounts.models import FOCAL_POINT, SYSTEM_ADMIN, User
 from survey.invitations import campaigns
 from survey.invitations.models import INVITATION, REMINDER
-from survey.invitations.monitoring import _stage_tests as stage_tests
+from survey.invitations.monitoring import stage_tests
 from survey.invitations.outbox import MailError, mail_context
 from survey.rounds.agencies import (AGENCY_KINDS, AgencyError, agency_rows_from_file, deactivate_agency,
                                     import_agencies, province_agencies)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from tests.conftest import STAFF_PASSWORD
-from tests.e2e.test_respondent_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.conftest import answer_every_question
 from tests.reports.conftest import answered_round  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
@@ -30,31 +30,18 @@ def assert_accessible(page, what: str) -> None:
     assert not problems, f"{what}: {len(problems)} serious or critical axe violations\n{described}"
 
 
-@pytest.fixture
-def browser():
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
-
-
-def _page(browser, width: int, height: int, **options):
-    context = browser.new_context(viewport={"width": width, "height": height}, locale="vi-VN", **options)
-    return context.new_page()
-
-
 def _overlap(a: dict, b: dict) -> bool:
     return (a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"]
             and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"])
 
 
 def test_the_respondents_pages_pass_axe_and_the_action_bar_never_covers_an_option(app, survey_round, live_server,
-                                                                                   browser):
+                                                                                   new_page):
     from survey.questionnaire_registry import catalog
 
     _, tokens = survey_round(per_group=1)
     token = tokens["hdnd"][0]
-    phone = _page(browser, 360, 640, is_mobile=True, has_touch=True)
+    phone = new_page({"width": 360, "height": 640}, is_mobile=True, has_touch=True)
 
     phone.goto(f"{live_server}/r/{token}")
     assert_accessible(phone, "landing page")
@@ -85,12 +72,7 @@ def test_the_respondents_pages_pass_axe_and_the_action_bar_never_covers_an_optio
     phone.goto(f"{live_server}/r/{token}/section/1")
     for number, section in enumerate(questionnaire.sections, start=1):
         expect(phone.get_by_role("heading", level=1)).to_have_text(section.title)
-        for question in section.questions:
-            if question.kind == "text":
-                phone.locator(f"textarea[name='q_{question.code}']").fill("Không")
-                continue
-            option = next(o for o in question.scale.options if not o.is_missing)
-            phone.locator(f"fieldset[id='q_{question.code}'] label.option", has_text=option.label).first.click()
+        answer_every_question(phone, section.questions, "Không")
         last = number == len(questionnaire.sections)
         phone.get_by_role("button", name="Lưu và xem lại »" if last else "Lưu và tiếp tục »").click()
     expect(phone.get_by_text("đã trả lời đủ các câu bắt buộc")).to_be_visible()
@@ -100,7 +82,7 @@ def test_the_respondents_pages_pass_axe_and_the_action_bar_never_covers_an_optio
     phone.context.close()
 
 
-def test_the_main_staff_pages_pass_axe(app, answered_round, staff, live_server, browser):  # noqa: F811
+def test_the_main_staff_pages_pass_axe(app, answered_round, staff, live_server, new_page):  # noqa: F811
     from survey import db
     from survey.assessment.services import start_cycle
     from survey.questionnaire_registry import catalog
@@ -110,7 +92,7 @@ def test_the_main_staff_pages_pass_axe(app, answered_round, staff, live_server, 
     with app.app_context(), db.unit_of_work() as session:
         start_cycle(session, session.get(Round, round_id), catalog())
     email = staff("province_admin")
-    desktop = _page(browser, 1280, 900)
+    desktop = new_page()
 
     desktop.goto(f"{live_server}/admin/login")
     assert_accessible(desktop, "sign-in page")

@@ -7,14 +7,13 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import STAFF_PASSWORD
-from tests.e2e.test_roster_upload import desktop  # noqa: F401  (fixture)
 from tests.reports.conftest import answered_round  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
 
 
 def test_analyst_reads_results_and_downloads_the_workbook(app, answered_round, staff, live_server,  # noqa: F811
-                                                          desktop, tmp_path):  # noqa: F811
+                                                          desktop, tmp_path):
     round_id = answered_round()
     email = staff("analyst")
     desktop.goto(f"{live_server}/admin/rounds/{round_id}/analysis")

@@ -9,14 +9,13 @@ import re
 import pytest
 from docx import Document
 from openpyxl import load_workbook
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from survey import db
 from survey.rounds.models import Agency
 from tests.assessment.conftest import PDF, assessment_round  # noqa: F401  (fixture)
 from tests.conftest import STAFF_PASSWORD
-from tests.e2e.test_respondent_browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 
@@ -27,18 +26,9 @@ WITH_EVIDENCE = ("2.1.1", "2.1.2")
 SUMMARY = "=Kế hoạch xây dựng văn bản QPPL năm 2023"
 
 
-@pytest.fixture
-def browser():
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
-
-
-def signed_in(browser, live_server, url, email):
+def signed_in(new_page, live_server, url, email):
     """A fresh browser context (its own cookies) signed in as ``email``, on ``url``."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN", accept_downloads=True)
-    page = context.new_page()
+    page = new_page(accept_downloads=True)
     page.goto(f"{live_server}{url}")
     page.get_by_label("E-mail").fill(email)
     page.get_by_label("Mật khẩu").fill(STAFF_PASSWORD)
@@ -58,12 +48,12 @@ def complete_other_parts(app, round_id, staff):
 
 
 def test_a_department_is_returned_corrected_appraised_and_frozen_into_the_report(
-        app, assessment_round, staff, live_server, browser, tmp_path):  # noqa: F811
+        app, assessment_round, staff, live_server, new_page, tmp_path):  # noqa: F811
     round_id = assessment_round
     base = f"/admin/assessment/rounds/{round_id}"
     with app.app_context():
         stp = db.session().scalar(select(Agency.id).where(Agency.code == "STP"))
-    admin = signed_in(browser, live_server, base, staff("province_admin"))
+    admin = signed_in(new_page, live_server, base, staff("province_admin"))
     admin.get_by_role("button", name="Tạo kỳ tự đánh giá", exact=False).click()
     expect(admin).to_have_url(re.compile(r"/assignments$"))
     admin.goto(f"{live_server}{base}")
@@ -71,7 +61,7 @@ def test_a_department_is_returned_corrected_appraised_and_frozen_into_the_report
     expect(admin.get_by_text("Đã mở kỳ tự đánh giá cho các cơ quan.")).to_be_visible()
 
     # Sở Tư pháp: lands on its own part, uploads one document backing two sub-criteria, scores all.
-    focal = signed_in(browser, live_server, base, staff("focal_point", agency_code="STP"))
+    focal = signed_in(new_page, live_server, base, staff("focal_point", agency_code="STP"))
     expect(focal.get_by_role("heading", name="Tự đánh giá: Sở STP")).to_be_visible()
     expect(section(focal, "1.1.1")).to_have_count(0)
     evidence = tmp_path / "ke-hoach-2023.pdf"
@@ -117,7 +107,7 @@ def test_a_department_is_returned_corrected_appraised_and_frozen_into_the_report
     complete_other_parts(app, round_id, staff)
 
     # The council's chair lowers 2.1.1 with a reason, then closes the appraisal.
-    chair = signed_in(browser, live_server, f"{base}/appraisal/2.1.1", staff("council_chair"))
+    chair = signed_in(new_page, live_server, f"{base}/appraisal/2.1.1", staff("council_chair"))
     expect(chair.locator("#self-points")).to_have_text("1.0")
     chair.get_by_label("Điểm thẩm định").fill("0,75")
     chair.get_by_label("Lý do", exact=False).fill("Kế hoạch ban hành chậm 2 tháng so với quy định.")

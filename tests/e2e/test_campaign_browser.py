@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from sqlalchemy import func, select, text
 
 from survey import db
 from survey.invitations.models import OutboxMessage
 from survey.rounds.models import Round
 from tests.conftest import STAFF_PASSWORD
-from tests.e2e.test_respondent_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.live_server import gunicorn_server
 
 pytestmark = pytest.mark.browser
@@ -26,15 +25,8 @@ def mail_server(database_url):
 
 
 @pytest.fixture
-def no_script():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN",
-                                      java_script_enabled=False)
-        page = context.new_page()
-        yield page
-        context.close()
-        browser.close()
+def no_script(new_page):
+    return new_page(java_script_enabled=False)
 
 
 def _sign_in(page, base: str, url: str, email: str) -> None:

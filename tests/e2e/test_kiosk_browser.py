@@ -5,13 +5,13 @@ from __future__ import annotations
 import time
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from survey import db
 from survey.collection import services
 from survey.collection.models import CollectionPoint
 from tests.collection.helpers import citizen_questionnaire, make_point, stored
-from tests.e2e.test_respondent_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.conftest import answer_every_question
 from tests.live_server import gunicorn_server
 
 pytestmark = pytest.mark.browser
@@ -24,17 +24,9 @@ def kiosk_server(database_url):
         yield base
 
 
-@pytest.fixture
-def chromium():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
-
-
-def tablet(chromium, **options):
-    context = chromium.new_context(viewport={"width": 1024, "height": 768}, has_touch=True, locale="vi-VN", **options)
-    return context, context.new_page()
+def tablet(new_page, **options):
+    page = new_page({"width": 1024, "height": 768}, has_touch=True, **options)
+    return page.context, page
 
 
 @pytest.fixture
@@ -47,12 +39,7 @@ def kiosk(app, survey_round):
 
 
 def answer_everything(app, page) -> None:
-    for question in citizen_questionnaire(app).questions:
-        if question.kind == "text":
-            page.locator(f"textarea[name='q_{question.code}']").fill("Cán bộ tận tình")
-            continue
-        option = next(o for o in question.scale.options if not o.is_missing)
-        page.locator(f"fieldset[id='q_{question.code}'] label.option", has_text=option.label).first.click()
+    answer_every_question(page, citizen_questionnaire(app).questions, "Cán bộ tận tình")
 
 
 CHOSEN = "form[data-kiosk] input:checked:not([value=''])"  # "(Không trả lời)" is checked on a new form
@@ -71,9 +58,9 @@ def wait_for(page, condition, seconds: float = 20) -> None:
         page.wait_for_timeout(200)  # not time.sleep: Playwright runs route handlers only while it is called
 
 
-def test_the_kiosk_restarts_and_back_shows_nothing_of_the_previous_citizen(app, kiosk, kiosk_server, chromium):
+def test_the_kiosk_restarts_and_back_shows_nothing_of_the_previous_citizen(app, kiosk, kiosk_server, new_page):
     token, kiosk_token = kiosk
-    context, page = tablet(chromium)
+    context, page = tablet(new_page)
     page.goto(f"{kiosk_server}/p/{token}")  # whatever the tablet showed before
     page.goto(f"{kiosk_server}/p/{kiosk_token}/kiosk")
     answer_everything(app, page)
@@ -97,9 +84,9 @@ def test_the_kiosk_restarts_and_back_shows_nothing_of_the_previous_citizen(app, 
     assert stored(app, channel="kiosk") == 1
 
 
-def test_without_javascript_back_after_submit_shows_an_empty_form(app, kiosk, kiosk_server, chromium):
+def test_without_javascript_back_after_submit_shows_an_empty_form(app, kiosk, kiosk_server, new_page):
     _, kiosk_token = kiosk
-    context, page = tablet(chromium, java_script_enabled=False)
+    context, page = tablet(new_page, java_script_enabled=False)
     page.goto(f"{kiosk_server}/p/{kiosk_token}/kiosk")
     answer_everything(app, page)
     page.get_by_role("button", name="Gửi phiếu").click()
@@ -111,9 +98,9 @@ def test_without_javascript_back_after_submit_shows_an_empty_form(app, kiosk, ki
     assert stored(app, channel="kiosk") == 1
 
 
-def test_an_offline_submission_is_sent_when_the_network_returns_and_stored_once(app, kiosk, kiosk_server, chromium):
+def test_an_offline_submission_is_sent_when_the_network_returns_and_stored_once(app, kiosk, kiosk_server, new_page):
     _, kiosk_token = kiosk
-    context, page = tablet(chromium)
+    context, page = tablet(new_page)
     address = f"{kiosk_server}/p/{kiosk_token}/kiosk"
     page.goto(address)
     answer_everything(app, page)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from survey import db
@@ -15,7 +15,6 @@ from survey.respond.models import Answer, Response
 from survey.rounds.models import Round
 from tests.collection.helpers import CITIZENS, citizen_questionnaire, make_point
 from tests.conftest import STAFF_PASSWORD
-from tests.e2e.test_respondent_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.live_server import gunicorn_server
 
 pytestmark = pytest.mark.browser
@@ -27,17 +26,9 @@ def one_worker(database_url):
         yield base
 
 
-@pytest.fixture
-def browser():
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
-
-
-def desk_page(browser, address: str, email: str):
+def desk_page(new_page, address: str, email: str):
     """A clerk's own browser, signed in, at ``address``."""
-    page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN").new_page()
+    page = new_page()
     page.goto(address)
     page.get_by_label("E-mail").fill(email)
     page.get_by_label("Mật khẩu").fill(STAFF_PASSWORD)
@@ -61,7 +52,7 @@ def key_with_keyboard(page, number: int, codes: dict[str, str], procedure: str =
 
 
 def test_two_clerks_disagree_and_the_supervisor_resolves_against_the_paper(app, staff, survey_round, one_worker,
-                                                                           browser):
+                                                                           new_page):
     base = one_worker
     round_id, point_id, _ = make_point(app, survey_round)
     staff("province_admin", email="sonoivu@example.vn")
@@ -83,12 +74,12 @@ def test_two_clerks_disagree_and_the_supervisor_resolves_against_the_paper(app, 
             codes[q.code] = next(o.code for o in q.scale.options if not o.is_missing)
     entry = f"{base}/admin/rounds/{round_id}/paper/{batch_id}/entry"
 
-    first = desk_page(browser, entry, "sonoivu@example.vn")
+    first = desk_page(new_page, entry, "sonoivu@example.vn")
     key_with_keyboard(first, 1, {**codes, "E1.1": "4"})
     expect(first.get_by_role("status")).to_contain_text("lần nhập thứ nhất của phiếu số 1")
     expect(first.locator("#form_number")).to_have_value("2")  # ready for the next form
 
-    second = desk_page(browser, entry, "daumoi@example.vn")
+    second = desk_page(new_page, entry, "daumoi@example.vn")
     key_with_keyboard(second, 1, {**codes, "E1.1": "7"})  # no such option: refused, nothing stored
     expect(second.get_by_role("alert")).to_contain_text("Câu E1.1 không có phương án “7”")
     expect(second.locator("[id='q_E1.1']")).to_be_focused()

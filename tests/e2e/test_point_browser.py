@@ -10,7 +10,7 @@ from sqlalchemy import select
 from survey import db
 from survey.respond.models import Response, Submission
 from tests.collection.helpers import citizen_questionnaire, make_point
-from tests.e2e.test_respondent_browser import phone  # noqa: F401  (the phone-sized browser fixture)
+from tests.e2e.conftest import answer_every_question
 from tests.live_server import gunicorn_server
 
 pytestmark = pytest.mark.browser
@@ -23,7 +23,7 @@ def one_worker(database_url):
         yield base
 
 
-def test_a_citizen_answers_at_a_point_on_a_phone(app, survey_round, one_worker, phone):  # noqa: F811
+def test_a_citizen_answers_at_a_point_on_a_phone(app, survey_round, one_worker, phone):
     live_server = one_worker
     _, point_id, token = make_point(app, survey_round)
     questionnaire = citizen_questionnaire(app)
@@ -34,13 +34,7 @@ def test_a_citizen_answers_at_a_point_on_a_phone(app, survey_round, one_worker, 
     phone.get_by_role("button", name="Gửi phiếu").click()
     expect(phone.get_by_role("alert")).to_contain_text("Chưa gửi được phiếu")
 
-    for section in questionnaire.sections:
-        for question in section.questions:
-            if question.kind == "text":
-                phone.locator(f"textarea[name='q_{question.code}']").fill("Không có ý kiến thêm")
-                continue
-            option = next(o for o in question.scale.options if not o.is_missing)
-            phone.locator(f"fieldset[id='q_{question.code}'] label.option", has_text=option.label).first.click()
+    answer_every_question(phone, questionnaire.questions, "Không có ý kiến thêm")
     phone.get_by_role("button", name="Gửi phiếu").click()
     expect(phone.get_by_role("heading", name="Cảm ơn Ông/Bà đã gửi phiếu")).to_be_visible()
 

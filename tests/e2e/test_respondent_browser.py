@@ -5,33 +5,17 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from sqlalchemy import select
 
 from survey import db
 from survey.questionnaire_registry import catalog
 from survey.respond.models import Response, Submission
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: F401  (test_journey_browser imports them from here)
+from tests.e2e.conftest import answer_every_question
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"
-# Without these, Chromium tries the network at start-up and this machine refuses it.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture
-def phone():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
-                                      device_scale_factor=2, locale="vi-VN")
-        page = context.new_page()
-        yield page
-        context.close()
-        browser.close()
-
 
 def test_answer_save_reload_and_submit_on_a_phone(app, survey_round, live_server, phone):
     _, tokens = survey_round(per_group=1)
@@ -52,12 +36,7 @@ def test_answer_save_reload_and_submit_on_a_phone(app, survey_round, live_server
 
     for number, section in enumerate(questionnaire.sections, start=1):
         expect(phone.get_by_role("heading", level=1)).to_have_text(section.title)
-        for question in section.questions:
-            if question.kind == "text":
-                phone.locator(f"textarea[name='q_{question.code}']").fill("Không có ý kiến thêm")
-                continue
-            option = next(o for o in question.scale.options if not o.is_missing)
-            phone.locator(f"fieldset[id='q_{question.code}'] label.option", has_text=option.label).first.click()
+        answer_every_question(phone, section.questions, "Không có ý kiến thêm")
         if number == 1:
             # Answers left alone for a while are saved in the background, all in one request:
             # a reload (same link, no form post) keeps them.

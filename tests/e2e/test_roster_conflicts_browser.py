@@ -11,7 +11,6 @@ from survey import db
 from survey.rounds.models import Agency
 from survey.roster.models import Respondent
 from tests.conftest import STAFF_PASSWORD
-from tests.e2e.test_roster_upload import desktop  # noqa: F401  (fixture)
 from tests.roster.conftest import roster_round  # noqa: F401  (fixture)
 from tests.roster.files import HEADER, xlsx
 
@@ -19,7 +18,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_map_an_agency_decide_a_conflict_confirm_and_bulk_remove(app, roster_round, staff, live_server,  # noqa: F811
-                                                                 desktop, tmp_path):  # noqa: F811
+                                                                 desktop, tmp_path):
     round_id = roster_round()
     email = staff("province_admin")
     first = tmp_path / "so-tu-phap.xlsx"

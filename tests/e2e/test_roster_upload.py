@@ -3,28 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from survey import db
 from survey.roster.models import Respondent
 from tests.conftest import STAFF_PASSWORD
-from tests.e2e.test_respondent_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.roster.conftest import roster_round  # noqa: F401  (fixture)
 from tests.roster.files import HEADER, xlsx
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def desktop():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
-        page = context.new_page()
-        yield page
-        context.close()
-        browser.close()
 
 
 def test_upload_preview_confirm(app, roster_round, staff, live_server, desktop, tmp_path):  # noqa: F811

@@ -2,10 +2,8 @@
 
 Creates the tables of survey/assessment and widens ``ck_users_known_role`` to
 the appraisal council's roles (council_chair, council_member, working_group).
-On SQLite the CHECK is rewritten in the schema record, the procedure SQLite
-documents for constraint changes that leave the stored rows valid: recreating
-``users`` in batch mode would fire the ON DELETE actions of the tables that
-refer to it (audit events would lose their user). The downgrade refuses while
+On SQLite the CHECK is rewritten in the schema record rather than ``users``
+recreated (see survey/migrations/constraints.py). The downgrade refuses while
 accounts hold the new roles, rather than delete them.
 
 Revision ID: 0009_assessment
@@ -15,6 +13,8 @@ Create Date: 2026-11-30 18:19:47.107211
 
 from alembic import op
 import sqlalchemy as sa
+
+from survey.migrations.constraints import set_allowed_values
 
 
 revision = '0009_assessment'
@@ -28,25 +28,8 @@ NEW_ROLES = ("('system_admin', 'province_admin', 'focal_point', 'analyst', "
              "'council_chair', 'council_member', 'working_group')")
 
 
-def _set_known_roles(old: str, new: str) -> None:
-    bind = op.get_bind()
-    if bind.dialect.name == "sqlite":
-        table_sql = bind.execute(sa.text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'users'")).scalar()
-        if f"role IN {old}" not in table_sql:
-            raise RuntimeError("users: the role CHECK constraint is not the one this revision expects")
-        version = bind.execute(sa.text("PRAGMA schema_version")).scalar()
-        bind.execute(sa.text("PRAGMA writable_schema = ON"))
-        bind.execute(sa.text("UPDATE sqlite_master SET sql = :sql WHERE type = 'table' AND name = 'users'"),
-                     {"sql": table_sql.replace(f"role IN {old}", f"role IN {new}")})
-        bind.execute(sa.text(f"PRAGMA schema_version = {version + 1}"))
-        bind.execute(sa.text("PRAGMA writable_schema = OFF"))
-        return
-    op.drop_constraint(op.f("ck_users_known_role"), "users", type_="check")
-    op.create_check_constraint("known_role", "users", f"role IN {new}")
-
-
 def upgrade() -> None:
-    _set_known_roles(OLD_ROLES, NEW_ROLES)
+    set_allowed_values("users", "known_role", "role", OLD_ROLES, NEW_ROLES)
     op.create_table('assessment_cycles',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('round_id', sa.Integer(), nullable=False),
@@ -259,4 +242,4 @@ def downgrade() -> None:
 
     op.drop_table('assessment_appraisals')
     op.drop_table('assessment_cycles')
-    _set_known_roles(NEW_ROLES, OLD_ROLES)
+    set_allowed_values("users", "known_role", "role", NEW_ROLES, OLD_ROLES)

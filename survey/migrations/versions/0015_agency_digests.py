@@ -1,7 +1,7 @@
 """agency digests: a round's schedule of digests to focal points; the outbox carries them
 
 Creates ``digest_schedules`` and widens ``ck_outbox_messages_known_kind`` to the new kind
-``digest``. On SQLite the CHECK is rewritten in the schema record (as 0009 does for users),
+``digest``. On SQLite the CHECK is rewritten in the schema record (survey/migrations/constraints.py),
 since every stored row stays valid; PostgreSQL drops and recreates the constraint. The
 downgrade deletes the digest messages (they went to focal points, never to respondents, and
 the old constraint cannot hold them) and drops the schedules; every other row is kept.
@@ -13,6 +13,8 @@ Revises: 0014_agency_aliases
 import sqlalchemy as sa
 from alembic import op
 
+from survey.migrations.constraints import set_allowed_values
+
 revision = '0015_agency_digests'
 down_revision = '0014_agency_aliases'
 branch_labels = None
@@ -22,26 +24,8 @@ OLD_KINDS = "('invitation', 'reminder')"
 NEW_KINDS = "('invitation', 'reminder', 'digest')"
 
 
-def _set_outbox_kinds(old: str, new: str) -> None:
-    bind = op.get_bind()
-    if bind.dialect.name == "sqlite":
-        table_sql = bind.execute(sa.text(
-            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'outbox_messages'")).scalar()
-        if f"kind IN {old}" not in table_sql:
-            raise RuntimeError("outbox_messages: the kind CHECK constraint is not the one this revision expects")
-        version = bind.execute(sa.text("PRAGMA schema_version")).scalar()
-        bind.execute(sa.text("PRAGMA writable_schema = ON"))
-        bind.execute(sa.text("UPDATE sqlite_master SET sql = :sql WHERE type = 'table' AND name = 'outbox_messages'"),
-                     {"sql": table_sql.replace(f"kind IN {old}", f"kind IN {new}")})
-        bind.execute(sa.text(f"PRAGMA schema_version = {version + 1}"))
-        bind.execute(sa.text("PRAGMA writable_schema = OFF"))
-        return
-    op.drop_constraint(op.f("ck_outbox_messages_known_kind"), "outbox_messages", type_="check")
-    op.create_check_constraint("known_kind", "outbox_messages", f"kind IN {new}")
-
-
 def upgrade() -> None:
-    _set_outbox_kinds(OLD_KINDS, NEW_KINDS)
+    set_allowed_values("outbox_messages", "known_kind", "kind", OLD_KINDS, NEW_KINDS)
     op.create_table('digest_schedules',
     sa.Column('round_id', sa.Integer(), nullable=False),
     sa.Column('interval_days', sa.Integer(), nullable=False),
@@ -69,4 +53,4 @@ def downgrade() -> None:
         batch_op.drop_index('ix_digest_schedules_due')
     op.drop_table('digest_schedules')
     op.execute("DELETE FROM outbox_messages WHERE kind = 'digest'")
-    _set_outbox_kinds(NEW_KINDS, OLD_KINDS)
+    set_allowed_values("outbox_messages", "known_kind", "kind", NEW_KINDS, OLD_KINDS)
