@@ -8,7 +8,9 @@ than served with questions the earlier respondents never saw.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from functools import lru_cache
 from pathlib import Path
 
 from flask import current_app
@@ -37,8 +39,24 @@ class QuestionnaireMissing(RuntimeError):
 
 
 def init_app(app) -> None:
-    root = Path(app.config.get("QUESTIONNAIRE_DIR") or DEFAULT_ROOT)
-    app.extensions["survey.catalog"] = load_catalog(root)
+    root = Path(app.config.get("QUESTIONNAIRE_DIR") or DEFAULT_ROOT).resolve()
+    app.extensions["survey.catalog"] = _catalog_of(root, _contents_digest(root))
+
+
+@lru_cache(maxsize=4)
+def _catalog_of(root: Path, digest: str) -> Catalog:
+    # Parsing and schema-checking the folder takes most of an app's start (about 0.8 s); an
+    # app built again in the same process over the same files (the CLI's commands, each test)
+    # shares the catalog, which nothing modifies after loading. Any change of a file's bytes
+    # gives another digest, so an edited folder is always read again, and its problems reported.
+    return load_catalog(root)
+
+
+def _contents_digest(root: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def catalog() -> Catalog:
