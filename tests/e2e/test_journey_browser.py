@@ -11,13 +11,12 @@ import re
 
 import pytest
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from survey import db
 from survey.questionnaire_registry import catalog
 from survey.respond.models import Answer, Draft, Response, Submission
-from tests.e2e.test_respondent_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.respond.forms import first_valid_option
 
 pytestmark = pytest.mark.browser
@@ -27,11 +26,12 @@ TEXT_ANSWER = "Không có ý kiến thêm"
 
 
 @pytest.fixture
-def browser():
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield launched
-        launched.close()
+def browser(browser):
+    """The session's Chromium (tests/e2e/conftest.py; a second Playwright in the same process is
+    refused); the contexts this test opened are closed when it ends."""
+    yield browser
+    for context in list(browser.contexts):
+        context.close()
 
 
 def phone_page(browser, *, javascript: bool):

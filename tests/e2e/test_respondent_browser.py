@@ -12,7 +12,6 @@ from sqlalchemy import select
 from survey import db
 from survey.questionnaire_registry import catalog
 from survey.respond.models import Response, Submission
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: F401  (test_journey_browser imports them from here)
 from tests.e2e.conftest import answer_every_question
 
 pytestmark = pytest.mark.browser
