@@ -26,6 +26,11 @@
   var timer = null;
   var saving = null;    // the background save under way (a promise), if any
   var navigating = false;
+  // The second click of a double click can arrive after a fast server has already
+  // answered the first: it would press the button in the same place on the next page
+  // (skip a section, or send the questionnaire from the review). It is ignored.
+  var DOUBLE_CLICK_MS = 600;
+  var shownAt = -Infinity;
 
   function statusOf(target) {
     var status = target.querySelector(".autosave-status");
@@ -84,6 +89,7 @@
     var address = marker ? new URL(marker.getAttribute("data-page-url"), responseUrl).href : responseUrl;
     history.pushState({ survey: true }, "", address);
     window.scrollTo(0, 0);
+    shownAt = performance.now();
     setUp();
     var heading = document.querySelector("h1");
     if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus(); }
@@ -173,6 +179,11 @@
       if (event.target.tagName === "TEXTAREA") { changed(IDLE_SAVE_MS); }
     });
   }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("button[type=submit]") : null;
+    if (button && event.detail > 1 && performance.now() - shownAt < DOUBLE_CLICK_MS) { event.preventDefault(); }
+  }, true);
 
   // Another link of the page (a section, the review) while answers wait: save them first.
   document.addEventListener("click", function (event) {
