@@ -51,10 +51,12 @@ def refuse_control_characters():
         if request.blueprint == "respond":
             # A respondent cannot see, and so cannot remove, a NUL pasted into
             # an answer: refusing it would block their submission for good. It
-            # carries no meaning, so it is dropped instead.
-            request.form = ImmutableMultiDict(
-                [(CONTROL_CHARACTERS.sub("", key), CONTROL_CHARACTERS.sub("", value))
-                 for key, value in request.form.items(multi=True)])
+            # carries no meaning, so it is dropped instead. One search over the
+            # whole form first: nearly every form has none to drop.
+            items = list(request.form.items(multi=True))
+            if CONTROL_CHARACTERS.search("\n".join(text for item in items for text in item)):
+                request.form = ImmutableMultiDict(
+                    [(CONTROL_CHARACTERS.sub("", key), CONTROL_CHARACTERS.sub("", value)) for key, value in items])
         else:
             texts += request.form.items(multi=True)
             texts += [(name, upload.filename or "") for name, upload in request.files.items(multi=True)]

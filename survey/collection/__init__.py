@@ -15,7 +15,7 @@ def init_app(app) -> None:
     from survey.collection.views import admin, public
 
     app.config.setdefault("POINT_BURST", 20)
-    limits.init_app(app)
+    limits.init_app(app, public.name)
     app.register_blueprint(public)
     app.register_blueprint(admin)
     app.cli.add_command(group)
