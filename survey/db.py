@@ -81,6 +81,12 @@ def dispose(app) -> None:
         app.extensions[key].dispose()
 
 
+def forget_inherited_connections(app) -> None:
+    """In a forked process: new pools for ``app``'s engines, leaving the parent's connections to the parent."""
+    for key in ("survey.statement_engine", "survey.engine"):
+        app.extensions[key].dispose(close=False)
+
+
 def session() -> Session:
     """The ORM session of the current request or CLI command (always transactional)."""
     if "db_session" not in g:
