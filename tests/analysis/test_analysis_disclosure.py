@@ -143,12 +143,13 @@ class _System:
     def __init__(self, items: pd.DataFrame):
         self.cells = list(items[["group", "question", "option"]].itertuples(index=False, name=None))
         self.index = {c: i for i, c in enumerate(self.cells)}
-        self.meta = items.set_index(["group", "question", "option"])
+        # Each cell's item row as a dict: a pandas lookup per cell and vector was half the test's time.
+        self.meta = dict(zip(self.cells, items.to_dict("records")))
         self.rows: list[np.ndarray] = []
 
     def vector(self, pick) -> np.ndarray:
         """Coefficients: pick(group, question, option, item row) -> coefficient."""
-        return np.array([pick(g, q, o, self.meta.loc[(g, q, o)]) for g, q, o in self.cells], dtype=float)
+        return np.array([pick(g, q, o, self.meta[(g, q, o)]) for g, q, o in self.cells], dtype=float)
 
     def add(self, vec: np.ndarray) -> None:
         if np.any(vec):
