@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import os
 import re
@@ -194,3 +195,52 @@ def main() -> None:
         # The bundle reads files and writes a zip: the database does not take part, once is enough.
         run_backend(backend, bundle=index == 0)
         print(f"machine after {backend}: {_load()}")
+
+
+def board_in_process(app, round_id: int, requests_: int = 20) -> tuple[float, float]:
+    """Median process CPU and wall seconds of the consolidation page through the test client (no server)."""
+    client = app.test_client()
+    page = client.get("/admin/login").text
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    assert client.post("/admin/login", data={"email": "admin@bench.example.vn", "password": PASSWORD,
+                                             "csrf_token": token}).status_code == 302
+    path = f"/admin/assessment/rounds/{round_id}/board"
+    assert client.get(path).status_code == 200  # this process computes the survey points once
+    gc.collect()  # the seeding's garbage is not the page's
+    cpu, wall = [], []
+    for _ in range(requests_):
+        started, used = time.perf_counter(), time.process_time()
+        assert client.get(path).status_code == 200
+        cpu.append(time.process_time() - used)
+        wall.append(time.perf_counter() - started)
+    return statistics.median(cpu), statistics.median(wall)
+
+
+def in_process() -> None:
+    """``python -m bench.assessment --in-process``: both figures without gunicorn or wrk.
+
+    CPU per request is what a loaded machine distorts least; the bundle is timed as in (b).
+    """
+    print(f"machine at start: {_load()}")
+    for index, backend in enumerate(os.environ.get("BENCH_ASSESSMENT_DATABASES", "sqlite,postgresql").split(",")):
+        with tempfile.TemporaryDirectory() as tmp, temporary_database(backend, Path(tmp)) as url:
+            migrate.upgrade(url)
+            root = Path(tmp) / "evidence"
+            app = create_app({"SECRET_KEY": live_server.SECRET_KEY, "DATABASE_URL": url, "QUESTIONNAIRE_DIR": None,
+                              "BASE_URL": "http://127.0.0.1", "ASSESSMENT_EVIDENCE_DIR": str(root)})
+            round_id = seed(app)
+            cpu, wall = board_in_process(app, round_id)
+            print(f"[{backend}] consolidation page in-process, median of 20: CPU {cpu * 1000:.1f} ms, "
+                  f"wall {wall * 1000:.1f} ms ({_load()})")
+            if index == 0:
+                ours, theirs = bundle_figures(app, round_id, root)
+                ratios = [a / b for a, b in zip(ours, theirs)]
+                print(f"bundle / zipfile alone: {statistics.median(ratios):.2f}x "
+                      f"({', '.join(f'{r:.2f}' for r in ratios)}) ({_load()})")
+            db.dispose(app)
+
+
+if __name__ == "__main__":
+    import sys
+
+    in_process() if "--in-process" in sys.argv[1:] else main()

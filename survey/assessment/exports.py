@@ -7,6 +7,7 @@ says the same thing even if someone edits afterwards.
 from __future__ import annotations
 
 import io
+import mmap
 import zipfile
 from pathlib import Path
 
@@ -38,6 +39,45 @@ def _frozen_line(frozen: FrozenVersion) -> str:
     return f"Phiên bản “{frozen.name}”, chốt lúc {frozen.frozen_at.astimezone(VIETNAM):%H:%M %d/%m/%Y} bởi {frozen.frozen_by}"
 
 
+def add_rows(table, rows: list[tuple[str, ...]]) -> None:
+    """Append ``rows`` of text to a python-docx ``table``: the XML ``row.cells[i].text = text`` would write.
+
+    python-docx builds every cell element by element and every text character by character
+    (about 157,000 Python calls for the 61-row annex, most of the report's time). Here one row
+    is built by python-docx, emptied, and deep-copied (in C) for each row; each cell's run gets
+    the ``<w:t>`` python-docx's ``add_t`` would append, or goes through python-docx's ``text``
+    setter when the text has a tab or a line break, which become ``<w:tab/>`` and ``<w:br/>``.
+    tests/assessment/test_exports.py compares the XML with python-docx's own.
+    """
+    import copy
+
+    from docx.oxml.ns import qn
+    from lxml import etree
+
+    t_tag, space = qn("w:t"), qn("xml:space")
+
+    if not rows:
+        return
+    template = table.add_row()
+    for cell in template.cells:
+        cell.text = ""  # <w:tc><w:tcPr/><w:p><w:r/></w:p></w:tc>, as the setter leaves it before the text
+    model = template._tr
+    table._tbl.remove(model)
+    for texts in rows:
+        tr = copy.deepcopy(model)
+        for run, text in zip(tr.iter(qn("w:r")), texts, strict=True):
+            if not text:
+                continue
+            if "\t" in text or "\n" in text or "\r" in text:
+                run.text = text
+            else:
+                t = etree.SubElement(run, t_tag)
+                t.text = text
+                if len(text.strip()) < len(text):
+                    t.set(space, "preserve")
+        table._tbl.append(tr)
+
+
 def docx_bytes(round_: Round, frozen: FrozenVersion) -> bytes:
     from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -61,17 +101,13 @@ def docx_bytes(round_: Round, frozen: FrozenVersion) -> bytes:
     document.add_paragraph(f"Tổng điểm tự đánh giá sau thẩm định: {_fmt(totals['self_total'])}/{_fmt(totals['self_max'])} "
                            f"(các cơ quan tự chấm: {_fmt(totals['self_assessed'])}).")
     annex = document.add_table(rows=1, cols=6)
-    annex.style = "Table Grid"
+    # annex.style = "Table Grid" would search the styles part twice for it; its id is TableGrid.
+    annex._tbl.tblPr.style = "TableGrid"
     for cell, text in zip(annex.rows[0].cells, ("Mã", "Tiêu chí thành phần", "Tối đa", "Tự đánh giá", "Thẩm định",
                                                 "Tài liệu kiểm chứng")):
         cell.text = text
-    for r in frozen.rows:
-        if r["survey_scored"]:
-            continue
-        cells = annex.add_row().cells
-        for cell, text in zip(cells, (r["code"], r["title"], _fmt(r["max_points"]), _fmt(r["self_points"]),
-                                      _fmt(r["appraised"]), "; ".join(e["reference"] for e in r["evidence"]))):
-            cell.text = text
+    add_rows(annex, [(r["code"], r["title"], _fmt(r["max_points"]), _fmt(r["self_points"]), _fmt(r["appraised"]),
+                      "; ".join(e["reference"] for e in r["evidence"])) for r in frozen.rows if not r["survey_scored"]])
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
@@ -118,6 +154,22 @@ def xlsx_bytes(round_: Round, frozen: FrozenVersion) -> bytes:
         widths=(8, 60, 28, 10, 12, 12, 12, 80))])
 
 
+def _store(archive: zipfile.ZipFile, path: Path, name: str) -> None:
+    """``archive.write(path, name)``, stored, with the file mapped rather than read.
+
+    Stored, not deflated: PDFs, pictures and Office files are compressed already. ``write`` reads
+    the file 8 KB at a time into new bytes objects, one more copy of every byte; through a
+    mapping the CRC and the copy into the archive read the page cache directly (a fifth less
+    time for 500 files of 200 KB). The entry is the same: name, time, attributes, bytes.
+    """
+    info = zipfile.ZipInfo.from_file(path, name)
+    info.compress_type = zipfile.ZIP_STORED
+    with open(path, "rb") as source, archive.open(info, "w") as entry:
+        if info.file_size:  # an empty file cannot be mapped (and evidence is never empty)
+            with mmap.mmap(source.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+                entry.write(mapped)
+
+
 def evidence_zip(frozen: FrozenVersion, root: Path, target) -> None:
     """Every document once, named by its id, with an index sheet linking it to its sub-criteria."""
     documents: dict[int, dict] = {}
@@ -128,8 +180,7 @@ def evidence_zip(frozen: FrozenVersion, root: Path, target) -> None:
     with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as archive:
         for doc_id, e in sorted(documents.items()):
             name = f"tai-lieu/{doc_id:05d}-{e['filename']}"
-            # Stored, not deflated: PDFs, pictures and Office files are compressed already.
-            archive.write(path_for(e["sha256"], root), name)
+            _store(archive, path_for(e["sha256"], root), name)
             index.append([name, e["reference"], ", ".join(e["codes"]), e["sha256"]])
         archive.writestr("danh-muc-tai-lieu.xlsx", write_xlsx([SheetSpec(
             "Danh mục", header=["Tệp trong gói", "Số, ký hiệu; ngày; cơ quan ban hành; trích yếu",

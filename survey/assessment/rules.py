@@ -101,14 +101,27 @@ def data_folder(structure: Structure) -> Path:
     return structure.path.parent / structure.version
 
 
+# Parsed rule books by (structure, file text): every assessment page checks the rules its cycle
+# pinned, so the file is read on every request, but parsed only when its text is new. The text is
+# part of the key, so an edited file is parsed (and checked against the pinned hash) at once.
+_parsed: dict[tuple[str, str, str, str], RuleBook] = {}
+_PARSED_MAX = 16
+
+
 def load_rules(structure: Structure, path: Path | None = None) -> RuleBook:
     path = path or data_folder(structure) / RULES_FILE
     try:
         text = path.read_text(encoding="utf-8")
-        # The C loader when libyaml is there: every assessment page checks the rules it pinned, and
-        # the pure-Python parser took a tenth of the consolidation page's time.
+    except OSError as error:
+        raise RulesError([f"{path.name}: không đọc được tệp ({error})"]) from error
+    key = (structure.key, structure.version, structure.content_hash, text)
+    found = _parsed.get(key)
+    if found is not None:
+        return found
+    try:
+        # The C loader when libyaml is there (the pure-Python parser is several times slower).
         doc = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader
-    except (OSError, yaml.YAMLError) as error:
+    except yaml.YAMLError as error:
         raise RulesError([f"{path.name}: không đọc được tệp ({error})"]) from error
     problems: list[str] = []
     rules = _parse(doc, structure, problems) if isinstance(doc, dict) else {}
@@ -116,7 +129,11 @@ def load_rules(structure: Structure, path: Path | None = None) -> RuleBook:
         problems.append(f"{path.name}: tệp phải là một bảng (mapping)")
     if problems:
         raise RulesError(problems)
-    return RuleBook(structure.key, structure.version, bool(doc.get("provisional", True)), rules, text)
+    book = RuleBook(structure.key, structure.version, bool(doc.get("provisional", True)), rules, text)
+    if len(_parsed) >= _PARSED_MAX:
+        _parsed.clear()
+    _parsed[key] = book
+    return book
 
 
 def _share_or_points(entry: object, max_points: float, where: str, problems: list[str]) -> float | None:

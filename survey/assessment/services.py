@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from questionnaires import Catalog, Structure
@@ -186,10 +186,20 @@ def codes_of(session: Session, cycle: AssessmentCycle, agency_id: int) -> list[s
     return [a.subcriterion for a in assignments(session, cycle).values() if a.agency_id == agency_id]
 
 
-def entries(session: Session, cycle: AssessmentCycle) -> dict[str, Entry]:
-    # The documents in one more query, not one per entry: the board lists all 88 with their evidence.
-    return {e.subcriterion: e for e in session.scalars(select(Entry).where(Entry.cycle_id == cycle.id)
-                                                        .options(selectinload(Entry.documents)))}
+def entries(session: Session, cycle: AssessmentCycle, *, documents: bool = True) -> dict[str, Entry]:
+    """The cycle's entries by sub-criterion; with their documents loaded in one more query (not one
+    per entry) unless ``documents`` is false, for a caller that never reads ``Entry.documents``."""
+    query = select(Entry).where(Entry.cycle_id == cycle.id)
+    if documents:
+        query = query.options(selectinload(Entry.documents))
+    return {e.subcriterion: e for e in session.scalars(query)}
+
+
+def evidence_counts(session: Session, cycle: AssessmentCycle) -> dict[int, int]:
+    """Entry id -> how many documents back it (entries without any are absent)."""
+    return dict(session.execute(
+        select(EvidenceLink.entry_id, func.count()).join(Entry, Entry.id == EvidenceLink.entry_id)
+        .where(Entry.cycle_id == cycle.id).group_by(EvidenceLink.entry_id)).all())
 
 
 def is_late(part: Part, cycle: AssessmentCycle, today: date | None = None) -> bool:
@@ -385,11 +395,13 @@ class Line:
     max_points: float
     survey_scored: bool
     agency: str = ""
+    agency_id: int | None = None
     self_points: float | None = None
     appraised: float | None = None
     survey_points: float | None = None
     explanation: str = ""
-    evidence: list[EvidenceDocument] = field(default_factory=list)
+    evidence: list[EvidenceDocument] = field(default_factory=list)  # empty when lines() was told documents=False
+    evidence_count: int = 0
     last_year: float | None = None
 
     @property
@@ -404,10 +416,17 @@ class Line:
         return None if self.points is None else round(self.max_points - self.points, 2)
 
 
-def lines(session: Session, ctx: Context, survey_points: dict[str, float] | None = None) -> list[Line]:
+def lines(session: Session, ctx: Context, survey_points: dict[str, float] | None = None, *,
+          documents: bool = True) -> list[Line]:
+    """Every sub-criterion of the structure, in order. With ``documents`` false, ``evidence`` stays
+    empty and only ``evidence_count`` is read (one grouped query): the board needs to know which
+    lines are backed, and building every document of a cycle (hundreds) cost half its time."""
     cycle = ctx.cycle
-    by_code = assignments(session, cycle)
-    saved = entries(session, cycle)
+    # The agencies with the assignments, in one query rather than one lazy load per agency.
+    by_code = {a.subcriterion: a for a in session.scalars(select(Assignment).where(Assignment.cycle_id == cycle.id)
+                                                          .options(selectinload(Assignment.agency)))}
+    saved = entries(session, cycle, documents=documents)
+    counts = None if documents else evidence_counts(session, cycle)
     appraised = {a.subcriterion: a.points
                  for a in session.scalars(select(Appraisal).where(Appraisal.cycle_id == cycle.id))}
     previous = last_year_points(session, cycle)
@@ -421,10 +440,14 @@ def lines(session: Session, ctx: Context, survey_points: dict[str, float] | None
                     field=f.number, criterion=c.code, code=s.code, title=s.title, max_points=s.max_points,
                     survey_scored=s.survey_scored,
                     agency=assignment.agency.name if assignment and assignment.agency else "",
+                    agency_id=assignment.agency_id if assignment else None,
                     self_points=entry.points if entry else None, appraised=appraised.get(s.code),
                     survey_points=(survey_points or {}).get(s.code) if s.survey_scored else None,
                     explanation=entry.explanation if entry else "",
-                    evidence=list(entry.documents) if entry else [], last_year=previous.get(s.code)))
+                    evidence=list(entry.documents) if entry and documents else [],
+                    evidence_count=(0 if entry is None else len(entry.documents) if documents
+                                    else counts.get(entry.id, 0)),
+                    last_year=previous.get(s.code)))
     return out
 
 
@@ -520,22 +543,18 @@ def points_at_risk(rows: list[Line]) -> list[Line]:
     return sorted((r for r in rows if not r.survey_scored and r.lost and r.lost > 0), key=lambda r: (-r.lost, r.code))
 
 
-def progress_board(session: Session, ctx: Context) -> dict:
-    """Fields × agencies: (assigned, scored, with evidence or explanation, status of the part)."""
-    by_code = assignments(session, ctx.cycle)
-    saved = entries(session, ctx.cycle)
-    parts = {p.agency_id: p for p in session.scalars(select(Part).where(Part.cycle_id == ctx.cycle.id))}
+def progress_board(session: Session, ctx: Context, rows: list[Line]) -> dict:
+    """Fields × agencies: (assigned, scored, with evidence or explanation, status of the part), from ``lines()``."""
+    parts = {p.agency_id: p for p in session.scalars(select(Part).where(Part.cycle_id == ctx.cycle.id)
+                                                     .options(selectinload(Part.agency)))}  # the board names them
     cells: dict[tuple[int, int], dict] = {}
-    for f in ctx.structure.fields:
-        for s in f.subcriteria:
-            assignment = by_code.get(s.code)
-            if assignment is None or assignment.agency_id is None:
-                continue
-            cell = cells.setdefault((f.number, assignment.agency_id), {"assigned": 0, "scored": 0, "backed": 0})
-            entry = saved.get(s.code)
-            cell["assigned"] += 1
-            cell["scored"] += entry is not None and entry.points is not None
-            cell["backed"] += entry is not None and bool(entry.documents or entry.explanation)
+    for r in rows:
+        if r.agency_id is None:
+            continue
+        cell = cells.setdefault((r.field, r.agency_id), {"assigned": 0, "scored": 0, "backed": 0})
+        cell["assigned"] += 1
+        cell["scored"] += r.self_points is not None
+        cell["backed"] += bool(r.evidence_count or r.explanation)
     return {"cells": cells, "parts": parts}
 
 

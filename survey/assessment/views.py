@@ -58,17 +58,17 @@ def _part(cycle, agency_id: int) -> Part:
 
 
 def survey_points(round_) -> dict[str, float] | None:
-    """Survey points per sub-criterion from the reports' computation, or None if it cannot run yet."""
-    from survey.reports.computation import survey_points as computed_points
+    """Survey points per sub-criterion from the reports' computation, or None if it cannot run yet.
+
+    Through the reports' cache: the board shows them on every request, and they change only
+    with the round's answer counts (see ``survey.reports.points_cache``)."""
     from survey.reports.options import OptionsError
+    from survey.reports.points_cache import survey_points as cached_points
 
     try:
-        frame = computed_points(db.session(), round_, catalog())
+        return cached_points(db.session(), round_, catalog())
     except (OptionsError, ValueError):
         return None
-    pooled = frame[frame["is_pooled"]] if "is_pooled" in frame.columns else frame
-    return {row.subcriterion: round(float(row.points), 2) for row in pooled.itertuples()
-            if row.points == row.points}  # NaN: no valid answer yet
 
 
 @bp.get("/rounds/<int:round_id>")
@@ -291,14 +291,14 @@ def board(round_id: int):
     ctx = _context(cycle)
     session = db.session()
     points = survey_points(round_)
-    rows = services.lines(session, ctx, points)
-    progress = services.progress_board(session, ctx)
+    rows = services.lines(session, ctx, points, documents=False)
+    progress = services.progress_board(session, ctx, rows)
     agencies = {p.agency_id: p.agency for p in progress["parts"].values()}
     return render_template("assessment/board.html", round=round_, cycle=cycle, ctx=ctx, rows=rows,
                            progress=progress, agencies=sorted(agencies.values(), key=lambda a: a.name),
                            total=services.total(ctx, rows), at_risk=services.points_at_risk(rows),
                            fields=services.field_totals(ctx, rows),
-                           missing=[r for r in rows if not r.survey_scored and not r.evidence and not r.explanation],
+                           missing=[r for r in rows if not r.survey_scored and not r.evidence_count and not r.explanation],
                            labels=PART_LABELS, is_late=services.is_late,
                            frozen=services.frozen_version(session, cycle), close_form=CloseForm())
 

@@ -57,6 +57,7 @@ def write_xlsx(sheets: Iterable[SheetSpec]) -> bytes:
     """An .xlsx workbook of ``sheets``; strings are text cells, never formulas."""
     import openpyxl
     from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ERROR_CODES
     from openpyxl.styles import Font
 
     workbook = openpyxl.Workbook(write_only=True)
@@ -66,6 +67,12 @@ def write_xlsx(sheets: Iterable[SheetSpec]) -> bytes:
     def cells(sheet, values: Sequence[object], font: Font | None = None) -> list:
         row = []
         for value in values:
+            if font is None and not (isinstance(value, str) and (value.startswith("=") or value in ERROR_CODES)):
+                # A plain value: openpyxl binds it to the one cell it reuses, the same cell as ours would
+                # be. A cell object of ours is bound twice and refused once (an exception per cell), a
+                # third of a large sheet's time.
+                row.append(value)
+                continue
             cell = WriteOnlyCell(sheet, value=value)
             if isinstance(value, str):
                 cell.data_type = "s"  # openpyxl would make a formula of a string starting with "="

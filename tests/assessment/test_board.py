@@ -74,3 +74,43 @@ def test_each_field_against_last_year(app, actor, staff, assessment_round, surve
     # Field 1 is not scored yet this year: all of last year's points are shown as the change.
     last = float(cells(page, "field-1")[3])
     assert cells(page, "field-1")[2] == "0" and cells(page, "field-1")[4] == f"{-last:g}"
+
+
+def test_the_page_shows_new_survey_points_once_a_response_is_stored(app, actor, answered_assessment):
+    from tests.reports.conftest import insert_responses
+
+    round_id = answered_assessment
+    open_cycle_directly(app, round_id)
+    admin = actor("province_admin")
+    board = BASE.format(round_id) + "/board"
+    assert cells(admin.get(board).text, "line-1.5.1")[-1] == "0.34"
+    assert cells(admin.get(board).text, "line-1.5.1")[-1] == "0.34"  # served from the cache now
+    with app.app_context(), db.unit_of_work() as session:
+        insert_responses(session, session.get(Round, round_id), {"hdnd": [{"Q1.01": ["A"]}]})
+    # HĐND A, A, A, B, C, D: 3.8 / 6; (0.6333 + 0.8) / 2 × 0.5 = 0.3583
+    assert cells(admin.get(board).text, "line-1.5.1")[-1] == "0.36"
+
+
+def test_progress_and_missing_count_documents_and_explanations(app, actor, assessment_round):
+    import io
+
+    from tests.assessment.conftest import PDF
+    from tests.assessment.test_workflow import _agency_id
+
+    open_cycle_directly(app, assessment_round)
+    part = BASE.format(assessment_round) + f"/agencies/{_agency_id(app, 'STP')}"
+    focal = actor("focal_point", agency_code="STP")
+    for code in ("2.1.1", "2.1.2", "2.2.2"):
+        assert focal.post(part + f"/entries/{code}", {"level": "0"}).status_code == 302
+    assert focal.post(part + "/entries/2.2.1", {"level": "0", "explanation": "Đã thực hiện."}).status_code == 302
+    # One document backs two sub-criteria.
+    assert focal.post(part + "/evidence", {
+        "file": (io.BytesIO(PDF), "ke-hoach.pdf"), "number": "15/KH-UBND", "issued_on": "2023-01-10",
+        "issuer": "UBND tỉnh", "summary": "Kế hoạch", "codes": ["2.1.1", "2.1.2"]},
+        content_type="multipart/form-data").status_code == 302
+    page = actor("province_admin").get(BASE.format(assessment_round) + "/board").text
+    # Field 2 has Sở Tư pháp's 7 sub-criteria: 4 scored, 3 backed (two by the document, one explained).
+    assert "4/7 đã chấm · 3 có minh chứng" in page.split('id="progress"')[1].split("</table>")[0]
+    missing = page.split('id="missing"')[1].split("</ul>")[0]
+    assert "2.2.2 " in missing and "2.3.1 " in missing
+    assert all(f"{code} " not in missing for code in ("2.1.1", "2.1.2", "2.2.1"))

@@ -55,6 +55,21 @@ def test_a_file_with_points_above_the_maximum_or_a_missing_rule_is_refused(struc
     assert "1.6.1: các bậc phải giảm dần và bậc cuối là 0%" in text
 
 
+def test_a_file_is_parsed_once_per_text_and_again_when_it_changes(structure, tmp_path):
+    doc = yaml.safe_load((data_folder(structure) / "rules.yaml").read_text(encoding="utf-8"))
+    path = _write(tmp_path, doc)
+    first = load_rules(structure, path)
+    assert load_rules(structure, path) is first  # same text: the parsed book is reused
+    doc["rules"]["1.1.1"] = {"levels": [{"label": "Đúng hạn", "points": 0.4}, {"label": "Không", "points": 0}]}
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    edited = load_rules(structure, path)
+    assert edited.rule("1.1.1").levels[0].points == 0.4 and edited.content != first.content
+    doc["rules"]["1.1.1"]["levels"][0]["points"] = 0.75  # above the maximum: refused, not served from before
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(RulesError):
+        load_rules(structure, path)
+
+
 def test_default_assignments_follow_the_plan(structure):
     plan = load_default_assignments(structure)
     assert plan["1.1.1"] == "SNV" and plan["1.6.1"] == "VPUB" and plan["2.1.1"] == "STP"

@@ -50,3 +50,12 @@ def test_sheet_titles_are_cut_at_a_word_and_made_unique():
 
 def test_a_workbook_without_sheets_still_opens():
     assert openpyxl.load_workbook(io.BytesIO(write_xlsx([]))).sheetnames == ["Trang 1"]
+
+
+def test_xlsx_keeps_error_codes_and_plain_values_as_typed():
+    # Plain values take openpyxl's own cell; error-code and formula-like strings our text cell.
+    row = ["#N/A", "#DIV/0!", "=", "=1+1", "văn bản", 0, 2.5, True, None, "x"]
+    sheet = openpyxl.load_workbook(io.BytesIO(write_xlsx([SheetSpec("A", header=["h"], rows=[row])]))).active
+    got = [(c.value, c.data_type) for c in sheet[2]]
+    assert got == [("#N/A", "s"), ("#DIV/0!", "s"), ("=", "s"), ("=1+1", "s"), ("văn bản", "s"), (0, "n"),
+                   (2.5, "n"), (True, "b"), (None, "n"), ("x", "s")]
