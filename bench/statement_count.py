@@ -8,11 +8,11 @@ What is counted is every statement the database executes for the application,
 transaction control included, because that is what each costs a round trip on
 PostgreSQL:
 
-* every statement a cursor executes: on PostgreSQL at the driver (a psycopg
-  cursor class on every connection), so the respondent pages' reads that go
-  straight through psycopg are counted like SQLAlchemy's; on SQLite through
-  SQLAlchemy's ``before_cursor_execute`` (every statement the app sends to
-  SQLite passes there, ``BEGIN``/``BEGIN IMMEDIATE`` included);
+* every statement the driver executes, counted at the driver (a psycopg cursor
+  class, a sqlite3 connection and cursor class on every connection), so the
+  respondent pages' reads that go straight through the driver are counted
+  like SQLAlchemy's (on SQLite ``BEGIN``/``BEGIN IMMEDIATE`` included; not
+  PRAGMAs, the connection's own upkeep);
 * ``BEGIN`` on PostgreSQL, which psycopg sends before the first statement of a
   transaction (not in AUTOCOMMIT);
 * ``COMMIT`` and ``ROLLBACK`` when a transaction is open on the driver (a commit
@@ -20,7 +20,7 @@ PostgreSQL:
   not counted), including the rollback of a connection returned to the pool.
 
 Not counted: SQLite's passive WAL checkpoint, run by the driver directly after
-one write in 32 (see ``survey.dialects``).
+one write in 32 (see ``survey.dialects``), a PRAGMA like the connection's settings.
 """
 
 from __future__ import annotations
@@ -66,12 +66,35 @@ def install(engine, counter: Counter) -> None:
         def on_connect(dbapi_connection, _record):
             dbapi_connection.cursor_factory = CountingCursor
     else:
+        import sqlite3
+
+        def count(sql) -> None:
+            # PRAGMAs are the connection's upkeep (its settings, the WAL checkpoint), not the app's work.
+            if not (isinstance(sql, str) and sql.lstrip()[:6].upper() == "PRAGMA"):
+                counter.total += 1
+
+        class Counting:
+            def execute(self, sql, *args, **kwargs):
+                count(sql)
+                return super().execute(sql, *args, **kwargs)
+
+            def executemany(self, sql, *args, **kwargs):
+                count(sql)
+                return super().executemany(sql, *args, **kwargs)
+
+        class CountingCursor(Counting, sqlite3.Cursor):
+            pass
+
+        class CountingConnection(Counting, sqlite3.Connection):
+            def cursor(self, factory=CountingCursor):
+                return super().cursor(factory)
+
         def open_transaction(driver) -> bool:
             return driver.in_transaction
 
-        @event.listens_for(engine, "before_cursor_execute")
-        def on_execute(*_args):
-            counter.total += 1
+        @event.listens_for(engine, "do_connect")
+        def on_do_connect(_dialect, _record, _cargs, cparams):
+            cparams["factory"] = CountingConnection
 
     def on_end(connection):
         if open_transaction(connection.connection.driver_connection):

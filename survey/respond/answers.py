@@ -58,6 +58,8 @@ def parse_section(section: Section, form: Mapping[str, str], getlist) -> dict[st
 
 def _check_choices(question: Question, chosen: list[str]) -> str | None:
     valid = question.scale.valid_codes
+    if len(chosen) == 1 and chosen[0] in valid:
+        return None  # nearly every answer: one valid option, which no rule below can refuse
     if any(code not in valid for code in chosen):
         return f"Câu {question.code}: lựa chọn không hợp lệ."
     if len(set(chosen)) != len(chosen):
