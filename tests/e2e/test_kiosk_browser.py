@@ -17,8 +17,9 @@ from tests.live_server import gunicorn_server
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def kiosk_server(database_url):
+    # One server for the module's tests: each test makes its own round, point and kiosk link.
     with gunicorn_server(database_url, workers=1, extra_env={
             "SURVEY_KIOSK_THANKS_SECONDS": "2", "SURVEY_KIOSK_IDLE_SECONDS": "5"}) as base:
         yield base

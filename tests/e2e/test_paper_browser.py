@@ -15,15 +15,8 @@ from survey.respond.models import Answer, Response
 from survey.rounds.models import Round
 from tests.collection.helpers import CITIZENS, citizen_questionnaire, make_point
 from tests.conftest import STAFF_PASSWORD
-from tests.live_server import gunicorn_server
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def one_worker(database_url):
-    with gunicorn_server(database_url, workers=1) as base:
-        yield base
 
 
 def desk_page(new_page, address: str, email: str):
@@ -51,9 +44,9 @@ def key_with_keyboard(page, number: int, codes: dict[str, str], procedure: str =
     page.keyboard.press("Enter")
 
 
-def test_two_clerks_disagree_and_the_supervisor_resolves_against_the_paper(app, staff, survey_round, one_worker,
+def test_two_clerks_disagree_and_the_supervisor_resolves_against_the_paper(app, staff, survey_round, live_server,
                                                                            new_page):
-    base = one_worker
+    base = live_server
     round_id, point_id, _ = make_point(app, survey_round)
     staff("province_admin", email="sonoivu@example.vn")
     staff("focal_point", email="daumoi@example.vn")

@@ -11,20 +11,11 @@ from survey import db
 from survey.respond.models import Response, Submission
 from tests.collection.helpers import citizen_questionnaire, make_point
 from tests.e2e.conftest import answer_every_question
-from tests.live_server import gunicorn_server
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def one_worker(database_url):
-    # One worker starts faster on a loaded machine than the shared four-worker server.
-    with gunicorn_server(database_url, workers=1) as base:
-        yield base
-
-
-def test_a_citizen_answers_at_a_point_on_a_phone(app, survey_round, one_worker, phone):
-    live_server = one_worker
+def test_a_citizen_answers_at_a_point_on_a_phone(app, survey_round, live_server, phone):
     _, point_id, token = make_point(app, survey_round)
     questionnaire = citizen_questionnaire(app)
 
