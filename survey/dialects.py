@@ -324,6 +324,15 @@ class Dialect:
         """One row of a prebuilt ``statement`` (or None)."""
         return executor.execute(statement, parameters).one_or_none()
 
+    def fetch_plain_rows(self, connection: Connection, statement, parameters: dict) -> list[tuple]:
+        """Every row of a prebuilt ``statement`` whose columns are integers and text only.
+
+        Such values need no conversion on either database, so the subclasses
+        read them straight through the driver: SQLAlchemy's execution and
+        result wrapping cost twice the query for a few hundred rows.
+        """
+        return [tuple(row) for row in connection.execute(statement, parameters)]
+
     def relax_durability(self, execute: Callable[[str], None]) -> None:
         """Let this connection's commits return before their log is flushed to disk.
 
@@ -389,6 +398,9 @@ class SQLite(Dialect):
         values = sqlalchemy.select(*(sqlalchemy.bindparam(c, type_=drafts.c[c].type) for c in columns)).where(
             ~sqlalchemy.exists().where(submissions.c.respondent_id == sqlalchemy.bindparam("respondent_id")))
         return insert(drafts).from_select(columns, values).on_conflict_do_nothing(index_elements=["respondent_id"])
+
+    def fetch_plain_rows(self, connection: Connection, statement, parameters: dict) -> list[tuple]:
+        return connection.connection.driver_connection.execute(_sqlite_sql(statement), parameters).fetchall()
 
     def end_writes(self, connection: Connection) -> None:
         if not connection.in_transaction() and "writer_lock" in connection.info:
@@ -517,15 +529,27 @@ class PostgreSQL(Dialect):
         respondent's page in-process. One cursor per pooled connection, kept
         with it: creating one per read cost a quarter of psycopg's time.
         """
-        if isinstance(executor, Connection):
-            pooled = executor.connection
-            driver = pooled.driver_connection
-            if driver.autocommit:
-                cursor = pooled.info.get(self._VISIT_CURSOR)
-                if cursor is None or cursor.connection is not driver or cursor.closed:
-                    cursor = pooled.info[self._VISIT_CURSOR] = driver.cursor()
-                return cursor.execute(_postgresql_sql(statement), parameters, prepare=True).fetchone()
-        return super().fetch_one(executor, statement, parameters)
+        cursor = self._kept_cursor(executor) if isinstance(executor, Connection) else None
+        if cursor is None:
+            return super().fetch_one(executor, statement, parameters)
+        return cursor.execute(_postgresql_sql(statement), parameters, prepare=True).fetchone()
+
+    def fetch_plain_rows(self, connection: Connection, statement, parameters: dict) -> list[tuple]:
+        cursor = self._kept_cursor(connection)
+        if cursor is None:
+            return super().fetch_plain_rows(connection, statement, parameters)
+        return cursor.execute(_postgresql_sql(statement), parameters, prepare=True).fetchall()
+
+    def _kept_cursor(self, connection: Connection):
+        """The pooled connection's own cursor if it is statement-by-statement (AUTOCOMMIT), else None."""
+        pooled = connection.connection
+        driver = pooled.driver_connection
+        if not driver.autocommit:
+            return None
+        cursor = pooled.info.get(self._VISIT_CURSOR)
+        if cursor is None or cursor.connection is not driver or cursor.closed:
+            cursor = pooled.info[self._VISIT_CURSOR] = driver.cursor()
+        return cursor
 
     @functools.cached_property
     def _statements(self) -> dict:
@@ -636,6 +660,12 @@ SELECT (SELECT count(*) FROM seen), (SELECT count(*) FROM gate)
 @functools.cache
 def _postgresql_sql(statement) -> str:
     return str(statement.compile(dialect=postgresql_psycopg_dialect()))
+
+
+@functools.cache
+def _sqlite_sql(statement) -> str:
+    # Named parameters (:name), which sqlite3 takes from a dict as SQLAlchemy's own would be.
+    return str(statement.compile(dialect=sqlite_dialect(paramstyle="named")))
 
 
 @functools.cache
