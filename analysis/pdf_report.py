@@ -294,7 +294,8 @@ def _subcriterion_rows(result: RoundResult) -> list[list[str]]:
 
 def write_report_pdf(path, result: RoundResult, issuer: Issuer, groups: Sequence[GroupCount] = (),
                      figures: Mapping[str, Figure] | None = None,
-                     title: str = "Kết quả điều tra xã hội học phục vụ xác định Chỉ số cải cách hành chính") -> None:
+                     title: str = "Kết quả điều tra xã hội học phục vụ xác định Chỉ số cải cách hành chính",
+                     breakdown=None) -> None:
     """Write the round's analysis report as an A4 PDF (DejaVu Sans embedded).
 
     Parameters
@@ -310,6 +311,9 @@ def write_report_pdf(path, result: RoundResult, issuer: Issuer, groups: Sequence
         The charts, numbered "Hình 1", "Hình 2" ... in this order.
     title : str
         The report's subject line, under "BÁO CÁO".
+    breakdown : analysis.sipas_breakdown.SipasBreakdown, optional
+        SIPAS by channel, month, point, agency and procedure: an appendix, withheld cells as on
+        the analysis page.
     """
     if not isinstance(result, RoundResult):
         raise ValueError("result must be a RoundResult")
@@ -437,8 +441,52 @@ def write_report_pdf(path, result: RoundResult, issuer: Issuer, groups: Sequence
         doc.table(["Mã", "Tiêu chí thành phần", "Điểm tối đa", "Điểm", "Số phiếu"], appendix, (16, 88, 18, 30, 18),
                   ("LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT"))
 
+    if breakdown is not None:
+        _breakdown_appendix(doc, breakdown, "PHỤ LỤC 2" if appendix else "PHỤ LỤC")
+
     _signature(doc, issuer)
     pdf.output(str(path))
+
+
+_BREAKDOWN_INDICATORS = ("SIPAS", "service", "policy", "SI_1", "SI_2", "SI_3", "SI_4", "SI_5")
+
+
+def _breakdown_appendix(doc: _Document, breakdown, number: str) -> None:
+    """SIPAS per value of each dimension, and the expectations, as the analysis page shows them.
+
+    The frames come already withheld (``analysis.sipas_breakdown``: below k, and the complements);
+    a withheld cell prints "ẩn" and its interval nothing, exactly where the page shows "ẩn".
+    """
+    from .sipas_breakdown import DIMENSION_TITLES, DIMENSIONS
+
+    k = breakdown.options.min_cell
+    doc.heading(f"{number}. CHỈ SỐ HÀI LÒNG (SIPAS) THEO KÊNH, THÁNG, ĐIỂM KHẢO SÁT, CƠ QUAN VÀ THỦ TỤC")
+    doc.text(f"Chỉ số (%) và KTC {breakdown.options.confidence:.0%} theo người trả lời. \"ẩn\": dưới {k} người trả "
+             f"lời hợp lệ, hoặc ẩn bổ sung để không suy ra được từ số của cả đợt hay của phân tổ khác; \"—\": không "
+             f"có câu trả lời hợp lệ.", size=9)
+
+    def cell(row, interval: bool = False) -> str:
+        if row is None or bool(row.get("suppressed")):
+            return "ẩn" if row is not None else "—"
+        return _interval(row["index_low"], row["index_high"], 1) if interval else _num(row["index"], 1)
+
+    for number_, dimension in enumerate(DIMENSIONS, start=1):
+        rows = breakdown.rows(dimension, _BREAKDOWN_INDICATORS)
+        if not rows:
+            continue
+        doc.heading(f"{number_}. {DIMENSION_TITLES[dimension]}", level=2)
+        doc.table([DIMENSION_TITLES[dimension], "Số người", "SIPAS", "KTC", "Dịch vụ", "Chính sách",
+                   "SI_1", "SI_2", "SI_3", "SI_4", "SI_5"],
+                  [[r["label"], str(r["n"]), cell(r["cells"]["SIPAS"]), cell(r["cells"]["SIPAS"], True),
+                    *(cell(r["cells"][i]) for i in _BREAKDOWN_INDICATORS[1:])] for r in rows],
+                  (36, 14, 14, 27, 14, 16, 9.8, 9.8, 9.8, 9.8, 9.8),
+                  ("LEFT", "RIGHT", "RIGHT", "CENTER", *("RIGHT",) * 7))
+        exp = breakdown.expectations[breakdown.expectations["dimension"] == dimension]
+        if len(exp):
+            doc.table([DIMENSION_TITLES[dimension], "Câu", "Phương án (kỳ vọng)", "Số người trả lời câu", "Tỷ lệ (%)"],
+                      [[e["label"], e["question"], e["option_label"], str(int(e["respondents"])),
+                        "ẩn" if e["suppressed"] else _num(e["share"], 1)] for e in exp.to_dict("records")],
+                      (50, 14, 64, 24, 18), ("LEFT", "LEFT", "LEFT", "RIGHT", "RIGHT"))
 
 
 def _signature(doc: _Document, issuer: Issuer) -> None:

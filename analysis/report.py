@@ -387,6 +387,8 @@ _BREAKDOWN_VI = {
     "index_high": "Cận trên KTC",
     "n_respondents": "Số người trả lời hợp lệ",
     "respondents": "Số người trả lời câu hỏi",
+    "option": "Mã phương án",
+    "option_label": "Phương án",
     "share": "Tỷ lệ chọn (%)",
     "share_low": "Cận dưới KTC",
     "share_high": "Cận trên KTC",

@@ -123,6 +123,14 @@ class SipasBreakdown:
     provenance: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
+    def to_json_dict(self) -> dict:
+        """JSON-ready (NaN -> None): withheld figures are already None, as the page shows "ẩn"."""
+        from .results import _records
+
+        return {"min_cell": self.options.min_cell, "confidence": self.options.confidence,
+                "indices": _records(self.indices), "expectations": _records(self.expectations),
+                "channel_tests": _records(self.channel_tests), "notes": list(self.notes)}
+
     def rows(self, dimension: str, indicators=("SIPAS", "service", "policy", "SI_1", "SI_2", "SI_3", "SI_4", "SI_5")
              ) -> list[dict]:
         """One dict per value of ``dimension``: key, label, n and {indicator: row} (for the pages)."""
@@ -154,7 +162,7 @@ def _expectation_options(columns: pd.DataFrame, items: pd.DataFrame | None) -> p
 
 def sipas_breakdown(responses: pd.DataFrame, columns: pd.DataFrame, options: AnalysisOptions | None = None, *,
                     items: pd.DataFrame | None = None, labels: dict[str, dict[str, str]] | None = None,
-                    group_weights: dict[str, float] | None = None, provenance: dict | None = None) -> SipasBreakdown:
+                    option_labels: dict[tuple[str, str], str] | None = None, group_weights: dict[str, float] | None = None, provenance: dict | None = None) -> SipasBreakdown:
     """SIPAS indices, expectation shares and the channel comparison per value of each dimension.
 
     Parameters
@@ -168,6 +176,9 @@ def sipas_breakdown(responses: pd.DataFrame, columns: pd.DataFrame, options: Ana
         The round's items: don't-know options of expectation questions count in the question's
         respondents but get no share of their own.
     labels : {dimension: {key: label}}, optional
+    option_labels : {(question, option): label}, optional
+        The expectation options' texts, shown beside their codes (``option_label``; the code where
+        none is given).
     group_weights : {group: weight}, optional
         Post-stratification weight per group (``options.weighting="group"``), as for the round.
     """
@@ -207,8 +218,11 @@ def sipas_breakdown(responses: pd.DataFrame, columns: pd.DataFrame, options: Ana
     indices, expectations = _suppress(r, x, cells, indices, expectations, options.min_cell)
     indices = _order(indices, ["dimension", "key", "indicator", "label", "index", "index_low", "index_high",
                                "n_respondents", "suppressed"], cells)
-    expectations = expectations[["dimension", "key", "label", "question", "option", "n", "respondents", "share",
-                                 "share_low", "share_high", "suppressed"]]
+    option_labels = option_labels or {}
+    expectations = expectations.assign(option_label=[
+        option_labels.get((q, o), o) for q, o in zip(expectations["question"], expectations["option"])])
+    expectations = expectations[["dimension", "key", "label", "question", "option", "option_label", "n", "respondents",
+                                 "share", "share_low", "share_high", "suppressed"]]
     tests = _channel_tests(r, cells, indices, options.min_cell)
     notes = []
     if group_weights:

@@ -324,6 +324,15 @@ class Dialect:
         """One row of a prebuilt ``statement`` (or None)."""
         return executor.execute(statement, parameters).one_or_none()
 
+    def fetch_plain_rows(self, connection: Connection, statement, parameters: dict) -> list[tuple]:
+        """Every row of a prebuilt ``statement`` whose columns are integers and text only.
+
+        Such values need no conversion on either database, so the subclasses
+        read them straight through the driver: SQLAlchemy's execution and
+        result wrapping cost twice the query for a few hundred rows.
+        """
+        return [tuple(row) for row in connection.execute(statement, parameters)]
+
     def relax_durability(self, execute: Callable[[str], None]) -> None:
         """Let this connection's commits return before their log is flushed to disk.
 
@@ -410,6 +419,9 @@ class SQLite(Dialect):
         values = sqlalchemy.select(*(sqlalchemy.bindparam(c, type_=drafts.c[c].type) for c in columns)).where(
             ~sqlalchemy.exists().where(submissions.c.respondent_id == sqlalchemy.bindparam("respondent_id")))
         return insert(drafts).from_select(columns, values).on_conflict_do_nothing(index_elements=["respondent_id"])
+
+    def fetch_plain_rows(self, connection: Connection, statement, parameters: dict) -> list[tuple]:
+        return connection.connection.driver_connection.execute(_sqlite_sql(statement), parameters).fetchall()
 
     def end_writes(self, connection: Connection) -> None:
         if not connection.in_transaction() and "writer_lock" in connection.info:
@@ -542,6 +554,12 @@ class PostgreSQL(Dialect):
         if cursor is not None:
             return cursor.execute(_postgresql_sql(statement), parameters, prepare=True).fetchone()
         return super().fetch_one(executor, statement, parameters)
+
+    def fetch_plain_rows(self, connection: Connection, statement, parameters: dict) -> list[tuple]:
+        cursor = self._kept_cursor(connection)
+        if cursor is None:
+            return super().fetch_plain_rows(connection, statement, parameters)
+        return cursor.execute(_postgresql_sql(statement), parameters, prepare=True).fetchall()
 
     def write_statement(self, connection: Connection, statement, parameters: dict):
         """On a statement-by-statement connection, straight through psycopg (committed on its own), like fetch_one.
@@ -706,6 +724,12 @@ def _postgresql_converters(statement) -> dict[str, Callable]:
     compiled = statement.compile(dialect=dialect)
     converters = {name: bind.type.dialect_impl(dialect).bind_processor(dialect) for name, bind in compiled.binds.items()}
     return {name: convert for name, convert in converters.items() if convert is not None}
+
+
+@functools.cache
+def _sqlite_sql(statement) -> str:
+    # Named parameters (:name), which sqlite3 takes from a dict as SQLAlchemy's own would be.
+    return str(statement.compile(dialect=sqlite_dialect(paramstyle="named")))
 
 
 @functools.cache

@@ -56,6 +56,11 @@ def asks_procedure(questionnaire: Questionnaire) -> bool:
     return questionnaire.survey == "sipas"
 
 
+def entry_length_limit(question) -> int:
+    """The most characters keyed for a question: a text answer, or option codes."""
+    return (question.max_length or 1000) if question.kind == "text" else 40
+
+
 def paper_form_class(questionnaire: Questionnaire, *, codes: tuple[str, ...] | None = None,
                      procedure: bool = False) -> type[FlaskForm]:
     """The keying form of a questionnaire version: the form number, the procedure, one short field per question.
@@ -77,7 +82,7 @@ def paper_form_class(questionnaire: Questionnaire, *, codes: tuple[str, ...] | N
                 Length(max=MAX_CODE, message=f"Mã thủ tục dài quá {MAX_CODE} ký tự.")])
         for question in questionnaire.questions:
             if codes is None or question.code in codes:
-                limit = question.max_length or 1000 if question.kind == "text" else 40
+                limit = entry_length_limit(question)
                 fields[f"q_{question.code}"] = StringField(question.code, validators=[
                     Length(max=limit, message=f"Câu {question.code}: dài quá {limit} ký tự.")])
         form_class = _entry_forms[key] = type("PaperEntryForm", (FlaskForm,), fields)

@@ -57,20 +57,22 @@ def kiosk(token):
 def kiosk_submit(token):
     check_form_token(token, request.form.get("csrf_token"))
     connection = db.connection()
+    procedure_code = request.form.get("procedure", "").strip()
     try:
-        point = services.open_point(connection, token, kiosk=True)
+        point = services.open_point(connection, token, kiosk=True, procedures=False, procedure_code=procedure_code)
     except services.PointRefused as refusal:
         return _refused(refusal.message, 404 if refusal.reason is services.Refusal.INVALID else 403)
     try:
         answers = services.read_answers(point.questionnaire, request.form, request.form.getlist)
         services.submit_at_point(connection, point, answers, channel="kiosk",
-                                 procedure_code=request.form.get("procedure", "").strip(),
+                                 procedure_code=procedure_code,
                                  dossier=request.form.get("dossier", ""), secret_key=current_app.secret_key,
                                  submission_id=request.form.get("submission_id", ""))
     except services.FormRefused as refused:
         if _wants_json():
             return jsonify(errors=refused.messages), 422
-        return _page(point, answers=refused.answers, errors=refused.messages, status=422)
+        return _page(services.with_procedures(connection, point), answers=refused.answers, errors=refused.messages,
+                     status=422)
     except services.AlreadyReceived:
         # The page sent it before and missed the answer: it is stored, say so again.
         if _wants_json():

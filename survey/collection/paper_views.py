@@ -11,16 +11,19 @@ from __future__ import annotations
 import time
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from wtforms.fields.choices import SelectChoice
 
-from survey import db
+from survey import db, dialects
 from survey.accounts.access import ADMINS, current_user, round_in_scope, roles_required
 from survey.accounts.models import FOCAL_POINT, PROVINCE_ADMIN, SYSTEM_ADMIN, User
-from survey.collection import paper, paper_pdf
+from survey.collection import fragments, paper, paper_pdf
 from survey.collection.forms import PaperBatchForm, asks_procedure, keyed_values, paper_form_class
 from survey.collection.models import CollectionPoint, PaperBatch, Procedure
 from survey.collection.views import admin
+
+for _fragment in (fragments.paper_procedure_codes, fragments.paper_question_text, fragments.paper_entry_input):
+    admin.add_app_template_global(_fragment)
 from survey.questionnaire_registry import catalog
 
 CLERKS = (SYSTEM_ADMIN, PROVINCE_ADMIN, FOCAL_POINT)
@@ -170,10 +173,14 @@ def _show_refused(form, refused: paper.EntryRefused) -> None:
         form.procedure.errors = [refused.procedure]
 
 
-def _procedures(round_) -> list[Procedure]:
-    """The province's procedures, offered as the clerk types a code."""
-    return db.session().scalars(select(Procedure).where(Procedure.province_id == round_.province_id)
-                                .order_by(Procedure.code)).all()
+_PROCEDURE_CODES = (select(Procedure.id, Procedure.code, Procedure.name)
+                    .where(Procedure.province_id == bindparam("province")).order_by(Procedure.code))
+
+
+def _procedures(round_) -> tuple:
+    """The province's procedures as (id, code, name), offered as the clerk types a code."""
+    connection = db.session().connection()
+    return tuple(dialects.of(connection).fetch_plain_rows(connection, _PROCEDURE_CODES, {"province": round_.province_id}))
 
 
 @admin.get("/paper/<int:batch_id>")

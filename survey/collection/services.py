@@ -11,6 +11,7 @@ nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import hashlib
 import hmac
@@ -21,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, func, insert, select, text
+from sqlalchemy import String, bindparam, cast, delete, func, insert, literal_column, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -237,30 +238,68 @@ class PointVisit:
     quota: int | None
     quota_policy: str
     asks_dossier: bool
-    procedures: tuple[tuple[int, str, str, str], ...]  # (id, code, name, field)
+    # (id, code, name, field), what the page offers; empty when read for a submission, which
+    # needs only the one procedure chosen (``with_procedures`` reads them for a page again).
+    procedures: tuple[tuple[int, str, str, str], ...]
+    # The procedure code a submission chose and its id in the province (None: no such procedure),
+    # read with the point in the same statement.
+    chosen_procedure: tuple[str, int | None] = ("", None)
 
-    def procedure_id(self, code: str) -> int | None:
-        return next((p[0] for p in self.procedures if p[1] == code), None)
 
-
+# Built once (as survey.respond.services does): building these statements anew on every
+# request cost as much as running them.
 _points = CollectionPoint.__table__
-_VISIT = (select(_points.c.id, _points.c.name, _points.c.place, _points.c.closed_at, _points.c.quota,
-                 _points.c.quota_policy, _points.c.asks_dossier, Round.id, Round.title, Round.year,
-                 Round.province_id, Round.opens_at, Round.closes_at, RoundGroup.id, RoundGroup.questionnaire_key,
-                 RoundGroup.questionnaire_version, RoundGroup.questionnaire_hash)
-          .join(Round, Round.id == _points.c.round_id).join(RoundGroup, RoundGroup.id == _points.c.group_id))
+_procedures = Procedure.__table__
+# A submission reads the procedure it chose with the point; a page reads the province's whole
+# list with it, as one text (group_concat / string_agg): one value instead of a row per
+# procedure, and the text itself keys the parsed list and its markup, so a list changed by an
+# import is read, parsed and rendered anew, never served stale.
+_CHOSEN = (select(_procedures.c.id)
+           .where(_procedures.c.province_id == Round.province_id, _procedures.c.code == bindparam("procedure"))
+           .scalar_subquery())
+_UNIT, _RECORD = "\x1f", "\x1e"  # control characters: the boundary and the import keep them out of names
+# Written into the SQL, not bound: the visit is executed with the token alone (dialects.fetch_one).
+_unit = literal_column(f"'{_UNIT}'", String)
+_LIST = (select(func.aggregate_strings(
+    cast(_procedures.c.id, String) + _unit + _procedures.c.code + _unit + _procedures.c.name + _unit
+    + func.coalesce(_procedures.c.field, literal_column("''", String)), literal_column(f"'{_RECORD}'", String)))
+    .where(_procedures.c.province_id == Round.province_id).scalar_subquery())
 
 
-def open_point(connection: Connection, token: str, *, kiosk: bool = False) -> PointVisit:
-    """The point behind a public token (or, with ``kiosk``, its kiosk token), open for answers, or PointRefused."""
+def _visit(extra, token):
+    return (select(_points.c.id, _points.c.name, _points.c.place, _points.c.closed_at, _points.c.quota,
+                   _points.c.quota_policy, _points.c.asks_dossier, Round.id, Round.title, Round.year,
+                   Round.province_id, Round.opens_at, Round.closes_at, RoundGroup.id, RoundGroup.questionnaire_key,
+                   RoundGroup.questionnaire_version, RoundGroup.questionnaire_hash, extra)
+            .join(Round, Round.id == _points.c.round_id).join(RoundGroup, RoundGroup.id == _points.c.group_id)
+            .where(token == bindparam("token")))
+
+
+_VISITS = {(kiosk, page): _visit(_LIST if page else _CHOSEN, _points.c.kiosk_token if kiosk else _points.c.token)
+           for kiosk in (False, True) for page in (False, True)}
+_lists: dict[str, tuple] = {}  # the list's text -> its rows, sorted as the page shows them
+_LISTS_KEPT = 64
+_PROCEDURES = (select(_procedures.c.id, _procedures.c.code, _procedures.c.name, _procedures.c.field)
+               .where(_procedures.c.province_id == bindparam("province")))
+_PROCEDURE_ID = select(_procedures.c.id).where(_procedures.c.province_id == bindparam("province"),
+                                               _procedures.c.code == bindparam("code"))
+
+
+def open_point(connection: Connection, token: str, *, kiosk: bool = False, procedures: bool = True,
+               procedure_code: str = "") -> PointVisit:
+    """The point behind a public token (or, with ``kiosk``, its kiosk token), open for answers, or PointRefused.
+
+    A submission passes ``procedures=False``, which leaves out the province's list of
+    procedures, and the ``procedure_code`` chosen, which is looked up in the same statement.
+    """
     if not (plausible_kiosk_token(token) if kiosk else plausible_token(token)):
         raise PointRefused(Refusal.INVALID)
-    column = _points.c.kiosk_token if kiosk else _points.c.token
-    row = connection.execute(_VISIT.where(column == token)).one_or_none()
+    row = dialects.of(connection).fetch_one(connection, _VISITS[kiosk, procedures],
+                                            {"token": token} if procedures else {"token": token, "procedure": procedure_code})
     if row is None:
         raise PointRefused(Refusal.INVALID)
     (point_id, name, place, closed_at, quota, policy, asks_dossier, round_id, title, year, province_id,
-     opens_at, closes_at, group_id, q_key, q_version, q_hash) = row
+     opens_at, closes_at, group_id, q_key, q_version, q_hash, extra) = row
     if closed_at is not None:
         raise PointRefused(Refusal.POINT_CLOSED)
     state = window_state(opens_at, closes_at)
@@ -270,11 +309,43 @@ def open_point(connection: Connection, token: str, *, kiosk: bool = False) -> Po
         questionnaire = pinned_questionnaire(q_key, q_version, q_hash)
     except (QuestionnaireChanged, QuestionnaireMissing) as problem:
         raise PointRefused(Refusal.UNAVAILABLE) from problem
-    procedures = tuple(tuple(row) for row in connection.execute(
-        select(Procedure.id, Procedure.code, Procedure.name, Procedure.field)
-        .where(Procedure.province_id == province_id).order_by(Procedure.field, Procedure.code)))
-    return PointVisit(point_id, token, name, place, round_id, title, year, province_id, group_id, questionnaire, quota,
-                      policy, bool(asks_dossier), procedures)
+    point = PointVisit(point_id, token, name, place, round_id, title, year, province_id, group_id, questionnaire,
+                       quota, policy, bool(asks_dossier), (), ("", None) if procedures else (procedure_code, extra))
+    if not procedures:
+        return point
+    listed = _parsed_list(extra or "")
+    return with_procedures(connection, point) if listed is None else dataclasses.replace(point, procedures=listed)
+
+
+def _parsed_list(text: str) -> tuple | None:
+    """The rows of a list read as one text, sorted by field and code; None if a name held a separator."""
+    rows = _lists.get(text)
+    if rows is None:
+        rows = tuple(record.split(_UNIT) for record in text.split(_RECORD)) if text else ()
+        if any(len(r) != 4 for r in rows):
+            return None  # unreadable as one text: the caller reads the rows themselves
+        rows = _as_shown((int(i), code, name, field) for i, code, name, field in rows)
+        if len(_lists) >= _LISTS_KEPT:
+            _lists.clear()
+        _lists[text] = rows
+    return rows
+
+
+def with_procedures(connection: Connection, point: PointVisit) -> PointVisit:
+    """``point`` with the province's procedures, as its page offers them."""
+    rows = dialects.of(connection).fetch_plain_rows(connection, _PROCEDURES, {"province": point.province_id})
+    return dataclasses.replace(point, procedures=_as_shown(rows))
+
+
+def _as_shown(rows) -> tuple:
+    # By field, then code, in code-point order whatever the database's collation: the page groups by field.
+    return tuple(sorted((tuple(r) for r in rows), key=lambda r: (r[3], r[1])))
+
+
+def procedure_id_of(connection: Connection, point: PointVisit, code: str) -> int | None:
+    """The id of the procedure ``code`` in the point's province, or None."""
+    row = dialects.of(connection).fetch_one(connection, _PROCEDURE_ID, {"province": point.province_id, "code": code})
+    return row[0] if row is not None else None
 
 
 def dossier_digest(secret_key: str | bytes, round_id: int, dossier: str) -> str:
@@ -360,7 +431,8 @@ def submit_at_point(connection: Connection, point: PointVisit, answers: dict, *,
         problems.append("Phiếu gửi từ máy kiosk thiếu mã lượt gửi; xin vui lòng tải lại trang.")
     procedure_id = None
     if procedure_code:
-        procedure_id = point.procedure_id(procedure_code)
+        code, known = point.chosen_procedure
+        procedure_id = known if code == procedure_code else procedure_id_of(connection, point, procedure_code)
         if procedure_id is None:
             problems.append("Thủ tục đã chọn không có trong danh mục thủ tục hành chính của tỉnh.")
     digest = None

@@ -8,7 +8,7 @@ from wtforms.fields.choices import SelectChoice
 
 from survey import db
 from survey.accounts.access import ADMINS, current_user, round_in_scope, roles_required
-from survey.collection import limits, posters, services
+from survey.collection import fragments, limits, posters, services
 from survey.collection.forms import ActionForm, PointForm, ProceduresUploadForm
 from survey.collection.models import CHANNEL_LABELS, CollectionPoint, Procedure
 from survey.respond.form_tokens import check_form_token, form_token
@@ -16,6 +16,8 @@ from survey.spreadsheets import SpreadsheetRefused
 
 public = Blueprint("point", __name__, url_prefix="/p")
 admin = Blueprint("collection", __name__, url_prefix="/admin/rounds/<int:round_id>")
+public.add_app_template_global(fragments.procedures_markup, "point_procedures_markup")
+public.add_app_template_global(fragments.sections_markup, "point_sections_markup")
 
 
 # --- the citizen's page ---------------------------------------------------------------------
@@ -61,19 +63,20 @@ def submit(token):
     # Bound to the point's token: a page of another site cannot post here blindly.
     check_form_token(token, request.form.get("csrf_token"))
     connection = db.connection()
+    procedure_code = request.form.get("procedure", "").strip()
     try:
-        point = services.open_point(connection, token)
+        # The list of procedures only if the form is shown again: the one chosen is read with the point.
+        point = services.open_point(connection, token, procedures=False, procedure_code=procedure_code)
     except services.PointRefused as refusal:
         return _refused(refusal)
-    procedure_code = request.form.get("procedure", "").strip()
     try:
         answers = services.read_answers(point.questionnaire, request.form, request.form.getlist)
         stored = services.submit_at_point(connection, point, answers, procedure_code=procedure_code,
                                           dossier=request.form.get("dossier", ""),
                                           secret_key=current_app.secret_key)
     except services.FormRefused as refused:
-        return _form_page(point, answers=refused.answers, errors=refused.messages, procedure_code=procedure_code,
-                          status=422)
+        return _form_page(services.with_procedures(connection, point), answers=refused.answers,
+                          errors=refused.messages, procedure_code=procedure_code, status=422)
     except services.DossierUsed:
         return render_template("collection/refused.html", point=point, message=(
             "Hồ sơ này đã được đánh giá trong đợt khảo sát; mỗi hồ sơ chỉ gửi được một phiếu. "

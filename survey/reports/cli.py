@@ -80,10 +80,16 @@ def compute_command(round_id, dont_know, pooling, weighting, hidden_groups, min_
     """Compute a round's indices (survey points, PAR score, SIPAS)."""
     options = _options(dont_know, pooling, weighting, hidden_groups, min_cell)
     with db.unit_of_work(write=False) as session:
-        computed = _compute(session, _round(session, round_id), options, reliability, _progress(as_json))
+        round_ = _round(session, round_id)
+        computed = _compute(session, round_, options, reliability, _progress(as_json))
+        breakdown = computation.sipas_breakdown(session, round_, computed) if as_json else None
     result = computed.result
     if as_json:
-        click.echo(json.dumps(freezing.figures(computed), ensure_ascii=False, indent=1))
+        # The breakdown beside the figures a freeze keeps (freezing.figures): frozen results keep it
+        # in their files (workbook, CSV, PDF), and their figures stay comparable with earlier freezes.
+        figures = freezing.figures(computed)
+        figures["sipas_breakdown"] = breakdown.to_json_dict() if breakdown is not None else None
+        click.echo(json.dumps(figures, ensure_ascii=False, indent=1))
         return
     total = result.survey_total
     click.echo(f"Điểm điều tra XHH: {total['points']:.2f} / {total['max_points']:.2f}")

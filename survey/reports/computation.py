@@ -184,6 +184,10 @@ def sipas_breakdown(session: Session, round_: Round, computed: Computed) -> Sipa
     columns = response_columns(items, options)
     data = frames.sipas_responses(session, round_, columns)
     weights = computed.result.weights
-    return breakdown_of(data.responses, columns, options, items=items, labels=data.labels,
+    option_labels = {(question.code, option.code): option.label
+                     for questionnaire in computed.frames.questionnaires.values()
+                     for question in questionnaire.questions if question.is_expectation and question.scale is not None
+                     for option in question.scale.options}
+    return breakdown_of(data.responses, columns, options, items=items, labels=data.labels, option_labels=option_labels,
                         group_weights=dict(zip(weights["group"], weights["weight"])) if weights is not None else None,
                         provenance=computed.result.provenance)

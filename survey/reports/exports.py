@@ -56,7 +56,8 @@ def export_bytes(session: Session, round_: Round, computed: Computed, kind: str,
             groups = [GroupCount(g.code, g.label, computed.response_counts[g.code], computed.roster_counts[g.code])
                       for g in round_.groups]
             issuer = Issuer.for_province(round_.province.name, utcnow().astimezone(VIETNAM).date())
-            write_report_pdf(path, computed.result, issuer, groups, report_figures(computed))
+            write_report_pdf(path, computed.result, issuer, groups, report_figures(computed),
+                             breakdown=sipas_breakdown(session, round_, computed))
         payload = path.read_bytes()
     if audit:
         record(session, f"reports.export_{kind}", target=name, round_id=round_.id, province_id=round_.province_id,

@@ -102,3 +102,24 @@ def test_trend_chart_has_the_months_and_decodes_as_png():
     image = Image.open(io.BytesIO(figure_bytes(shown)))
     image.load()
     assert image.format == "PNG" and image.width > 600
+
+
+def test_expectation_rows_carry_the_options_text_and_keep_the_code():
+    frame, columns = _frame()
+    b = sipas_breakdown(frame, columns, AnalysisOptions(min_cell=3), option_labels={("X1", "A"): "Giảm giấy tờ"})
+    e = b.expectations.set_index(["dimension", "key", "option"])
+    assert e.loc[("channel", "point", "A"), "option_label"] == "Giảm giấy tờ"
+    assert e.loc[("channel", "point", "B"), "option_label"] == "B"  # no text given: the code
+    assert list(b.expectations.columns[3:6]) == ["question", "option", "option_label"]
+    data = b.to_json_dict()
+    assert data["min_cell"] == 3 and len(data["expectations"]) == len(b.expectations)
+    assert {r["option_label"] for r in data["expectations"] if r["option"] == "A"} == {"Giảm giấy tờ"}
+
+
+def test_the_json_says_withheld_where_the_frames_do():
+    frame, columns = _frame(ROWS + [("3", "point", "2024-01", "", "", 2, 2, 1, 1, 1, 0, 0)])
+    data = sipas_breakdown(frame, columns, AnalysisOptions(min_cell=3)).to_json_dict()
+    point3 = [r for r in data["indices"] if (r["dimension"], r["key"]) == ("point", "3")]
+    assert point3 and all(r["suppressed"] is True and r["index"] is None for r in point3)
+    shown = next(r for r in data["indices"] if (r["dimension"], r["key"], r["indicator"]) == ("channel", "point", "SI_1"))
+    assert shown["suppressed"] is False and shown["index"] == pytest.approx(400 / 7)  # 2/5 and #7 2/2: 4 of 7

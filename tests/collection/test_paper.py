@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import pytest
@@ -50,6 +51,28 @@ def test_two_agreeing_passes_store_the_form_once_as_a_paper_response(app, desk):
     again = key_form(clerk, round_id, batch_id, 1, keyed_form(app))
     assert again.status_code == 422 and "đã được đối chiếu và ghi nhận" in again.text
     assert stored(app) == 1
+
+
+def test_the_entry_page_is_keyboard_first_and_keeps_what_was_typed(app, desk):
+    # The inputs are plain markup now (survey.collection.fragments), not WTForms calls: the
+    # attributes the keyboard script and screen readers rely on must all be there.
+    round_id, _, batch_id, supervisor, _ = desk
+    page = supervisor.get(f"/admin/rounds/{round_id}/paper/{batch_id}/entry?next=7").text
+    assert ('<input aria-invalid="false" autofocus id="form_number" inputmode="numeric" name="form_number" required '
+            'size="8" type="text" value="7">') in page
+    assert ('<input aria-describedby="h_E1.1" aria-invalid="false" data-codes="1 2 3 4 5 9" data-kind="single" '
+            'id="q_E1.1" maxlength="40" name="q_E1.1" size="5" type="text" value="">') in page
+    assert 'data-kind="multi" id="q_X1" maxlength="40" name="q_X1" size="5" type="text" value="">' in page
+    assert '<span class="help" id="h_E1.1"><b>1</b> ' in page and page.count(" autofocus") == 1
+
+    reply = key_form(supervisor, round_id, batch_id, 8, keyed_form(app, **{"E1.1": '7"><b>', "X1": "AZ"}))
+    assert reply.status_code == 422
+    # The first question in error has the focus; what was typed is back, escaped; both are marked.
+    assert ('<input aria-describedby="h_E1.1" aria-invalid="true" autofocus data-codes="1 2 3 4 5 9" '
+            'data-kind="single" id="q_E1.1" maxlength="40" name="q_E1.1" size="5" type="text" '
+            'value="7&#34;&gt;&lt;b&gt;">') in reply.text
+    assert re.search(r'aria-describedby="h_X1" aria-invalid="true" data-codes="[A-Z ]+" data-kind="multi" id="q_X1"', reply.text)
+    assert reply.text.count(" autofocus") == 1 and reply.text.count('class="problem-error"') == 2
 
 
 def test_the_same_clerk_cannot_key_a_form_twice(app, desk):

@@ -109,6 +109,54 @@ def test_the_procedure_is_recorded_and_an_unknown_one_refused(app, client, point
     assert stored(app, procedure_id=procedure_id, collection_point_id=point_id) == 1
 
 
+def test_the_cached_procedure_list_follows_the_table_and_a_refused_form_keeps_the_choice(app, client, point):
+    # The list's markup is rendered once per list (survey.collection.fragments): a procedure renamed,
+    # added or in another field must show at once, and a refused form shows the citizen's choice.
+    _, _, token = point
+    with app.app_context(), db.unit_of_work() as session:
+        from survey.rounds.models import Round
+
+        province_id = session.scalars(select(Round.province_id)).one()
+        session.add(Procedure(province_id=province_id, code="1.001234", name="Cấp phiếu lý lịch tư pháp",
+                              field="Lý lịch tư pháp"))
+    first = client.get(f"/p/{token}").text
+    assert first.count("<option value=") == 2 and "Cấp phiếu lý lịch tư pháp" in first
+    assert client.get(f"/p/{token}").text == first  # served from the cache, the same markup
+    with app.app_context(), db.unit_of_work() as session:
+        session.scalars(select(Procedure)).one().name = "Cấp Phiếu lý lịch tư pháp số 1"
+        session.add(Procedure(province_id=province_id, code="2.000889", name="Đăng ký khai sinh", field="Hộ tịch"))
+    page = client.get(f"/p/{token}").text
+    assert "Cấp Phiếu lý lịch tư pháp số 1" in page and "Cấp phiếu lý lịch tư pháp<" not in page
+    assert '<optgroup label="Hộ tịch">' in page and '<option value="2.000889">Đăng ký khai sinh</option>' in page
+    assert page.index('<optgroup label="Hộ tịch">') < page.index('<optgroup label="Lý lịch tư pháp">')
+    assert " selected" not in page
+
+    data = answers_form(app, form_token_of(page), procedure="2.000889")
+    first_question = next(k for k in data if k.startswith("q_") and isinstance(data[k], list))
+    data[first_question] = ["ZZ"]
+    refused = client.post(f"/p/{token}", data=data)
+    assert refused.status_code == 422 and stored(app) == 0
+    assert '<option value="2.000889" selected>Đăng ký khai sinh</option>' in refused.text
+    assert '<option value="1.001234">Cấp Phiếu lý lịch tư pháp số 1</option>' in refused.text
+    # The next empty page is the cached one again, with nothing chosen.
+    assert " selected" not in client.get(f"/p/{token}").text
+
+
+def test_a_name_holding_the_lists_separator_is_still_offered(app, client, point):
+    # The page reads the list as one text with \x1f between fields (survey.collection.services);
+    # a name holding one (never through the import) makes it read the rows themselves.
+    _, _, token = point
+    with app.app_context(), db.unit_of_work() as session:
+        from survey.rounds.models import Round
+
+        province_id = session.scalars(select(Round.province_id)).one()
+        session.add_all([Procedure(province_id=province_id, code="1.000001", name="Thủ tục\x1fmột", field="A"),
+                         Procedure(province_id=province_id, code="1.000002", name="Thủ tục hai", field="A")])
+    page = client.get(f"/p/{token}").text
+    assert '<option value="1.000001">Thủ tục\x1fmột</option>' in page
+    assert '<option value="1.000002">Thủ tục hai</option>' in page
+
+
 def test_one_response_per_dossier_keeps_only_a_keyed_hash(app, client, survey_round):
     round_id, _, token = make_point(app, survey_round, asks_dossier=True)
     form = form_token_of(client.get(f"/p/{token}").text)

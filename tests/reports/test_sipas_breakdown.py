@@ -212,3 +212,54 @@ def test_focal_points_cannot_read_the_breakdown(app, client, breakdown_round, lo
     login("focal_point")
     assert client.get(f"/admin/rounds/{round_id}/analysis/sipas").status_code == 403
     assert client.get(f"/admin/rounds/{round_id}/analysis/charts/sipas-months.png").status_code == 403
+
+
+OPTION_A = "Tiếp tục đơn giản hóa thủ tục hành chính, giảm giấy tờ"  # X1's option A (sipas-citizens 2023.1)
+
+
+def test_expectations_show_the_options_labels_and_exports_keep_the_codes(app, client, breakdown_round, login):
+    round_id, _, _ = breakdown_round()
+    _, b = _breakdown(app, round_id, AnalysisOptions(min_cell=3))
+    e = b.expectations.set_index(["dimension", "key", "question", "option"])
+    assert e.loc[("channel", "point", "X1", "A"), "option_label"] == OPTION_A
+    login("analyst")
+    page = client.get(f"/admin/rounds/{round_id}/analysis/sipas?min_cell=3").text
+    assert f"<td>X1</td><td>{OPTION_A}</td>" in page and "<td>X1</td><td>A</td>" not in page
+    book = openpyxl.load_workbook(io.BytesIO(client.get(
+        f"/admin/rounds/{round_id}/analysis/export/xlsx?min_cell=3").data))
+    rows = list(book["SIPAS kỳ vọng theo phân tổ"].iter_rows(values_only=True))
+    found = [dict(zip(rows[0], r)) for r in rows[1:]]
+    assert {(r["Mã phương án"], r["Phương án"]) for r in found if r["Mã câu hỏi"] == "X1"} >= {("A", OPTION_A)}
+
+
+def test_the_json_and_the_pdf_carry_the_breakdown_withheld_as_on_the_page(app, client, breakdown_round, login):
+    import json
+    import subprocess
+
+    round_id, point, _ = breakdown_round(HAND + MORE)
+    runner = app.test_cli_runner()
+    reply = runner.invoke(args=["analysis", "compute", "--round", str(round_id), "--json", "--min-cell", "3"])
+    assert reply.exit_code == 0, reply.output
+    out = json.loads(reply.stdout)["sipas_breakdown"]
+    assert out["min_cell"] == 3
+    rows = {(r["dimension"], r["key"], r["indicator"]): r for r in out["indices"]}
+    # P3 (1 respondent) and its complement P1 are withheld: no figure, only the flag; P2 is published.
+    for name in ("P3", "P1"):
+        hidden = rows[("point", point[name], "SIPAS")]
+        assert hidden["suppressed"] is True and hidden["index"] is None and hidden["index_low"] is None
+    assert rows[("point", point["P2"], "SI_1")]["index"] == pytest.approx(62.5)
+    assert rows[("point", point["P2"], "SI_1")]["suppressed"] is False
+    expectation = next(r for r in out["expectations"] if (r["dimension"], r["key"], r["option"])
+                       == ("point", point["P3"], "A"))
+    assert expectation["suppressed"] is True and expectation["share"] is None and expectation["option_label"] == OPTION_A
+
+    login("analyst")
+    pdf = client.get(f"/admin/rounds/{round_id}/analysis/export/pdf?min_cell=3")
+    assert pdf.status_code == 200
+    text = " ".join(subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf.data, capture_output=True,
+                                   check=True).stdout.decode().split())
+    assert "CHỈ SỐ HÀI LÒNG (SIPAS) THEO KÊNH, THÁNG, ĐIỂM KHẢO SÁT, CƠ QUAN VÀ THỦ TỤC" in text
+    # P2: 4 respondents, SIPAS = service = (62.5 + 75) / 2 = 68.75 (SI_2 3/4 with #7); P1 and P3 withheld.
+    assert "Điểm P2 4 68.8" in text
+    assert "Điểm P1 3 ẩn ẩn ẩn" in text and "Điểm P3 1 ẩn ẩn ẩn" in text
+    assert "Tiếp tục đơn giản hóa" in text
