@@ -157,10 +157,12 @@ def _section_page(visit, token, number: int, answers: dict, *, errors=(), saved:
 
 
 def _review_page(visit, token, answers: dict, *, progress=None, incomplete: bool = False):
+    sections = visit.questionnaire.sections
     return render_template(
-        "respond/review.html", visit=visit, token=token,
+        "respond/review.html", visit=visit, token=token, link_base=url_for(".landing", token=token),
         progress=progress or answer_rules.progress(visit.questionnaire, answers),
         section_of=_section_numbers(visit.questionnaire), answers=answers, incomplete=incomplete,
+        answered_per_section=[(s, sum(1 for q in s.questions if q.code in answers)) for s in sections],
     )
 
 
