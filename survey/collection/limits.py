@@ -48,6 +48,12 @@ def _address() -> str:
 limiter = Limiter(_address, strategy="moving-window", in_memory_fallback_enabled=True)
 
 
+@limiter.request_filter
+def _not_a_post() -> bool:
+    # Every limit is on posts (the decorators below): a page view skips the limiter's lookups.
+    return request.method != "POST"
+
+
 def init_app(app, blueprint: str) -> None:
     """The limiter, its request hooks confined to ``blueprint``'s requests."""
     app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")

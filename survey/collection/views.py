@@ -49,6 +49,7 @@ def _form_page(point, *, answers=None, errors=(), procedure_code="", status=200)
 
 
 @public.get("/<token>")
+@db.reads_statement_by_statement  # one read, no transaction: no BEGIN and COMMIT around it
 def answer(token):
     try:
         point = services.open_point(db.connection(), token)
