@@ -19,7 +19,7 @@ from markupsafe import Markup
 from survey.collection.forms import entry_length_limit
 # The respondent's pages' bounded cache of rendered markup; the keys here never meet theirs
 # (each starts with a name of its own).
-from survey.respond.fragments import _cached
+from survey.respond.fragments import cached_markup
 
 
 def _macro(name: str):
@@ -32,26 +32,26 @@ def procedures_markup(procedures: tuple, chosen: str = "") -> Markup:
         return Markup(_macro("procedure_select")(procedures, chosen))
     # The rows themselves are the key: comparing 200 short tuples costs microseconds, and
     # no version number can fall behind the table.
-    return _cached(("procedures", procedures), lambda: _macro("procedure_select")(procedures, ""))
+    return cached_markup(("procedures", procedures), lambda: _macro("procedure_select")(procedures, ""))
 
 
 def sections_markup(questionnaire, year: int | None, answers: dict) -> Markup:
     """Every section of the questionnaire with its questions, ``[năm]`` replaced by the round's year."""
     if answers:
         return Markup(_macro("sections")(questionnaire, year, answers))
-    return _cached(("sections", questionnaire.content_hash, year), lambda: _macro("sections")(questionnaire, year, {}))
+    return cached_markup(("sections", questionnaire.content_hash, year), lambda: _macro("sections")(questionnaire, year, {}))
 
 
 # --- the paper entry page: a clerk keys form after form of the same version -----------------
 
 def paper_procedure_codes(procedures: tuple) -> Markup:
     """The ``<datalist>`` of the province's procedure codes; ``procedures`` as (id, code, name) rows."""
-    return _cached(("paper-procedures", procedures), lambda: _macro("paper_procedure_codes")(procedures))
+    return cached_markup(("paper-procedures", procedures), lambda: _macro("paper_procedure_codes")(procedures))
 
 
 def paper_question_text(questionnaire, question) -> Markup:
     """A question's text and the codes of its options, as the clerk reads them beside the input."""
-    return _cached(("paper-text", questionnaire.content_hash, question.code),
+    return cached_markup(("paper-text", questionnaire.content_hash, question.code),
                    lambda: _macro("paper_question_text")(question))
 
 
@@ -60,7 +60,7 @@ def paper_entry_input(questionnaire, question, value, *, invalid: bool, autofocu
 
     The attributes stay in WTForms' (alphabetical) order, so the page reads as it did.
     """
-    fixed = _cached(("paper-input", questionnaire.content_hash, question.code),
+    fixed = cached_markup(("paper-input", questionnaire.content_hash, question.code),
                     lambda: _macro("paper_input_attributes")(question, entry_length_limit(question)))
     described = Markup(' aria-describedby="h_') + question.code + Markup('"') if question.kind != "text" else ""
     return (Markup("<input") + described + Markup(' aria-invalid="true"' if invalid else ' aria-invalid="false"')

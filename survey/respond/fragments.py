@@ -21,7 +21,9 @@ _LIMIT = 8192  # distinct fragments kept; plenty for a province's forms
 _cache: dict[tuple, Markup] = {}
 
 
-def _cached(key: tuple, render: Callable[[], str]) -> Markup:
+def cached_markup(key: tuple, render: Callable[[], str]) -> Markup:
+    """The markup of ``key``, rendered once (also used by the collection points' pages, whose keys
+    begin with their own names, never with a content hash as these do)."""
     markup = _cache.get(key)
     if markup is None:
         if len(_cache) >= _LIMIT:
@@ -38,7 +40,7 @@ def question_markup(questionnaire: Questionnaire, code: str, value) -> Markup:
     frozen = tuple(value) if isinstance(value, list) else value
     # The content hash, not the object, keys the cache: a republished file is another entry,
     # and hashing the frozen questionnaire would walk its whole tree on every call.
-    return _cached(
+    return cached_markup(
         (questionnaire.content_hash, "question", code, frozen),
         lambda: _macro("respond/_question.html", "question_fieldset")(
             questionnaire.question(code), {code: value} if value else {}),
@@ -52,7 +54,7 @@ def section_questions_markup(questionnaire: Questionnaire, section, answers: dic
 
 def section_list_markup(questionnaire: Questionnaire, current: int) -> Markup:
     """The quick links to every section, relative to a section page's own address."""
-    return _cached(
+    return cached_markup(
         (questionnaire.content_hash, "sections", current),
         lambda: _macro("respond/_section_list.html", "section_list")(questionnaire.sections, current),
     )
@@ -61,7 +63,7 @@ def section_list_markup(questionnaire: Questionnaire, current: int) -> Markup:
 def answer_markup(questionnaire: Questionnaire, code: str, value) -> Markup:
     """A question and the answer given to it, as the review page lists them."""
     frozen = tuple(value) if isinstance(value, list) else value
-    return _cached(
+    return cached_markup(
         (questionnaire.content_hash, "answer", code, frozen),
         lambda: _macro("respond/_answer.html", "answer_item")(questionnaire.question(code), value),
     )
