@@ -28,9 +28,11 @@ from __future__ import annotations
 
 import functools
 import secrets
+import time
 
 from flask import current_app, request
 from flask_limiter import Limiter
+from limits.storage import MemoryStorage
 
 DEVICE_COOKIE = "thiet_bi"
 DEFAULT_DEVICE_LIMIT = "5 per hour"
@@ -39,6 +41,33 @@ DEVICE_COOKIE_SECONDS = 3600
 # A kiosk is one device serving a counter's citizens one after another: one limit per kiosk
 # link, about one citizen every 15 seconds at most, which no honest counter reaches.
 DEFAULT_KIOSK_LIMIT = "240 per hour"
+
+
+# How often the in-memory counters drop the entries that left their window (memory only: the
+# moving window itself compares timestamps, so an entry not yet dropped is never counted).
+SWEEP_SECONDS = 1.0
+
+
+class SweptMemoryStorage(MemoryStorage):
+    """``memory://`` that drops expired entries at most once a second, on the request's own thread.
+
+    limits' MemoryStorage starts a ``threading.Timer`` thread, 10 ms out, whenever none
+    is alive, i.e. on nearly every hit of a busy worker: in a profile of 500 submissions
+    the request waited 3 ms for each of 252 thread starts, about a quarter of the
+    submission's time. Sweeping inline once a second frees the same memory.
+    The override relies on the name limits gives its private method (mangled as
+    ``_MemoryStorage__schedule_expiry``); were it renamed, the timer would simply come
+    back, which ``tests/collection/test_limits.py`` notices.
+    """
+
+    STORAGE_SCHEME = ["survey-memory"]
+    _next_sweep = 0.0
+
+    def _MemoryStorage__schedule_expiry(self) -> None:
+        now = time.monotonic()
+        if now >= self._next_sweep:
+            self._next_sweep = now + SWEEP_SECONDS
+            self._MemoryStorage__expire_events()
 
 
 def _address() -> str:
@@ -57,6 +86,8 @@ def _not_a_post() -> bool:
 def init_app(app, blueprint: str) -> None:
     """The limiter, its request hooks confined to ``blueprint``'s requests."""
     app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    if app.config["RATELIMIT_STORAGE_URI"] == "memory://":
+        app.config["RATELIMIT_STORAGE_URI"] = "survey-memory://"
     app.config.setdefault("POINT_LIMIT_DEVICE", DEFAULT_DEVICE_LIMIT)
     app.config.setdefault("POINT_LIMIT_ADDRESS", DEFAULT_ADDRESS_LIMIT)
     app.config.setdefault("POINT_LIMIT_KIOSK", DEFAULT_KIOSK_LIMIT)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -65,3 +66,24 @@ def test_concurrent_posts_over_the_limit_store_no_more_than_the_limit(app, surve
     assert all(s < 500 for s in statuses), statuses
     assert statuses.count(302) == 5 and statuses.count(429) == 19, statuses
     assert stored(app, collection_point_id=point_id) == 5
+
+
+def test_the_in_memory_counters_start_no_thread_per_hit_and_still_drop_expired_entries():
+    from limits import parse
+    from limits.strategies import MovingWindowRateLimiter
+
+    from survey.collection.limits import SweptMemoryStorage
+
+    storage = SweptMemoryStorage()
+    storage.timer.join()  # the one timer limits starts with the storage
+    limiter = MovingWindowRateLimiter(storage)
+    two_per_second = parse("2 per second")
+    assert [limiter.hit(two_per_second, "device") for _ in range(3)] == [True, True, False]
+    assert [limiter.hit(parse("100 per hour"), "address") for _ in range(50)] == [True] * 50
+    # limits' own MemoryStorage would have started a new Timer on these hits.
+    assert not storage.timer.is_alive()
+
+    time.sleep(1.05)  # the device's entries leave their window, and the next sweep is due
+    assert limiter.hit(two_per_second, "device")  # the window moved on
+    entries = {key.split("/")[1]: len(events) for key, events in storage.events.items()}
+    assert entries == {"device": 1, "address": 50}  # the device's two old entries were dropped by the sweep
