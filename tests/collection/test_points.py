@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from datetime import timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from sqlalchemy import select
 from survey import db
 from survey.collection.models import CollectionPoint, DossierDigest, PointArrival, Procedure
 from survey.respond.models import Response
+from survey.timeutil import utcnow
 from tests.collection.helpers import answer_rows, answers_form, form_token_of, ledger_rows, make_point, stored
 
 
@@ -140,6 +142,24 @@ def test_the_cached_procedure_list_follows_the_table_and_a_refused_form_keeps_th
     assert '<option value="1.001234">Cấp Phiếu lý lịch tư pháp số 1</option>' in refused.text
     # The next empty page is the cached one again, with nothing chosen.
     assert " selected" not in client.get(f"/p/{token}").text
+
+
+def test_the_blank_page_is_sent_compressed_when_accepted_and_never_stale(app, client, point):
+    # The blank form is rendered and compressed once per point (survey.collection.views._blank_page).
+    _, point_id, token = point
+    plain = client.get(f"/p/{token}")
+    packed = client.get(f"/p/{token}", headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert plain.headers.get("Content-Encoding") is None and packed.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in plain.headers["Vary"] and "Accept-Encoding" in packed.headers["Vary"]
+    assert gzip.decompress(packed.data) == plain.data and len(packed.data) * 4 < len(plain.data)
+    assert packed.headers["Cache-Control"] == "no-store"
+    with app.app_context(), db.unit_of_work() as session:
+        session.get(CollectionPoint, point_id).name = "Bộ phận một cửa xã Tả Van"
+    renamed = gzip.decompress(client.get(f"/p/{token}", headers={"Accept-Encoding": "gzip"}).data).decode()
+    assert "Bộ phận một cửa xã Tả Van" in renamed
+    with app.app_context(), db.unit_of_work() as session:
+        session.get(CollectionPoint, point_id).closed_at = utcnow()
+    assert client.get(f"/p/{token}", headers={"Accept-Encoding": "gzip"}).status_code == 403
 
 
 def test_a_name_holding_the_lists_separator_is_still_offered(app, client, point):
