@@ -207,6 +207,16 @@ def test_page_chart_and_files_show_the_breakdown(app, client, breakdown_round, l
     assert "2024-02" in archive.read("sipas_theo_thang.csv").decode("utf-8-sig")
 
 
+def test_a_round_without_sipas_answers_shows_no_chart_that_would_not_load(app, client, breakdown_round, login):
+    # Seen in the demo (no citizen had answered yet): the month section linked a chart that answered 404.
+    round_id, _, _ = breakdown_round(rows=[])
+    login("analyst")
+    page = client.get(f"/admin/rounds/{round_id}/analysis/sipas")
+    assert page.status_code == 200 and "<h2>Tháng</h2>" in page.text and "Chưa có phiếu." in page.text
+    assert "sipas-months" not in page.text
+    assert client.get(f"/admin/rounds/{round_id}/analysis/charts/sipas-months.png").status_code == 404
+
+
 def test_focal_points_cannot_read_the_breakdown(app, client, breakdown_round, login):
     round_id, _, _ = breakdown_round()
     login("focal_point")
