@@ -179,7 +179,7 @@ def demo_command() -> None:
             "Lệnh demo chỉ chạy trong môi trường phát triển (SURVEY_ENV=development): nó tạo tài khoản "
             "quản trị hệ thống với mật khẩu công khai. Không có gì được ghi vào cơ sở dữ liệu.")
     from survey import db
-    from survey.demo.data import DEMO_PASSWORD, load_demo, load_demo_accounts
+    from survey.demo.data import DEMO_PASSWORD, demo_point, load_demo, load_demo_accounts
     from survey.questionnaire_registry import catalog
 
     with db.unit_of_work() as session:
@@ -192,6 +192,10 @@ def demo_command() -> None:
         click.echo(f"Đợt khảo sát minh họa: {round_.title} (mã đợt {round_.id})")
         for link in links:
             click.echo(f"  {link.group_label:42} {link.full_name:24} {base}/r/{link.token}")
+        point = demo_point(session, round_)
+        click.echo(f"Điểm khảo sát SIPAS (người dân trả lời ẩn danh, không cần đăng nhập): {point.name}")
+        click.echo(f"  trang của điểm (mã QR)   {base}/p/{point.token}")
+        click.echo(f"  máy kiosk tại quầy       {base}/p/{point.kiosk_token}/kiosk")
 
 
 # --- accounts -----------------------------------------------------------------------------

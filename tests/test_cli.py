@@ -62,6 +62,11 @@ def test_demo_prints_working_links_and_reissues_them(app, client):
     assert len(again) == 15 and not set(again) & set(links)
     assert client.get(links[0]).status_code == 404  # the earlier link was revoked
     assert client.get(again[0]).status_code == 200
+    # One collection point, the same on every run, whose page and kiosk open without signing in.
+    points = {re.search(r"http://localhost(/p/\S+) *$", line).group(1)
+              for output in (first.output, second.output) for line in output.splitlines() if "/p/" in line}
+    assert len(points) == 2 and {p.endswith("/kiosk") for p in points} == {True, False}
+    assert {p: client.get(p).status_code for p in points} == {p: 200 for p in points}
     with app.app_context():
         active = db.session().scalar(select(func.count()).select_from(AccessLink).where(AccessLink.revoked_at.is_(None)))
         people_after = db.session().scalar(select(func.count()).select_from(Respondent))

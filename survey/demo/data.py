@@ -115,6 +115,23 @@ def load_demo(session: Session, catalog: Catalog) -> tuple[Round, list[DemoLink]
     return round_, links
 
 
+DEMO_POINT_NAME = "Bộ phận Một cửa — Trung tâm Phục vụ hành chính công tỉnh (minh họa)"
+
+
+def demo_point(session: Session, round_: Round):
+    """The demo round's collection point for citizens, with a kiosk link (created once): neither needs a sign-in."""
+    from survey.collection.models import CollectionPoint
+    from survey.collection.services import create_point, set_kiosk
+
+    point = session.scalar(select(CollectionPoint).where(CollectionPoint.round_id == round_.id,
+                                                         CollectionPoint.name == DEMO_POINT_NAME))
+    if point is None:
+        citizens = next(g for g in round_.groups if g.code == "citizen")
+        point = create_point(session, round_, citizens, name=DEMO_POINT_NAME, place="Thành phố Lào Cai")
+        set_kiosk(session, point, True)
+    return point
+
+
 # A demo password is printed by `make run`; demo accounts exist only in demo databases.
 DEMO_PASSWORD = "demo-laocai-2023"
 
