@@ -5,7 +5,7 @@
     (2 threads x 32 connections) loads a collection point's public page
     (``GET /p/<token>``) and its submission (``POST /p/<token>``), each
     alternating with its baseline in short slices (``wrk.Paired``). The point's
-    submission limits (per device and per address, Flask-Limiter) are raised far
+    submission limits (per device and per address) are raised far
     above the load for this run: every post comes from one address, and the
     limits are what a real crowd never reaches, not what is measured here.
 (b) On PostgreSQL, an open-loop client sends submissions at a fixed rate for a

@@ -8,7 +8,7 @@ the wait, up to ``MAX_BACKOFF``. An attempt refused during a back-off is not che
 counted, so it cannot extend the wait. A success forgets the account's failures from that
 address.
 
-Kept in the database rather than in Flask-Limiter's storage: every worker and process
+Kept in the database rather than in the collection points' rate-limit storage: every worker and process
 shares it without Redis, administrators can list and clear locks (the limiter's storages
 cannot enumerate their keys), and the back-off is driven by failed checks, not by requests.
 """

@@ -1,13 +1,19 @@
-"""Submission limits at a collection point, per device and per client address (Flask-Limiter).
+"""Submission limits at a collection point, per device and per client address (limits).
 
-Why Flask-Limiter: its moving-window counters are atomic in memory and in
-Redis, with their own expiry, so concurrent posts over the limit are refused
-without any code of ours, and the counters never reach the database, let
-alone a table next to the answers. Storage comes from ``RATELIMIT_STORAGE_URI``
-(setting ``SURVEY_RATE_LIMIT_STORAGE``): ``memory://`` by default, which
-counts per process (one gunicorn worker, a test), or ``redis://127.0.0.1:6379``
-to share the counters between workers and servers. If Redis is unreachable
-the limiter falls back to memory instead of refusing citizens.
+Why the ``limits`` library: its moving-window counters are atomic in memory
+and in Redis, with their own expiry, so concurrent posts over the limit are
+refused without any counting of ours, and the counters never reach the
+database, let alone a table next to the answers. Storage comes from
+``POINT_LIMIT_STORAGE`` (setting ``SURVEY_RATE_LIMIT_STORAGE``): ``memory://``
+by default, which counts per process (one gunicorn worker, a test), or
+``redis://127.0.0.1:6379`` to share the counters between workers and servers.
+If Redis is unreachable the counters fall back to memory instead of refusing
+citizens, and Redis is tried again half a minute later.
+
+It is used directly, not through Flask-Limiter: only two views are limited,
+and Flask-Limiter's hooks resolved and filtered limits on every request of
+the application (a sixth of a point's page view, the tenth of a submission),
+hooks this module had to move and wrap to keep them off other pages.
 
 Every post counts, accepted or not: counting only accepted ones would need a
 check before and an increment after the submission, which concurrent posts
@@ -27,12 +33,17 @@ looser of the two: a commune's Wi-Fi puts many citizens behind one address.
 from __future__ import annotations
 
 import functools
+import logging
 import secrets
 import time
 
-from flask import current_app, request
-from flask_limiter import Limiter
-from limits.storage import MemoryStorage
+from flask import abort, current_app, request
+from limits import RateLimitItem, parse_many
+from limits.errors import StorageError
+from limits.storage import MemoryStorage, storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+log = logging.getLogger(__name__)
 
 DEVICE_COOKIE = "thiet_bi"
 DEFAULT_DEVICE_LIMIT = "5 per hour"
@@ -74,60 +85,65 @@ def _address() -> str:
     return request.remote_addr or "unknown"
 
 
-limiter = Limiter(_address, strategy="moving-window", in_memory_fallback_enabled=True)
+# After a failure of the shared storage, posts are counted in memory this long before it is tried again.
+RETRY_SECONDS = 30.0
 
 
-def init_app(app, blueprint: str) -> None:
-    """The limiter, its request hooks confined to ``blueprint``'s requests."""
-    app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
-    if app.config["RATELIMIT_STORAGE_URI"] == "memory://":
-        app.config["RATELIMIT_STORAGE_URI"] = "survey-memory://"
+class PointLimits:
+    """The limits' counters: the configured storage, or memory while that is unreachable."""
+
+    def __init__(self, uri: str):
+        self.storage = storage_from_string("survey-memory://" if uri == "memory://" else uri, wrap_exceptions=True)
+        self.counters = MovingWindowRateLimiter(self.storage)
+        in_memory = isinstance(self.storage, MemoryStorage)
+        self.fallback = None if in_memory else MovingWindowRateLimiter(SweptMemoryStorage())
+        self.unreachable_until = 0.0
+
+    def allow(self, checks: list[tuple[str, str]]) -> bool:
+        """Count one post against every (limit, key) of ``checks``; False if any was already reached."""
+        items = [(item, key) for limit, key in checks for item in _parsed(limit)]
+        if self.fallback is not None and time.monotonic() < self.unreachable_until:
+            return self._hit(self.fallback, items)
+        try:
+            return self._hit(self.counters, items)
+        except StorageError as failure:
+            if self.fallback is None:
+                raise
+            log.warning("Rate-limit storage unreachable, counting in memory for %.0f s: %s", RETRY_SECONDS, failure)
+            self.unreachable_until = time.monotonic() + RETRY_SECONDS
+            return self._hit(self.fallback, items)
+
+    @staticmethod
+    def _hit(counters: MovingWindowRateLimiter, items) -> bool:
+        # In order, stopping at the first limit reached (the device's, then the address's): a post
+        # refused for its device does not use up the allowance of the other devices behind its address.
+        return all(counters.hit(item, key) for item, key in items)
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(limit: str) -> tuple[RateLimitItem, ...]:
+    return tuple(parse_many(limit))
+
+
+def init_app(app) -> None:
+    """The points' counters, from ``POINT_LIMIT_STORAGE``, and the default limits."""
+    app.config.setdefault("POINT_LIMIT_STORAGE", "memory://")
     app.config.setdefault("POINT_LIMIT_DEVICE", DEFAULT_DEVICE_LIMIT)
     app.config.setdefault("POINT_LIMIT_ADDRESS", DEFAULT_ADDRESS_LIMIT)
     app.config.setdefault("POINT_LIMIT_KIOSK", DEFAULT_KIOSK_LIMIT)
-    limiter.init_app(app)
-    _confine_hooks(app, blueprint)
+    app.extensions["survey.point_limits"] = PointLimits(app.config["POINT_LIMIT_STORAGE"])
 
 
-def _confine_hooks(app, blueprint: str) -> None:
-    """Move the limiter's application-wide hooks to ``blueprint``'s scope.
-
-    Flask-Limiter installs a before-request check, an after-request header
-    hook and a teardown for every request of the application. Only the
-    collection points' posts are limited (the decorators below), and on every
-    other page the three hooks cost about 5 % of the respondent's page for
-    nothing. In the blueprint's scope they run first among its hooks, as they
-    did application-wide (Flask runs the application's hooks before a
-    blueprint's, and there are none of the application's they must follow).
-    """
-    def is_limiters(hook) -> bool:
-        owner = getattr(hook, "__self__", None)
-        if owner is None and isinstance(hook, functools.partial):
-            owner = hook.args[0] if hook.args else None
-        return owner is limiter
-
-    for hooks in (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs):
-        moved = [hook for hook in hooks.get(None, []) if is_limiters(hook)]
-        if not moved:
-            raise RuntimeError("Flask-Limiter registered no application-wide hook: review _confine_hooks")
-        hooks[None] = [hook for hook in hooks[None] if not is_limiters(hook)]
-        if hooks is app.before_request_funcs:
-            moved = [_on_posts_only(hook) for hook in moved]
-        hooks.setdefault(blueprint, [])[:0] = moved
-
-
-def _on_posts_only(check):
-    """The limiter's before-request check, skipped on page views.
-
-    Every limit is on posts (the decorators below), yet the check resolves and
-    filters the limits of every request: about a sixth of a point's page view.
-    """
-    @functools.wraps(check)
-    def on_posts(*args, **kwargs):
-        if request.method == "POST":
-            return check(*args, **kwargs)
-        return None
-    return on_posts
+def _limited(*checks):
+    """A view that answers 429 once any of ``checks`` (each giving a limit and its key) is reached."""
+    def decorate(view):
+        @functools.wraps(view)
+        def limited_view(*args, **kwargs):
+            if not current_app.extensions["survey.point_limits"].allow([check() for check in checks]):
+                abort(429)
+            return view(*args, **kwargs)
+        return limited_view
+    return decorate
 
 
 def _point() -> str:
@@ -154,9 +170,8 @@ def address_limit() -> str:
 
 
 def limited(view):
-    """Both limits on a point's submission (POST only)."""
-    view = limiter.limit(device_limit, key_func=device_key, methods=["POST"], scope="point-device")(view)
-    return limiter.limit(address_limit, key_func=address_key, methods=["POST"], scope="point-address")(view)
+    """Both limits on a point's submission (a post view)."""
+    return _limited(lambda: (device_limit(), device_key()), lambda: (address_limit(), address_key()))(view)
 
 
 def kiosk_key() -> str:
@@ -168,8 +183,8 @@ def kiosk_limit() -> str:
 
 
 def kiosk_limited(view):
-    """The kiosk link's limit (POST only); no device cookie: the device is the kiosk."""
-    return limiter.limit(kiosk_limit, key_func=kiosk_key, methods=["POST"], scope="point-kiosk")(view)
+    """The kiosk link's limit (a post view); no device cookie: the device is the kiosk."""
+    return _limited(lambda: (kiosk_limit(), kiosk_key()))(view)
 
 
 def give_device_cookie(response, path: str):

@@ -39,7 +39,7 @@ def from_environment(env, error) -> dict:
             raise error(f"{name} must be a whole number of seconds") from None
         if seconds[name] < least:
             raise error(f"{name} must be at least {least}")
-    return {"RATELIMIT_STORAGE_URI": storage, "POINT_LIMIT_DEVICE": device, "POINT_LIMIT_ADDRESS": address,
+    return {"POINT_LIMIT_STORAGE": storage, "POINT_LIMIT_DEVICE": device, "POINT_LIMIT_ADDRESS": address,
             "POINT_LIMIT_KIOSK": kiosk, "POINT_BURST": burst,
             "KIOSK_IDLE_SECONDS": seconds["SURVEY_KIOSK_IDLE_SECONDS"],
             "KIOSK_THANKS_SECONDS": seconds["SURVEY_KIOSK_THANKS_SECONDS"]}

@@ -87,3 +87,14 @@ def test_the_in_memory_counters_start_no_thread_per_hit_and_still_drop_expired_e
     assert limiter.hit(two_per_second, "device")  # the window moved on
     entries = {key.split("/")[1]: len(events) for key, events in storage.events.items()}
     assert entries == {"device": 1, "address": 50}  # the device's two old entries were dropped by the sweep
+
+
+def test_an_unreachable_redis_falls_back_to_counting_in_memory(caplog):
+    from survey.collection.limits import PointLimits
+
+    limits = PointLimits("redis://127.0.0.1:1")  # nothing listens there
+    checks = [("2 per hour", "point:x:device:a"), ("3 per hour", "point:x:address:b")]
+    assert [limits.allow(checks) for _ in range(3)] == [True, True, False]  # counted, not refused
+    assert "counting in memory" in caplog.text
+    assert limits.allow([("2 per hour", "point:x:device:c"), ("3 per hour", "point:x:address:b")])
+    assert not limits.allow([("2 per hour", "point:x:device:d"), ("3 per hour", "point:x:address:b")])
