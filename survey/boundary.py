@@ -62,11 +62,19 @@ def refuse_control_characters():
             texts += [(name, upload.filename or "") for name, upload in request.files.items(multi=True)]
     elif request.is_json:
         texts.append(("", request.get_json(silent=True)))
-    if not any(_has_control(key) or _has_control(value) for key, value in texts):
+    if not _any_control(texts):
         return None
     if request.is_json or request.headers.get("X-Requested-With"):
         return jsonify(ok=False, message=REFUSAL_TEXT), 400
     return render_template("errors/error.html", title=REFUSAL_TITLE, message=REFUSAL_TEXT), 400
+
+
+def _any_control(pairs) -> bool:
+    flat = [text for pair in pairs for text in pair]
+    if all(isinstance(text, str) for text in flat):
+        # One search over the whole request (newline is allowed): a form of 40 answers is 80 searches otherwise.
+        return CONTROL_CHARACTERS.search("\n".join(flat)) is not None
+    return any(_has_control(text) for text in flat)
 
 
 def _has_control(value) -> bool:
