@@ -12,8 +12,9 @@ import csv
 import datetime
 import io
 import math
+import time
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, TIME_FORMATS
@@ -178,7 +179,8 @@ def _row(number: int, values: Sequence[object], styles: _Styles, font: int) -> s
     return f'<row r="{number}">{"".join(cells)}</row>'
 
 
-def _sheet_xml(spec: SheetSpec, styles: _Styles) -> str:
+def _sheet_xml(spec: SheetSpec, styles: _Styles) -> Iterator[str]:
+    """The sheet's XML, a piece at a time: a long list is never held whole."""
     if spec.header:
         # Frozen below the header so that it stays visible while scrolling a long list.
         first = len(spec.title_rows) + 2
@@ -188,17 +190,34 @@ def _sheet_xml(spec: SheetSpec, styles: _Styles) -> str:
         view = '<selection activeCell="A1" sqref="A1"/>'
     cols = "".join(f'<col width="{_number(float(width))}" customWidth="1" min="{i}" max="{i}"/>'
                    for i, width in enumerate(spec.widths, start=1))
-    parts = [_SHEET_HEAD.format(view=view, cols=f"<cols>{cols}</cols>" if cols else "")]
+    yield _SHEET_HEAD.format(view=view, cols=f"<cols>{cols}</cols>" if cols else "")
     number = 0
     for number, values in enumerate(spec.title_rows, start=1):
-        parts.append(_row(number, values, styles, _BOLD if number == 1 else 0))
+        yield _row(number, values, styles, _BOLD if number == 1 else 0)
     if spec.header:
         number += 1
-        parts.append(_row(number, spec.header, styles, _BOLD))
+        yield _row(number, spec.header, styles, _BOLD)
     for number, values in enumerate(spec.rows, start=number + 1):
-        parts.append(_row(number, values, styles, 0))
-    parts.append(_SHEET_TAIL)
-    return "".join(parts)
+        yield _row(number, values, styles, 0)
+    yield _SHEET_TAIL
+
+
+def _write_part(archive: zipfile.ZipFile, name: str, pieces: Iterable[str]) -> None:
+    """``archive.writestr(name, "".join(pieces))`` (same entry) without joining a long sheet whole.
+
+    openpyxl streams a sheet in ASCII, anything else as a character reference: so do we.
+    """
+    info = zipfile.ZipInfo(name, time.localtime()[:6])
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o600 << 16
+    with archive.open(info, "w") as entry:
+        chunk: list[str] = []
+        for piece in pieces:
+            chunk.append(piece)
+            if len(chunk) == 1000:
+                entry.write("".join(chunk).encode("ascii", "xmlcharrefreplace"))
+                chunk.clear()
+        entry.write("".join(chunk).encode("ascii", "xmlcharrefreplace"))
 
 
 def write_xlsx(sheets: Iterable[SheetSpec]) -> bytes:
@@ -211,14 +230,7 @@ def write_xlsx(sheets: Iterable[SheetSpec]) -> bytes:
     """
     styles = _Styles()
     used: set[str] = set()
-    names, sheet_xml = [], []
-    for spec in sheets:
-        names.append(sheet_title(spec.title, used))
-        sheet_xml.append(_sheet_xml(spec, styles))
-    if not names:  # a workbook needs one sheet to open
-        names.append("Trang 1")
-        sheet_xml.append(_sheet_xml(SheetSpec("Trang 1"), styles))
-    count = len(names)
+    names: list[str] = []
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     relation = f'<Relationship Type="{_DOC_RELS}/{{}}" Target="{{}}" Id="rId{{}}"/>'
     buffer = io.BytesIO()
@@ -226,9 +238,13 @@ def write_xlsx(sheets: Iterable[SheetSpec]) -> bytes:
         archive.writestr("docProps/app.xml", _APP)
         archive.writestr("docProps/core.xml", _CORE.format(now=now))
         archive.writestr("xl/theme/theme1.xml", theme_xml)
-        for number, xml in enumerate(sheet_xml, start=1):
-            # openpyxl streams a sheet in ASCII, anything else as a character reference.
-            archive.writestr(f"xl/worksheets/sheet{number}.xml", xml.encode("ascii", "xmlcharrefreplace"))
+        for spec in sheets:
+            names.append(sheet_title(spec.title, used))
+            _write_part(archive, f"xl/worksheets/sheet{len(names)}.xml", _sheet_xml(spec, styles))
+        if not names:  # a workbook needs one sheet to open
+            names.append("Trang 1")
+            _write_part(archive, "xl/worksheets/sheet1.xml", _sheet_xml(SheetSpec("Trang 1"), styles))
+        count = len(names)
         archive.writestr("xl/styles.xml", styles.xml())
         archive.writestr("_rels/.rels", (
             f'<Relationships xmlns="{_RELS}">'
