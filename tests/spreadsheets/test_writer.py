@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 
 import openpyxl
 import pytest
+from openpyxl.utils.exceptions import IllegalCharacterError
 
 from survey.spreadsheets import SheetSpec, sheet_title, write_csv, write_xlsx
 
@@ -59,3 +63,80 @@ def test_xlsx_keeps_error_codes_and_plain_values_as_typed():
     got = [(c.value, c.data_type) for c in sheet[2]]
     assert got == [("#N/A", "s"), ("#DIV/0!", "s"), ("=", "s"), ("=1+1", "s"), ("văn bản", "s"), (0, "n"),
                    (2.5, "n"), (True, "b"), (None, "n"), ("x", "s")]
+
+
+def _openpyxl_workbook(sheets: list[SheetSpec]) -> bytes:
+    """What write_xlsx wrote through openpyxl's write-only workbook: the reference it must equal."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    workbook = openpyxl.Workbook(write_only=True)
+    used: set[str] = set()
+
+    def cells(sheet, values, bold):
+        row = []
+        for value in values:
+            cell = WriteOnlyCell(sheet, value=value)
+            if isinstance(value, str):
+                cell.data_type = "s"
+            if bold:
+                cell.font = Font(bold=True)
+            row.append(cell)
+        return row
+
+    for spec in sheets:
+        sheet = workbook.create_sheet(sheet_title(spec.title, used))
+        for index, width in enumerate(spec.widths, start=1):
+            sheet.column_dimensions[get_column_letter(index)].width = width
+        if spec.header:
+            sheet.freeze_panes = f"A{len(spec.title_rows) + 2}"
+        for index, values in enumerate(spec.title_rows):
+            sheet.append(cells(sheet, values, index == 0))
+        if spec.header:
+            sheet.append(cells(sheet, spec.header, True))
+        for values in spec.rows:
+            sheet.append(cells(sheet, values, False))
+    if not used:
+        workbook.create_sheet("Trang 1")
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _parts(body: bytes) -> list[tuple[str, int, bytes]]:
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        # The core properties hold the time of writing, which two workbooks do not share.
+        return [(i.filename, i.compress_type, b"" if i.filename == "docProps/core.xml" else archive.read(i))
+                for i in archive.infolist()]
+
+
+TEXTS = ["", " leading", "trailing ", "a\tb", "line\nbreak", "cr\rhere", '<b>&amp; "quoted" \'x\'</b>', "=1+1", "=",
+         "#N/A", "@SUM(A1)", "Văn bản số 15/KH-UBND — “trích yếu”", "x" * 33_000]
+
+
+@pytest.mark.parametrize("sheets", [
+    [],
+    [SheetSpec("Danh sách", header=["Ghi chú", "Số"], rows=[[text, n] for n, text in enumerate(TEXTS)],
+               title_rows=[[text] for text in TEXTS[:4]], widths=[6, 30.5, 12.25])],
+    [SheetSpec("Số & ngày", header=["Ngày", date(2024, 1, 1), None, ""], title_rows=[[date(2020, 2, 2), None, "tiêu đề"], []],
+               rows=[[date(2024, 1, 2), datetime(2024, 1, 2, 3, 4, 5, 600), time(3, 4), timedelta(hours=30)],
+                     [1e20, 1 / 3, -0.0, 10**20, float("nan"), float("inf"), Decimal("1.25"), True, False, None, 0]]),
+     SheetSpec('Nhóm <"A"> & B', rows=[[None, "x"], []], widths=[5])],
+    [SheetSpec("Dài", header=["STT", "Họ và tên"], rows=[[n, f"Người số {n}"] for n in range(1, 2502)])],
+], ids=["empty", "texts", "types", "long"])
+def test_xlsx_is_the_workbook_openpyxl_writes_part_for_part(sheets):
+    # Rows may come from a generator, read once: each writer gets the rows as an iterator of its own.
+    rows = [list(s.rows) for s in sheets]
+    ours, theirs = ([SheetSpec(s.title, s.header, iter(r), s.title_rows, s.widths) for s, r in zip(sheets, rows)]
+                    for _ in range(2))
+    assert _parts(write_xlsx(ours)) == _parts(_openpyxl_workbook(theirs))
+
+
+@pytest.mark.parametrize(("value", "error"), [("a\x01b", IllegalCharacterError), (datetime.now(UTC), TypeError),
+                                             (object(), ValueError)])
+def test_xlsx_refuses_what_openpyxl_refuses(value, error):
+    with pytest.raises(error):
+        write_xlsx([SheetSpec("A", rows=[[value]])])
+    with pytest.raises(error):
+        _openpyxl_workbook([SheetSpec("A", rows=[[value]])])
