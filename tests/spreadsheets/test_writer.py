@@ -106,8 +106,8 @@ def _openpyxl_workbook(sheets: list[SheetSpec]) -> bytes:
 
 def _parts(body: bytes) -> list[tuple[str, int, bytes]]:
     with zipfile.ZipFile(io.BytesIO(body)) as archive:
-        # The core properties hold the time of writing, which two workbooks do not share.
-        return [(i.filename, i.compress_type, b"" if i.filename == "docProps/core.xml" else archive.read(i))
+        # The document's properties hold the time of writing and the writer's name and version.
+        return [(i.filename, i.compress_type, b"" if i.filename.startswith("docProps/") else archive.read(i))
                 for i in archive.infolist()]
 
 
