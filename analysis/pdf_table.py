@@ -12,6 +12,7 @@ each page the table continues on, and never left alone at the bottom of a page.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 
 __all__ = ["draw_table"]
@@ -19,6 +20,10 @@ __all__ = ["draw_table"]
 # A text this close to its column's width goes through multi_cell, which decides itself whether it
 # wraps: get_string_width and the line breaker round differently, and a cut word must not happen.
 _FIT_MARGIN = 0.05  # mm
+
+# The lines of each wrapped text, per document: a report repeats the same long cells (a reason,
+# an agency, a heading) in many rows and tables, and wrapping one costs milliseconds.
+_wrapped: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def draw_table(pdf, headings: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[float],
@@ -68,7 +73,11 @@ def _layout(pdf, texts: list[str], widths: Sequence[float], line_height: float, 
             lines = None
             count = 1
         else:
-            lines = pdf.multi_cell(width, line_height, text, padding=padding, dry_run=True, output="LINES")
+            known = _wrapped.setdefault(pdf, {})
+            key = (text, width, line_height, padding, pdf.c_margin, pdf.font_family, pdf.font_style, pdf.font_size_pt)
+            if key not in known:
+                known[key] = pdf.multi_cell(width, line_height, text, padding=padding, dry_run=True, output="LINES")
+            lines = known[key]
             count = max(len(lines), 1)
         cells.append((text, lines))
         height = max(height, count * line_height + 2 * padding)
