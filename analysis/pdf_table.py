@@ -4,10 +4,11 @@ fpdf2's ``FPDF.table()`` lays out every cell twice through ``multi_cell`` (once 
 row, once to draw it), and ``multi_cell`` breaks lines character by character: in the analysis
 report that was half of the CPU of the whole PDF. Here a cell whose text fits on one line (most
 of them: numbers, codes, short labels) is measured with one ``get_string_width`` and drawn with
-one ``cell``; only text wider than its column goes through ``multi_cell`` (a dry run), which wraps it
-exactly as ``table()`` did, and its lines are then drawn as cells. The drawing is that of ``table()`` with its defaults: every cell boxed, text
-centred vertically in its row, the heading row bold (optionally filled), repeated at the top of
-each page the table continues on, and never left alone at the bottom of a page.
+one ``cell``; only text wider than its column goes through ``multi_cell`` (a dry run), which
+wraps it exactly as ``table()`` did, and its lines are then drawn as cells. The drawing is that
+of ``table()`` with its defaults: every cell boxed, text centred vertically in its row, the
+heading row bold (optionally filled), repeated at the top of each page the table continues on,
+and never left alone at the bottom of a page.
 """
 
 from __future__ import annotations

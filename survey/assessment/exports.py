@@ -135,6 +135,7 @@ def pdf_bytes(round_: Round, frozen: FrozenVersion) -> bytes:
     pdf.multi_cell(0, 5, _frozen_line(frozen) + f". Tổng điểm sau thẩm định: {_fmt(totals['self_total'])}/"
                    f"{_fmt(totals['self_max'])}.", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
+    # The layout table() gave: columns as shares of the page width, lines twice the font size.
     draw_table(pdf, ("Mã", "Tiêu chí thành phần", "Tối đa", "Tự đánh giá", "Thẩm định"),
                [(r["code"], r["title"], _fmt(r["max_points"]), _fmt(r["self_points"]), _fmt(r["appraised"]))
                 for r in frozen.rows if not r["survey_scored"]],
