@@ -25,6 +25,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .charts import ELEMENT_TITLES, PARTIAL_MARK, figure_bytes
+from .pdf_table import draw_table
 from .report import dejavu_font_path
 from .results import RoundResult
 from .scoring import STATUS_VI
@@ -159,16 +160,8 @@ class _Document:
 
     def table(self, headings: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[float],
               align: Sequence[str]) -> None:
-        from fpdf.fonts import FontFace
-
         self.pdf.set_font(_FONT, "", 8.5)
-        heads = FontFace(emphasis="BOLD", fill_color=(230, 230, 230))
-        with self.pdf.table(col_widths=tuple(widths), width=sum(widths), align="LEFT", headings_style=heads,
-                            line_height=4.6, padding=1, text_align=tuple(align), first_row_as_headings=True,
-                            repeat_headings=1) as table:
-            table.row(list(headings))
-            for row in rows:
-                table.row([str(v) for v in row])
+        draw_table(self.pdf, headings, rows, widths, align, line_height=4.6, padding=1, heading_fill=(230, 230, 230))
         self.pdf.ln(2)
 
     def figure(self, caption: str, figure: Figure) -> None:

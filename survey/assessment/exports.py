@@ -12,6 +12,7 @@ import io
 import zipfile
 from pathlib import Path
 
+from analysis.pdf_table import draw_table
 from survey.assessment.evidence import path_for
 from survey.assessment.models import FrozenVersion
 from survey.rounds.models import Round
@@ -142,11 +143,12 @@ def pdf_bytes(round_: Round, frozen: FrozenVersion) -> bytes:
     pdf.multi_cell(0, 5, _frozen_line(frozen) + f". Tổng điểm sau thẩm định: {_fmt(totals['self_total'])}/"
                    f"{_fmt(totals['self_max'])}.", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
-    with pdf.table(col_widths=(14, 90, 16, 20, 20), text_align=("LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT")) as table:
-        table.row(("Mã", "Tiêu chí thành phần", "Tối đa", "Tự đánh giá", "Thẩm định"))
-        for r in frozen.rows:
-            if not r["survey_scored"]:
-                table.row((r["code"], r["title"], _fmt(r["max_points"]), _fmt(r["self_points"]), _fmt(r["appraised"])))
+    # The layout table() gave: columns as shares of the page width, lines twice the font size.
+    draw_table(pdf, ("Mã", "Tiêu chí thành phần", "Tối đa", "Tự đánh giá", "Thẩm định"),
+               [(r["code"], r["title"], _fmt(r["max_points"]), _fmt(r["self_points"]), _fmt(r["appraised"]))
+                for r in frozen.rows if not r["survey_scored"]],
+               [pdf.epw * w / 160 for w in (14, 90, 16, 20, 20)], ("LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT"),
+               line_height=2 * pdf.font_size, padding=0)
     return bytes(pdf.output())
 
 
