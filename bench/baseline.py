@@ -22,6 +22,10 @@ def create_app() -> Flask:
     app = Flask(__name__)
     engine = make_engine(os.environ["SURVEY_DATABASE_URL"])
     metadata.create_all(engine)
+    # gunicorn preloads the app (gunicorn.conf.py) and forks its workers afterwards: a pooled
+    # connection left here would be one PostgreSQL socket shared by every worker, whose requests
+    # then hang or fail (seen: the baseline answering nothing under wrk).
+    engine.dispose()
 
     @app.get("/page")
     def page():
