@@ -417,7 +417,10 @@ def print_point_figures(backend: str, page: wrk.Paired, submit: wrk.Paired) -> N
     print(submit.row(f"[{backend}] point's submission / one-row insert:", "(target >= 30 %)"))
     print(f"[{backend}] p99, worst slice: page {page.scenario.p99_ms:.0f} ms, submission "
           f"{submit.scenario.p99_ms:.0f} ms (target < 150 ms); errors: "
-          f"{sum(p.scenario.errors + p.baseline.errors for p in (page, submit))} (target 0)", flush=True)
+          f"{sum(p.scenario.errors + p.baseline.errors for p in (page, submit))} (target 0)")
+    print(f"[{backend}] p99 per slice (ms): submission "
+          + ", ".join(f"{f.p99_ms:.0f}" for f in submit.scenario_slices) + "; one-row insert "
+          + ", ".join(f"{f.p99_ms:.0f}" for f in submit.baseline_slices), flush=True)
 
 
 def run_backend(backend: str) -> None:

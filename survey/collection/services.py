@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, bindparam, cast, delete, func, insert, literal_column, select, text
+from sqlalchemy import String, bindparam, cast, delete, func, literal_column, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -412,7 +412,6 @@ _LOCK_POINT = select(_points.c.id).where(_points.c.id == bindparam("point")).wit
 _COUNT = select(func.count()).select_from(Response.__table__).where(Response.collection_point_id == bindparam("point"))
 # The same SQL on both databases: a second response for the dossier inserts nothing.
 _ADD_DOSSIER = text("INSERT INTO dossier_digests (round_id, digest) VALUES (:round, :digest) ON CONFLICT DO NOTHING")
-_ADD_ARRIVAL = insert(PointArrival.__table__)
 _ADD_RECEIPT = text("INSERT INTO kiosk_receipts (round_id, submission_id, received_on) "
                     "VALUES (:round, :submission, :day) ON CONFLICT DO NOTHING")
 
@@ -446,7 +445,10 @@ def submit_at_point(connection: Connection, point: PointVisit, answers: dict, *,
     if problems:
         raise FormRefused(problems, answers)
 
-    dialects.of(connection).begin_writes(connection)
+    if submission_id is not None or point.quota is not None or digest is not None:
+        # Their guards and the response are one transaction. Without any, the response is one
+        # statement, atomic on its own: on a statement-by-statement connection, no BEGIN or COMMIT.
+        dialects.of(connection).begin_writes(connection)
     if submission_id is not None and connection.execute(_ADD_RECEIPT, {
             "round": point.round_id, "submission": submission_id, "day": utcnow().date()}).rowcount != 1:
         raise AlreadyReceived()
@@ -462,10 +464,10 @@ def submit_at_point(connection: Connection, point: PointVisit, answers: dict, *,
         raise DossierUsed()
     written = store_response(connection, round_id=point.round_id, group_id=point.group_id,
                              questionnaire=point.questionnaire, answers=answers, channel=channel,
-                             collection_point_id=point.id, procedure_id=procedure_id)
+                             collection_point_id=point.id, procedure_id=procedure_id,
+                             arrival_window=arrival_window(utcnow()))
     if written is not Written.STORED:  # no ledger, no draft: no guard can refuse it
         raise RuntimeError(f"an anonymous response was refused: {written}")
-    connection.execute(_ADD_ARRIVAL, {"point_id": point.id, "window_start": arrival_window(utcnow())})
     return Stored(quota_reached=collected is not None and collected + 1 >= point.quota)
 
 

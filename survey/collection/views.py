@@ -97,6 +97,8 @@ def answer(token):
 
 
 @public.post("/<token>")
+# One read, then one write that commits on its own, unless the point's guards need a transaction.
+@db.reads_statement_by_statement
 @limits.limited
 def submit(token):
     # Bound to the point's token: a page of another site cannot post here blindly.

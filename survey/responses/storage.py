@@ -37,7 +37,7 @@ def store_response(connection: Connection, *, round_id: int, group_id: int, ques
                    answers: Mapping[str, AnswerValue], respondent_id: int | None = None,
                    draft_seen: datetime | None = None, now: datetime | None = None,
                    channel: str = "email", collection_point_id: int | None = None,
-                   procedure_id: int | None = None) -> Written:
+                   procedure_id: int | None = None, arrival_window: datetime | None = None) -> Written:
     """Store one response in the caller's transaction; ``Written.STORED`` unless a guard refused it.
 
     ``answers`` maps question codes to the options chosen or a text, as the
@@ -52,7 +52,10 @@ def store_response(connection: Connection, *, round_id: int, group_id: int, ques
     ``channel`` says how the response was collected ("email" for a personal
     link; "point", "kiosk", "paper", "sms" for survey.collection), with the
     collection point and the procedure the citizen chose, if any: places and
-    services, never a person, a device or an address.
+    services, never a person, a device or an address. With ``arrival_window``
+    (a citizen's response at a point), the point's ``point_arrivals`` gets a
+    row for that window, written with the response and kept apart from it:
+    what the burst watch counts.
 
     On a statement-by-statement connection (``survey.db.reads_statement_by_statement``)
     the writes are one transaction of their own on both databases.
@@ -61,6 +64,8 @@ def store_response(connection: Connection, *, round_id: int, group_id: int, ques
         raise ValueError("a draft belongs to a respondent: draft_seen needs respondent_id")
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r}")
+    if arrival_window is not None and (collection_point_id is None or respondent_id is not None):
+        raise ValueError("an arrival is an anonymous response's at a collection point")
     now = now or utcnow()
     rows = list(answer_rows(questionnaire, answers))
     response = {
@@ -71,8 +76,10 @@ def store_response(connection: Connection, *, round_id: int, group_id: int, ques
     }
     ledger = (None if respondent_id is None
               else {"respondent_id": respondent_id, "round_id": round_id, "submitted_at": now})
+    arrival = (None if arrival_window is None
+               else {"point_id": collection_point_id, "window_start": arrival_window})
     return dialects.of(connection).write_response(
-        connection, ResponseRows(response, rows, counts.cells(rows), ledger, draft_seen))
+        connection, ResponseRows(response, rows, counts.cells(rows), ledger, draft_seen, arrival))
 
 
 def store_responses_in_bulk(connection: Connection, responses, answers) -> None:

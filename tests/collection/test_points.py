@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from bench.statement_count import Counter, install_in_app
 from survey import db
 from survey.collection.models import CollectionPoint, DossierDigest, PointArrival, Procedure
 from survey.respond.models import Response
@@ -42,6 +43,27 @@ def test_a_citizen_answers_anonymously_at_a_point(app, client, point):
     assert len(arrivals) == 1 and arrivals[0].point_id == point_id
     assert ledger_rows(app) == 0  # no person behind it, no ledger entry
     assert answer_rows(app) > 0
+
+
+# A point without quota, dossier number or kiosk receipt: one read, then one write. On PostgreSQL the
+# write is one statement that commits on its own (response, answers, counts and arrival); SQLite
+# runs its driver's statements in the writer queue (BEGIN IMMEDIATE, four inserts, COMMIT).
+STATEMENTS_PER_SUBMISSION = {"postgresql": 2, "sqlite": 7}
+
+
+def test_a_submission_at_a_point_without_guards_is_one_read_and_one_write(app, client, point, backend):
+    _, point_id, token = point
+    counter = Counter()
+    install_in_app(app, counter)
+    data = answers_form(app, form_token_of(client.get(f"/p/{token}").text))
+    before = counter.total
+    reply = client.post(f"/p/{token}", data=data)
+    assert reply.status_code == 302
+    assert counter.total - before == STATEMENTS_PER_SUBMISSION[backend]
+    # Everything the submission writes is there, the arrival with it.
+    assert stored(app) == 1 and answer_rows(app) > 0
+    with app.app_context():
+        assert [a.point_id for a in db.session().scalars(select(PointArrival))] == [point_id]
 
 
 def test_a_wrong_option_stores_nothing_and_says_why(app, client, point):
