@@ -51,7 +51,10 @@ def gunicorn_process(database_url: str, *, workers: int = 4, app: str = "wsgi:ap
     env.update(extra_env or {})
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--worker-class", "sync",
-         "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--timeout", "60", *extra_args, app],
+         "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--timeout", "60",
+         # gunicorn 27's control socket has one default path per user: servers running side by side
+         # (test workers, a benchmark's application and baseline) would replace and remove each other's.
+         "--no-control-socket", *extra_args, app],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     base = f"http://127.0.0.1:{port}"
