@@ -98,3 +98,20 @@ def test_entering_the_ledger_deletes_the_draft_whatever_writes_it(app, survey_ro
     with app.app_context():
         drafts = db.session().scalars(select(Draft.respondent_id)).all()
     assert drafts == [read_visit(app, kept).respondent.id]
+
+
+def test_a_text_answer_is_stored_exactly_as_given(app, survey_round):
+    """The answers reach PostgreSQL as one JSON text: quotes, backslashes, escapes and any script survive it."""
+    _, tokens = survey_round(per_group=1)
+    visit = read_visit(app, tokens["citizen"][0])
+    text_question = next(q for q in visit.questionnaire.questions if q.kind == "text")
+    given = 'Ý kiến "trích dẫn" \\ gạch chéo ngược,\n{dòng mới}, \\u0041 không phải chữ A, 日本語, 🙂, NULL, \'\''
+    with app.app_context(), db.unit_of_work() as session:
+        written = store_response(session.connection(), round_id=visit.round.id, group_id=visit.group.id,
+                                 questionnaire=visit.questionnaire,
+                                 answers={"E1.1": ["4"], text_question.code: given})
+    assert written is Written.STORED
+    with app.app_context():
+        rows = db.session().execute(select(Answer.question_code, Answer.option_code, Answer.text_value)).all()
+    assert sorted(rows, key=lambda r: r[0]) == sorted([("E1.1", "4", None), (text_question.code, None, given)],
+                                                      key=lambda r: r[0])
