@@ -47,7 +47,7 @@ def _form_page(point, *, answers=None, errors=(), procedure_code="", status=200)
     response = current_app.make_response((render_template(
         "collection/point.html", point=point, answers=answers or {}, errors=errors,
         procedure_code=procedure_code, form_token=form_token(point.token)), status))
-    return limits.give_device_cookie(response, url_for(".answer", token=point.token))
+    return limits.give_device_cookie(response)
 
 
 # The blank form of a point, as sent: (body, its gzip) per everything the page shows.
@@ -93,7 +93,7 @@ def answer(token):
         response.content_encoding = "gzip"
     else:
         response.set_data(body)
-    return limits.give_device_cookie(response, url_for(".answer", token=point.token))
+    return limits.give_device_cookie(response)
 
 
 @public.post("/<token>")

@@ -30,6 +30,7 @@ def test_a_citizen_answers_anonymously_at_a_point(app, client, point):
     # No staff session under /p/; the only cookie is the device cookie, scoped to this point.
     cookies = page.headers.getlist("Set-Cookie")
     assert len(cookies) == 1 and cookies[0].startswith("thiet_bi=") and f"Path=/p/{token}" in cookies[0]
+    assert {"HttpOnly", "SameSite=Strict", "Max-Age=3600"} <= {part.strip() for part in cookies[0].split(";")}
 
     reply = client.post(f"/p/{token}", data=answers_form(app, form_token_of(page.text)))
     assert reply.status_code == 302 and reply.headers["Location"].endswith(f"/p/{token}/cam-on")
