@@ -133,3 +133,24 @@ def test_0009_lets_council_roles_sign_up_and_keeps_existing_users_and_their_audi
                 assert connection.execute(text("SELECT count(*) FROM users")).scalar() == 1
                 with pytest.raises(IntegrityError):
                     connection.execute(text(user.format(id=3, role="council_member")))
+
+
+def test_0023_stamps_the_provinces_that_have_procedures_and_keeps_them(backend, tmp_path):
+    """Every province with procedures gets a stamp of its own; the others none; nothing is lost either way."""
+    with temporary_database(backend, tmp_path) as url:
+        migrate.upgrade(url, "0022_ledger_consumes_draft")
+        with engine_at(url) as engine, engine.begin() as connection:
+            connection.execute(text("INSERT INTO provinces (id, code, name) VALUES "
+                                    "(1, 'LCA', 'Lào Cai'), (2, 'HGI', 'Hà Giang'), (3, 'YBA', 'Yên Bái')"))
+            connection.execute(text("INSERT INTO procedures (province_id, code, name, field, agency_name) VALUES "
+                                    "(1, '1.001', 'Khai sinh', 'Hộ tịch', ''), (2, '1.001', 'Khai sinh', 'Hộ tịch', '')"))
+        migrate.upgrade(url, "0023_procedure_list_stamp")
+        with engine_at(url) as engine, engine.connect() as connection:
+            stamps = dict(connection.execute(text("SELECT id, procedure_list_stamp FROM provinces")).all())
+            assert stamps[3] is None and len({stamps[1], stamps[2]}) == 2 and all(len(stamps[p]) == 32 for p in (1, 2))
+            assert connection.execute(text("SELECT count(*) FROM procedures")).scalar_one() == 2
+        migrate.downgrade(url, "0022_ledger_consumes_draft")
+        with engine_at(url) as engine, engine.connect() as connection:
+            assert "procedure_list_stamp" not in {c["name"] for c in inspect(engine).get_columns("provinces")}
+            assert connection.execute(text("SELECT count(*) FROM procedures")).scalar_one() == 2
+            assert connection.execute(text("SELECT count(*) FROM provinces")).scalar_one() == 3

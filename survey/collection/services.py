@@ -37,7 +37,7 @@ from survey.questionnaire_registry import QuestionnaireChanged, QuestionnaireMis
 from survey.respond import answers as answer_rules
 from survey.respond.models import Response
 from survey.responses import Written, store_response
-from survey.rounds.models import Round, RoundGroup, window_state
+from survey.rounds.models import Province, Round, RoundGroup, window_state
 from survey.timeutil import utcnow
 
 # 10 characters of a 32-letter alphabet without 0/o, 1/l: 50 random bits, short
@@ -250,20 +250,24 @@ class PointVisit:
 # request cost as much as running them.
 _points = CollectionPoint.__table__
 _procedures = Procedure.__table__
-# A submission reads the procedure it chose with the point; a page reads the province's whole
-# list with it, as one text (group_concat / string_agg): one value instead of a row per
-# procedure, and the text itself keys the parsed list and its markup, so a list changed by an
-# import is read, parsed and rendered anew, never served stale.
+# A submission reads the procedure it chose with the point; a page reads the stamp of the
+# province's list (migration 0023: the database replaces it on every write to the list), and reads
+# the list itself, as one text (group_concat / string_agg), only for a stamp this process has not
+# seen: aggregating the list on every view was more than half of the database's CPU per view. A
+# list changed by any write is read, parsed and rendered anew, never served stale.
 _CHOSEN = (select(_procedures.c.id)
            .where(_procedures.c.province_id == Round.province_id, _procedures.c.code == bindparam("procedure"))
            .scalar_subquery())
+_STAMP = select(Province.procedure_list_stamp).where(Province.id == Round.province_id).scalar_subquery()
 _UNIT, _RECORD = "\x1f", "\x1e"  # control characters: the boundary and the import keep them out of names
 # Written into the SQL, not bound: the visit is executed with the token alone (dialects.fetch_one).
 _unit = literal_column(f"'{_UNIT}'", String)
 _LIST = (select(func.aggregate_strings(
     cast(_procedures.c.id, String) + _unit + _procedures.c.code + _unit + _procedures.c.name + _unit
     + func.coalesce(_procedures.c.field, literal_column("''", String)), literal_column(f"'{_RECORD}'", String)))
-    .where(_procedures.c.province_id == Round.province_id).scalar_subquery())
+    .where(_procedures.c.province_id == Province.id).scalar_subquery())
+# The stamp and the list it stamps, in one statement (one snapshot).
+_STAMPED_LIST = select(Province.procedure_list_stamp, _LIST).where(Province.id == bindparam("province"))
 
 
 def _visit(extra, token):
@@ -275,9 +279,9 @@ def _visit(extra, token):
             .where(token == bindparam("token")))
 
 
-_VISITS = {(kiosk, page): _visit(_LIST if page else _CHOSEN, _points.c.kiosk_token if kiosk else _points.c.token)
+_VISITS = {(kiosk, page): _visit(_STAMP if page else _CHOSEN, _points.c.kiosk_token if kiosk else _points.c.token)
            for kiosk in (False, True) for page in (False, True)}
-_lists: dict[str, tuple] = {}  # the list's text -> its rows, sorted as the page shows them
+_lists: dict[str, tuple] = {}  # the list's stamp -> its rows, sorted as the page shows them
 _LISTS_KEPT = 64
 _PROCEDURES = (select(_procedures.c.id, _procedures.c.code, _procedures.c.name, _procedures.c.field)
                .where(_procedures.c.province_id == bindparam("province")))
@@ -313,22 +317,33 @@ def open_point(connection: Connection, token: str, *, kiosk: bool = False, proce
                        quota, policy, bool(asks_dossier), (), ("", None) if procedures else (procedure_code, extra))
     if not procedures:
         return point
-    listed = _parsed_list(extra or "")
-    return with_procedures(connection, point) if listed is None else dataclasses.replace(point, procedures=listed)
+    return dataclasses.replace(point, procedures=_province_list(connection, province_id, extra))
+
+
+def _province_list(connection: Connection, province_id: int, stamp: str | None) -> tuple:
+    """The province's procedures as a page shows them, read only for a stamp not seen before."""
+    if stamp is None:
+        return ()  # the stamp is set by the first procedure ever written
+    rows = _lists.get(stamp)
+    if rows is None:
+        dialect = dialects.of(connection)
+        stamp, text = dialect.fetch_one(connection, _STAMPED_LIST, {"province": province_id})
+        rows = _parsed_list(text or "")
+        if rows is None:  # a name held a separator: the rows themselves
+            rows = _as_shown(dialect.fetch_plain_rows(connection, _PROCEDURES, {"province": province_id}))
+        if stamp is not None:
+            if len(_lists) >= _LISTS_KEPT:
+                _lists.clear()
+            _lists[stamp] = rows
+    return rows
 
 
 def _parsed_list(text: str) -> tuple | None:
     """The rows of a list read as one text, sorted by field and code; None if a name held a separator."""
-    rows = _lists.get(text)
-    if rows is None:
-        rows = tuple(record.split(_UNIT) for record in text.split(_RECORD)) if text else ()
-        if any(len(r) != 4 for r in rows):
-            return None  # unreadable as one text: the caller reads the rows themselves
-        rows = _as_shown((int(i), code, name, field) for i, code, name, field in rows)
-        if len(_lists) >= _LISTS_KEPT:
-            _lists.clear()
-        _lists[text] = rows
-    return rows
+    rows = tuple(record.split(_UNIT) for record in text.split(_RECORD)) if text else ()
+    if any(len(r) != 4 for r in rows):
+        return None
+    return _as_shown((int(i), code, name, field) for i, code, name, field in rows)
 
 
 def with_procedures(connection: Connection, point: PointVisit) -> PointVisit:

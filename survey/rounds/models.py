@@ -15,6 +15,9 @@ class Province(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)
     name: Mapped[str] = mapped_column(String(120))
+    # Random, replaced by the database on every write to the province's procedures (migration
+    # 0023): what keys the list's copies in memory. NULL: the province never had a procedure.
+    procedure_list_stamp: Mapped[str | None] = mapped_column(String(32))
 
 
 class Agency(Base):

@@ -6,7 +6,7 @@ import gzip
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bench.statement_count import Counter, install_in_app
 from survey import db
@@ -183,6 +183,38 @@ def test_the_blank_page_is_sent_compressed_when_accepted_and_never_stale(app, cl
     with app.app_context(), db.unit_of_work() as session:
         session.get(CollectionPoint, point_id).closed_at = utcnow()
     assert client.get(f"/p/{token}", headers={"Accept-Encoding": "gzip"}).status_code == 403
+
+
+def test_any_write_to_the_procedures_restamps_the_list_the_page_reads(app, client, point):
+    # The page reads the province's stamp, not the list (migration 0023): the database's triggers
+    # replace it on every insert, update and delete, whoever writes, here plain SQL.
+    from survey.rounds.models import Province, Round
+
+    _, _, token = point
+    with app.app_context(), db.unit_of_work() as session:
+        province_id = session.scalars(select(Round.province_id)).one()
+
+    def stamp():
+        with app.app_context(), db.unit_of_work() as session:
+            return session.get(Province, province_id).procedure_list_stamp
+
+    def write(sql):
+        with app.app_context(), db.unit_of_work() as session:
+            session.execute(text(sql), {"province": province_id})
+
+    assert stamp() is None  # never had a procedure: nothing to read
+    empty = client.get(f"/p/{token}")
+    assert empty.status_code == 200 and "lý lịch tư pháp" not in empty.text
+    write("INSERT INTO procedures (province_id, code, name, field, agency_name) "
+          "VALUES (:province, '1.001234', 'Cấp phiếu lý lịch tư pháp', 'Lý lịch tư pháp', '')")
+    inserted = stamp()
+    assert inserted is not None and "Cấp phiếu lý lịch tư pháp" in client.get(f"/p/{token}").text
+    write("UPDATE procedures SET name = 'Cấp Phiếu lý lịch tư pháp số 2' WHERE province_id = :province")
+    updated = stamp()
+    assert updated not in (None, inserted) and "Cấp Phiếu lý lịch tư pháp số 2" in client.get(f"/p/{token}").text
+    write("DELETE FROM procedures WHERE province_id = :province")
+    assert stamp() not in (None, inserted, updated)
+    assert "lý lịch tư pháp" not in client.get(f"/p/{token}").text
 
 
 def test_a_name_holding_the_lists_separator_is_still_offered(app, client, point):
