@@ -10,8 +10,8 @@ The rest of the application asks ``of(connection)`` for its database's
 * turning a statement-by-statement connection into a transaction
   (``begin_writes``) and letting the next SQLite writer in (``end_writes``);
 * the fast paths of the busiest requests: a one-row read through a kept
-  psycopg cursor, and the writing of a response, its answers, its counts and
-  its ledger entry (one statement on PostgreSQL, the driver's own statements
+  psycopg cursor, and the writing of a response, its answers, its counts,
+  its ledger entry or its arrival at a point (one statement on PostgreSQL, the driver's own statements
   on SQLite), plus their bulk form for data loads.
 
 Column lists of the fast paths are taken from the tables' metadata, so a
