@@ -604,7 +604,9 @@ class PostgreSQL(Dialect):
 
     @functools.cached_property
     def _statements(self) -> dict:
-        """The writing of one response as one statement, in four forms (person with a draft, person, nobody, nobody at a point).
+        """The writing of one response as one statement, in four forms.
+
+        The forms: a person with a draft, a person, nobody, nobody at a collection point.
 
         One statement is atomic on its own, so a statement-by-statement
         connection sends it without BEGIN or COMMIT: one round trip per

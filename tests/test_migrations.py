@@ -143,7 +143,8 @@ def test_0023_stamps_the_provinces_that_have_procedures_and_keeps_them(backend, 
             connection.execute(text("INSERT INTO provinces (id, code, name) VALUES "
                                     "(1, 'LCA', 'Lào Cai'), (2, 'HGI', 'Hà Giang'), (3, 'YBA', 'Yên Bái')"))
             connection.execute(text("INSERT INTO procedures (province_id, code, name, field, agency_name) VALUES "
-                                    "(1, '1.001', 'Khai sinh', 'Hộ tịch', ''), (2, '1.001', 'Khai sinh', 'Hộ tịch', '')"))
+                                    "(1, '1.001', 'Khai sinh', 'Hộ tịch', ''), "
+                                    "(2, '1.001', 'Khai sinh', 'Hộ tịch', '')"))
         migrate.upgrade(url, "0023_procedure_list_stamp")
         with engine_at(url) as engine, engine.connect() as connection:
             stamps = dict(connection.execute(text("SELECT id, procedure_list_stamp FROM provinces")).all())

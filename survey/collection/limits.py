@@ -198,6 +198,7 @@ def give_device_cookie(response):
     """
     if DEVICE_COOKIE not in request.cookies:
         secure = "; Secure" if current_app.config.get("SESSION_COOKIE_SECURE", True) else ""
-        response.headers.add("Set-Cookie", f"{DEVICE_COOKIE}={secrets.token_hex(16)}; Max-Age={DEVICE_COOKIE_SECONDS}; "
-                                           f"Path={request.script_root}{request.path}; HttpOnly; SameSite=Strict{secure}")
+        response.headers.add("Set-Cookie", f"{DEVICE_COOKIE}={secrets.token_hex(16)}; "
+                                           f"Max-Age={DEVICE_COOKIE_SECONDS}; Path={request.script_root}{request.path}; "
+                                           f"HttpOnly; SameSite=Strict{secure}")
     return response
