@@ -326,11 +326,10 @@ def _province_list(connection: Connection, province_id: int, stamp: str | None) 
         return ()  # the stamp is set by the first procedure ever written
     rows = _lists.get(stamp)
     if rows is None:
-        dialect = dialects.of(connection)
-        stamp, text = dialect.fetch_one(connection, _STAMPED_LIST, {"province": province_id})
+        stamp, text = dialects.of(connection).fetch_one(connection, _STAMPED_LIST, {"province": province_id})
         rows = _parsed_list(text or "")
         if rows is None:  # a name held a separator: the rows themselves
-            rows = _as_shown(dialect.fetch_plain_rows(connection, _PROCEDURES, {"province": province_id}))
+            rows = _province_rows(connection, province_id)
         if stamp is not None:
             if len(_lists) >= _LISTS_KEPT:
                 _lists.clear()
@@ -348,8 +347,12 @@ def _parsed_list(text: str) -> tuple | None:
 
 def with_procedures(connection: Connection, point: PointVisit) -> PointVisit:
     """``point`` with the province's procedures, as its page offers them."""
-    rows = dialects.of(connection).fetch_plain_rows(connection, _PROCEDURES, {"province": point.province_id})
-    return dataclasses.replace(point, procedures=_as_shown(rows))
+    return dataclasses.replace(point, procedures=_province_rows(connection, point.province_id))
+
+
+def _province_rows(connection: Connection, province_id: int) -> tuple:
+    rows = dialects.of(connection).fetch_plain_rows(connection, _PROCEDURES, {"province": province_id})
+    return _as_shown(rows)
 
 
 def _as_shown(rows) -> tuple:
